@@ -1,0 +1,135 @@
+"""Command line: list services, compute coverage, write reports (``python -m gisapp ...``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from ._errors import GisAppError
+
+__all__ = ["main"]
+
+
+def _load(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from .model import load_workspace
+
+    return load_workspace(args.workspace)
+
+
+def _cmd_services(args: argparse.Namespace) -> int:
+    from .workspace import default_workspace_path, read_workspace
+
+    spec = read_workspace(args.workspace or default_workspace_path())
+    lang = args.lang
+    print(f"{spec.title(lang)}  [{spec.path.name}]")
+    for name, s in spec.services.items():
+        std = s.standard.label(lang)
+        if s.rural_standard is not None:
+            std += (" / 农村 " if lang == "zh" else " / rural ") + s.rural_standard.label(lang)
+        norm = f"; {s.capacity} {s.norm_per_1000:g}/1000" if s.norm_per_1000 else ""
+        print(f"{name:<18} {s.title(lang)}  {std}{norm}")
+        for k, v in s.source.items():
+            print(f"{'':<18}   {k}: {v}")
+    return 0
+
+
+def _cmd_coverage(args: argparse.Namespace) -> int:
+    from . import analysis
+    from .io import atomic_path
+
+    ws = _load(args)
+    res = analysis.run_service(ws, args.service)
+    out = Path(args.out)
+    table = analysis.coverage_by_district(ws, res)
+    with atomic_path(out / "coverage_by_district.csv") as tmp:
+        table.to_csv(tmp, index=False, encoding="utf-8")
+    gaps = analysis.gap_polygons(ws, res)
+    with atomic_path(out / "gaps.gpkg") as tmp:
+        gaps.to_file(tmp, layer="gaps", driver="GPKG", engine="pyogrio")
+    tot = table[["population", "covered", "uncovered"]].sum()
+    print(table.to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
+    print(f"total: {tot['population']:,.0f} people, {tot['covered']:,.0f} covered, "
+          f"{tot['uncovered']:,.0f} uncovered; {len(gaps)} gap areas -> {out}")
+    return 0
+
+
+def _cmd_pipeline(args: argparse.Namespace) -> int:
+    from . import analysis
+    from .model import load_workspace
+
+    t0 = time.perf_counter()
+    ws = load_workspace(args.workspace)
+    t1 = time.perf_counter()
+    names = args.services or list(ws.spec.services)
+    for name in names:
+        s0 = time.perf_counter()
+        res = analysis.run_service(ws, name)
+        s1 = time.perf_counter()
+        analysis.coverage_by_district(ws, res)
+        analysis.capacity_by_district(ws, res)
+        analysis.coverage_by_class(ws, res)
+        s2 = time.perf_counter()
+        gaps = analysis.gap_areas(ws, res)
+        s3 = time.perf_counter()
+        print(json.dumps({"service": name, "cells": ws.grid.n, "facilities": int(res.facility_idx.size),
+                          "pairs": res.cost.nnz, **{k: round(v, 4) for k, v in res.timings_s.items()},
+                          "service_total_s": round(s1 - s0, 4), "districts_s": round(s2 - s1, 4),
+                          "gaps_s": round(s3 - s2, 4), "gap_areas": len(gaps)}))
+    print(json.dumps({"load_workspace_s": round(t1 - t0, 3), "total_s": round(time.perf_counter() - t0, 3)}))
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    try:
+        from .reports import write_report
+    except ImportError as exc:  # pragma: no cover - reports module is optional during development
+        msg = f"reports are not available: {exc}"
+        raise GisAppError(msg) from exc
+    ws = _load(args)
+    paths = write_report(ws, Path(args.out), services=args.services, lang=args.lang, progress=not args.quiet)
+    for p in paths:
+        print(p)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of ``python -m gisapp``."""
+    p = argparse.ArgumentParser(prog="python -m gisapp",
+                                description="公共服务人口地图 · Public-Service Population Map")
+    p.add_argument("--workspace", "-w", default=None,
+                   help="workspace YAML file (default: the embedded Panzhihua demo, layers/panzhihua.yaml)")
+    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of the output (default zh)")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("services", help="list the services of the workspace with their standards and sources")
+    c = sub.add_parser("coverage", help="coverage by district and gap areas of one service")
+    c.add_argument("--service", "-s", required=True)
+    c.add_argument("--out", "-o", required=True, help="output folder")
+    pl = sub.add_parser("pipeline", help="time load -> cost -> coverage -> 2SFCA -> districts for services")
+    pl.add_argument("--services", nargs="*", default=None)
+    r = sub.add_parser("report", help="write report.html, coverage.xlsx, layers.gpkg and report.pdf")
+    r.add_argument("--out", "-o", required=True)
+    r.add_argument("--services", nargs="*", default=None)
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    for sp in (c, pl, r):
+        sp.add_argument("--workspace", "-w", default=argparse.SUPPRESS)
+        sp.add_argument("--lang", choices=["zh", "en"], default=argparse.SUPPRESS)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code (1 with a clear message on bad input)."""
+    args = build_parser().parse_args(argv)
+    handlers = {"services": _cmd_services, "coverage": _cmd_coverage, "pipeline": _cmd_pipeline,
+                "report": _cmd_report}
+    try:
+        return handlers[args.command](args)
+    except GisAppError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except (FileNotFoundError, PermissionError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1

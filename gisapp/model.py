@@ -1,0 +1,184 @@
+"""Load a whole workspace: read and validate every layer, project to the analysis grid."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+from numpy.typing import NDArray
+from pyproj import CRS
+
+from . import io as _io
+from ._errors import Problem, WorkspaceError
+from .crs import analysis_crs
+from .population import PopulationGrid, build_grid, rasterize_districts, resample_to_grid, target_grid
+from .urban import degree_of_urbanisation, is_town
+from .workspace import FACILITY_KINDS, LayerSpec, WorkspaceSpec, read_workspace
+
+__all__ = ["OUTSIDE_TOLERANCE_M", "Workspace", "load_workspace", "replace_layer"]
+
+#: Facilities further than this outside every district are reported as misplaced, metres.
+OUTSIDE_TOLERANCE_M = 1000.0
+
+HEALTH_KINDS = ("hospital", "township_health_centre", "community_health_centre",
+                "community_health_station", "village_clinic")
+EDUCATION_KINDS = ("kindergarten", "primary_school", "middle_school")
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A loaded workspace: the population grid, districts and facilities in the analysis CRS.
+
+    Attributes
+    ----------
+    spec
+        The validated workspace file.
+    crs
+        The metric analysis CRS.
+    grid
+        Population cells (flat arrays).
+    districts
+        District polygons (analysis CRS), positional index = the grid's district index;
+        columns ``district_id``, ``district_name``.
+    facilities
+        Facilities (analysis CRS) with ``facility_id, name, kind, <capacities>,
+        consortium_id, is_lead, lon, lat, x, y, district_id``.
+    urban_class
+        Degree of Urbanisation class per cell (1 rural, 2 urban cluster, 3 urban centre).
+    """
+
+    spec: WorkspaceSpec
+    crs: CRS
+    grid: PopulationGrid
+    districts: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    urban_class: NDArray[np.int8]
+    urban_blocks: NDArray[np.int8]
+    source_population: float
+
+    @property
+    def town(self) -> NDArray[np.bool_]:
+        """Return True for town cells (urban centre or cluster)."""
+        return is_town(self.urban_class)
+
+    def demand(self, group: str) -> NDArray[np.float64]:
+        """Return the people of a demand group per cell (population x the group's share)."""
+        g = self.spec.demand_groups[group]
+        return self.grid.pop * g.share
+
+    def provenance(self) -> list[dict[str, str]]:
+        """Return one row per layer: role, file, status (real/synthetic) and source."""
+        rows = []
+        for role, lay in self.spec.layers.items():
+            rows.append({"layer": role, "file": lay.path.name, "status": lay.provenance.status,
+                         "zh": lay.provenance.zh, "en": lay.provenance.en, "source": lay.provenance.source})
+        return rows
+
+    def with_facilities(self, facilities: gpd.GeoDataFrame) -> Workspace:
+        """Return a copy with another facility table (already in the analysis CRS, same columns)."""
+        return dataclasses.replace(self, facilities=facilities)
+
+
+def replace_layer(spec: WorkspaceSpec, role: str, path: str | Path, *, crs: str | None = None,
+                  fields: dict[str, object] | None = None) -> WorkspaceSpec:
+    """Return a workspace spec with one layer pointed at another file (e.g. an upload)."""
+    old = spec.layers[role]
+    new = LayerSpec(role=role, path=Path(path), crs=crs if crs is not None else old.crs,
+                    fields=dict(fields) if fields is not None else dict(old.fields), band=old.band,
+                    layer=None, provenance=dataclasses.replace(old.provenance, status="mixed",
+                                                               source=f"uploaded: {Path(path).name}"),
+                    options=old.options)
+    layers = dict(spec.layers)
+    layers[role] = new
+    return dataclasses.replace(spec, layers=layers)
+
+
+def load_workspace(workspace: str | Path | WorkspaceSpec | None = None) -> Workspace:
+    """Read, validate and project every layer of a workspace.
+
+    Parameters
+    ----------
+    workspace
+        A workspace YAML path, an already read :class:`WorkspaceSpec`, or None for the
+        embedded Panzhihua demo.
+
+    Returns
+    -------
+    Workspace
+
+    Raises
+    ------
+    WorkspaceError
+        Listing every problem found in the YAML file and in the files it names.
+    """
+    from .workspace import default_workspace_path
+
+    spec = workspace if isinstance(workspace, WorkspaceSpec) else read_workspace(
+        workspace if workspace is not None else default_workspace_path())
+    problems: list[Problem] = []
+    districts = _io.read_districts(spec.layers["districts"], problems)
+    facilities = _io.read_facilities(spec.layers["facilities"], problems)
+    raster = _io.read_population(spec.layers["population"], problems)
+    if districts is None or facilities is None or raster is None or raster.crs is None:
+        raise WorkspaceError(problems)
+
+    d_wgs = districts.to_crs(4326)
+    minx, miny, maxx, maxy = d_wgs.total_bounds
+    try:
+        crs = analysis_crs((minx + maxx) / 2, (miny + maxy) / 2, declared=spec.analysis_crs)
+    except ValueError as exc:
+        raise WorkspaceError([Problem(str(spec.path), "workspace.analysis_crs", str(exc),
+                                      "give a projected EPSG code or 'auto'.")]) from exc
+    d_a = districts.to_crs(crs).reset_index(drop=True)
+    res = spec.resolution_m
+    same_grid = (CRS.from_user_input(raster.crs).equals(crs) and np.isclose(raster.transform.a, res)
+                 and np.isclose(-raster.transform.e, res) and raster.transform.b == 0)
+    values = np.nan_to_num(raster.values, nan=0.0)
+    source_total = float(np.clip(values, 0, None).sum())
+    if same_grid:
+        transform, shape, pop, lost = raster.transform, values.shape, values, 0.0
+    else:
+        transform, shape = target_grid(tuple(d_a.total_bounds), res)  # type: ignore[arg-type]
+        pop, lost = resample_to_grid(values, raster.transform, raster.crs, transform, crs, shape)
+    d_raster = rasterize_districts(d_a, transform, (int(shape[0]), int(shape[1])))
+    grid = build_grid(pop, transform, crs, d_raster, outside_pop=lost)
+
+    f_a = facilities.to_crs(crs)
+    f_a["x"] = f_a.geometry.x
+    f_a["y"] = f_a.geometry.y
+    joined = gpd.sjoin(f_a[["geometry"]], d_a[["district_id", "geometry"]], how="left", predicate="within")
+    joined = joined[~joined.index.duplicated(keep="first")]
+    f_a["district_id"] = joined["district_id"].reindex(f_a.index).fillna("").astype(str).values
+    outside = f_a["district_id"] == ""
+    if outside.any():
+        dist = f_a.loc[outside].geometry.distance(d_a.union_all())
+        far = dist > OUTSIDE_TOLERANCE_M
+        if far.any():
+            ids = f_a.loc[far[far].index, "facility_id"].tolist()
+            fl = spec.layers["facilities"]
+            problems.append(Problem(
+                str(fl.path), f"{fl.fields.get('lon', 'lon')}/{fl.fields.get('lat', 'lat')}",
+                f"{len(ids)} facilit{'y lies' if len(ids) == 1 else 'ies lie'} more than "
+                f"{OUTSIDE_TOLERANCE_M:,.0f} m outside every district: {', '.join(ids[:5])}.",
+                "check the declared coordinate system (AMap/Tencent = GCJ02, Baidu = BD09), that "
+                "longitude and latitude are not swapped, and the districts layer."))
+        # near misses (boundary simplification): attach to the nearest district
+        near_idx = f_a.index[outside]
+        nearest = gpd.sjoin_nearest(f_a.loc[near_idx, ["geometry"]], d_a[["district_id", "geometry"]], how="left")
+        nearest = nearest[~nearest.index.duplicated(keep="first")]
+        f_a.loc[near_idx, "district_id"] = nearest["district_id"].astype(str).values
+    unknown = sorted(set(f_a["kind"]) - set(FACILITY_KINDS))
+    used = {k for s in spec.services.values() for k in s.kinds}
+    if not used & set(f_a["kind"]):
+        fl = spec.layers["facilities"]
+        problems.append(Problem(str(fl.path), f"fields.kind ({fl.fields['kind']})",
+                                f"no facility has a kind used by the services (found: {', '.join(unknown[:8])}).",
+                                f"use the kind names {', '.join(FACILITY_KINDS)}, or edit services.*.kinds."))
+    if problems:
+        raise WorkspaceError(problems)
+    ucls, blocks, _ = degree_of_urbanisation(grid.row, grid.col, grid.pop, shape=grid.shape, res_m=grid.res_m)
+    return Workspace(spec=spec, crs=crs, grid=grid, districts=d_a, facilities=f_a.reset_index(drop=True),
+                     urban_class=ucls, urban_blocks=blocks, source_population=source_total)
