@@ -137,6 +137,18 @@ def cost_matrix_from_pairs(
     rows = np.asarray(rows, dtype=np.int64)
     cols = np.asarray(cols, dtype=np.int64)
     cost = np.asarray(cost, dtype=np.float64)
+    if rows.size and np.all(cols[1:] >= cols[:-1]):
+        # facility-major input (as the stencil produces): build CSC, let scipy transpose in C
+        ccount = np.bincount(cols, minlength=shape[1])
+        cptr = np.zeros(shape[1] + 1, dtype=np.int64)
+        np.cumsum(ccount, out=cptr[1:])
+        small = max(shape[0], rows.size) < 2**31 - 1
+        it = np.int32 if small else np.int64
+        csc = sp.csc_array((cost, rows.astype(it), cptr.astype(it)), shape=shape)
+        csr = sp.csr_array(csc.tocsr())
+        csr.has_sorted_indices = False
+        csr.sort_indices()
+        return CostMatrix(csr, unit, float(cutoff))
     order = np.lexsort((cols, rows))
     counts = np.bincount(rows, minlength=shape[0]) if rows.size else np.zeros(shape[0], np.int64)
     indptr = np.zeros(shape[0] + 1, dtype=np.int64)
@@ -230,32 +242,36 @@ def straight_line_cost(
     c0 = np.rint(fcol).astype(np.int64)
     r0 = np.rint(frow).astype(np.int64)
     dr, dc = _stencil(cutoff_m / res)
+    # exact offsets of the stencil relative to the facility's own cell centre, metres
     flat_index = cell_index.ravel()
     cut2 = cutoff_m * cutoff_m
+    # sub-cell position of each facility relative to its cell centre
+    ox = fx - (x0 + (c0 + 0.5) * res)
+    oy = fy - (y0 - (r0 + 0.5) * res)
+    sdx = dc.astype(np.float64) * res
+    sdy = -dr.astype(np.float64) * res
     per = max(1, _PAIR_BUDGET // max(1, dr.size))
     out_r: list[NDArray[np.int64]] = []
-    out_c: list[NDArray[np.int64]] = []
     out_d: list[NDArray[np.float64]] = []
+    counts = np.zeros(fx.size, dtype=np.int64)
     for start in range(0, fx.size, per):  # chunks of facilities, to bound memory
-        sl = slice(start, start + per)
-        rr = r0[sl, None] + dr[None, :]
-        cc = c0[sl, None] + dc[None, :]
+        stop = min(start + per, fx.size)
+        rr = r0[start:stop, None] + dr[None, :]
+        cc = c0[start:stop, None] + dc[None, :]
         ok = (rr >= 0) & (rr < nrow) & (cc >= 0) & (cc < ncol)
-        fidx = np.broadcast_to(np.arange(start, start + rr.shape[0])[:, None], rr.shape)
-        rr, cc, fidx = rr[ok], cc[ok], fidx[ok]
-        cell = flat_index[rr * ncol + cc]
-        pop_ok = cell >= 0
-        rr, cc, fidx, cell = rr[pop_ok], cc[pop_ok], fidx[pop_ok], cell[pop_ok]
-        ddx = (x0 + (cc + 0.5) * res) - fx[fidx]
-        ddy = (y0 - (rr + 0.5) * res) - fy[fidx]
+        ddx = sdx[None, :] - ox[start:stop, None]
+        ddy = sdy[None, :] - oy[start:stop, None]
         d2 = ddx * ddx + ddy * ddy
-        near = d2 <= cut2
-        out_r.append(cell[near])
-        out_c.append(fidx[near])
-        out_d.append(np.sqrt(d2[near]))
+        ok &= d2 <= cut2
+        flat = np.where(ok, rr * ncol + cc, 0)
+        cell = np.where(ok, flat_index[flat], -1)
+        ok = cell >= 0
+        counts[start:stop] = ok.sum(axis=1)
+        out_r.append(cell[ok])
+        out_d.append(np.sqrt(d2[ok]))
     rows = np.concatenate(out_r) if out_r else np.zeros(0, np.int64)
-    cols = np.concatenate(out_c) if out_c else np.zeros(0, np.int64)
     dist = np.concatenate(out_d) if out_d else np.zeros(0, np.float64)
+    cols = np.repeat(np.arange(fx.size, dtype=np.int64), counts)
     return _finish(rows, cols, dist, n_cells, fx.size, cutoff_m, circuity, speed_kph)
 
 

@@ -1,0 +1,43 @@
+"""Shared fixtures: paths to the tiny workspace and the demo workspace, the error contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = ROOT / "tests" / "data" / "tiny" / "workspace.yaml"
+DEMO = ROOT / "layers" / "panzhihua.yaml"
+SHARED = ROOT.parent / "shared"
+
+# The error contract: (exception type, regex that the message must match)
+ERROR_CONTRACT = {
+    "missing_file": "does not exist",
+    "missing_column": "column .* is missing",
+    "duplicate_id": "duplicate facility ids",
+    "negative_capacity": "negative capacity",
+    "outside": "outside every district",
+    "no_crs": "no coordinate reference system",
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_path() -> Path:
+    return TINY
+
+
+@pytest.fixture(scope="session")
+def tiny_ws():
+    from gisapp.model import load_workspace
+
+    return load_workspace(TINY)
+
+
+@pytest.fixture(scope="session")
+def demo_ws():
+    from gisapp.model import load_workspace
+
+    if not (ROOT / "data" / "panzhihua" / "population_100m.tif").exists():
+        pytest.skip("demo data not built (python data/build_demo.py)")
+    return load_workspace(DEMO)
