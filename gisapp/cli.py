@@ -51,6 +51,11 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     with atomic_path(out / "gaps.gpkg") as tmp:
         gaps.to_file(tmp, layer="gaps", driver="GPKG", engine="pyogrio")
     tot = table[["population", "covered", "uncovered"]].sum()
+    lang = args.lang
+    for row in ws.provenance():
+        status = {"real": "真实" if lang == "zh" else "real",
+                  "synthetic": "合成" if lang == "zh" else "SYNTHETIC"}.get(row["status"], row["status"])
+        print(f"[{status}] {row['layer']}: {row[lang] or row['source']}")
     print(table.to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
     print(f"total: {tot['population']:,.0f} people, {tot['covered']:,.0f} covered, "
           f"{tot['uncovered']:,.0f} uncovered; {len(gaps)} gap areas -> {out}")

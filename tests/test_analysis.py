@@ -138,7 +138,7 @@ def test_cumulative_curve(tiny_ws):
     assert isinstance(cur, pd.DataFrame)
     assert cur["share_pct"].is_monotonic_increasing
     # at each cost, the share equals the people within that cost, counted directly
-    for x, share in zip(cur["cost"].to_numpy()[::20], cur["share_pct"].to_numpy()[::20]):
+    for x, share in zip(cur["cost"].to_numpy()[::20], cur["share_pct"].to_numpy()[::20], strict=True):
         within = res.demand[res.travel_cost <= x].sum() / res.demand.sum() * 100
         assert share == pytest.approx(within, abs=100 * 10 / 1990 + 1e-9)  # interpolation within one cell
 
