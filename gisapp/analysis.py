@@ -139,7 +139,10 @@ def run_service(ws: Workspace, name: str, *, standard: Standard | None = None,
         svc = dataclasses.replace(svc, standard=standard or svc.standard,
                                   rural_standard=rural_standard if rural_standard is not None else svc.rural_standard)
     fac = ws.facilities if facilities is None else facilities
-    idx = np.flatnonzero(fac["kind"].isin(svc.kinds).to_numpy())
+    serving = fac["kind"].isin(svc.kinds).to_numpy()
+    if "closed" in fac.columns:  # scenario tables keep closed facilities, flagged
+        serving = serving & ~fac["closed"].to_numpy(bool)
+    idx = np.flatnonzero(serving)
     fx = fac["x"].to_numpy(float)[idx]
     fy = fac["y"].to_numpy(float)[idx]
     g = ws.grid
