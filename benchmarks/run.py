@@ -64,7 +64,6 @@ def ours(case, method: str) -> tuple[float, np.ndarray]:
 
 def peer(case, method: str) -> tuple[float, np.ndarray]:
     import geopandas as gpd
-    import pandas as pd
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

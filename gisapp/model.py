@@ -14,7 +14,13 @@ from pyproj import CRS
 from . import io as _io
 from ._errors import Problem, WorkspaceError
 from .crs import analysis_crs
-from .population import PopulationGrid, build_grid, rasterize_districts, resample_to_grid, target_grid
+from .population import (
+    PopulationGrid,
+    build_grid,
+    rasterize_districts,
+    resample_to_grid,
+    target_grid,
+)
 from .urban import degree_of_urbanisation, is_town
 from .workspace import FACILITY_KINDS, LayerSpec, WorkspaceSpec, read_workspace
 

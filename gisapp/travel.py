@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 CostUnit = Literal["m", "min"]
-_PAIR_BUDGET = 8_000_000  # pairs per chunk while scanning the stencil (bounds memory)
+_PAIR_BUDGET = 1_000_000  # pairs per chunk while scanning the stencil (bounds memory)
 
 
 @dataclass(frozen=True)
