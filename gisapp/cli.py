@@ -88,6 +88,24 @@ def _cmd_pipeline(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_scenario(args: argparse.Namespace) -> int:
+    from . import scenario as sc
+    from .io import atomic_path
+
+    ws = _load(args)
+    scen = sc.load_scenario(args.file)
+    table = sc.compare_scenarios(ws, args.service, {scen.name: scen.edits})
+    flat = table.copy()
+    flat.columns = [f"{a}:{b}" if a else b for a, b in table.columns]
+    flat = flat.reset_index()
+    out = Path(args.out)
+    with atomic_path(out / "scenario_by_district.csv") as tmp:
+        flat.to_csv(tmp, index=False, encoding="utf-8")
+    print(f"{scen.name}: {len(scen.edits)} edit(s) on {args.service}")
+    print(flat.to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     try:
         from .reports import write_report
@@ -115,11 +133,15 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", "-o", required=True, help="output folder")
     pl = sub.add_parser("pipeline", help="time load -> cost -> coverage -> 2SFCA -> districts for services")
     pl.add_argument("--services", nargs="*", default=None)
+    sc = sub.add_parser("scenario", help="coverage by district of a saved scenario against the baseline")
+    sc.add_argument("--file", "-f", required=True, help="scenario GeoPackage saved by the app or gisapp.scenario")
+    sc.add_argument("--service", "-s", required=True)
+    sc.add_argument("--out", "-o", required=True)
     r = sub.add_parser("report", help="write report.html, coverage.xlsx, layers.gpkg and report.pdf")
     r.add_argument("--out", "-o", required=True)
     r.add_argument("--services", nargs="*", default=None)
     r.add_argument("--quiet", action="store_true", help="no progress bar")
-    for sp in (c, pl, r):
+    for sp in (c, pl, sc, r):
         sp.add_argument("--workspace", "-w", default=argparse.SUPPRESS)
         sp.add_argument("--lang", choices=["zh", "en"], default=argparse.SUPPRESS)
     return p
@@ -129,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (1 with a clear message on bad input)."""
     args = build_parser().parse_args(argv)
     handlers = {"services": _cmd_services, "coverage": _cmd_coverage, "pipeline": _cmd_pipeline,
-                "report": _cmd_report}
+                "scenario": _cmd_scenario, "report": _cmd_report}
     try:
         return handlers[args.command](args)
     except GisAppError as exc:

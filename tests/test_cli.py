@@ -47,3 +47,14 @@ def test_bad_input_exits_nonzero_without_traceback(args, tmp_path):
     assert p.returncode == 1
     assert p.stderr.startswith("error:") and "Traceback" not in p.stderr
     assert not (tmp_path / "coverage_by_district.csv").exists()
+
+
+def test_scenario_command(tmp_path, tiny_ws):
+    from gisapp.scenario import Edit, Scenario, save_scenario
+
+    p = save_scenario(tmp_path / "scen", Scenario("关闭C2", [Edit("close", "C2")]))
+    assert main(["scenario", "--file", str(p), "--service", "clinic", "--out", str(tmp_path),
+                 "--workspace", str(TINY)]) == 0
+    df = pd.read_csv(tmp_path / "scenario_by_district.csv")
+    assert df["baseline:covered"].tolist() == [90.0, 1080.0]
+    assert df["关闭C2:covered"].tolist() == [90.0, 0.0]
