@@ -1,0 +1,157 @@
+"""Benchmark: friction travel time, ours (scipy Dijkstra on a CSR grid graph) vs scikit-image.
+
+Runs scikit-image's ``MCP_Geometric`` and :func:`gisapp.traveltime.nearest` on the same
+random friction grid (isotropic: no DEM, 8 neighbours, the cost of a move = its length x the
+mean of the two cells' minutes per metre, which is exactly MCP_Geometric's rule) from the
+same 300 sources, in one process, and prints one JSON line per grid size with the keys
+``bench``, ``size``, ``ours_s`` (graph build + search), ``peer_s`` (MCP construction +
+search), ``ratio`` (peer / ours: > 1 means ours is faster), ``max_rel_diff`` (largest
+relative difference of the travel times), and ``ours_wall_s`` / ``peer_wall_s``; a
+``traveltime_query_...`` line gives the search alone (graph / MCP object built before).
+Both engines run on one thread, so the times compared are CPU seconds
+(``time.process_time``), the best of a few alternating runs: wall-clock times on a shared
+machine swing by tens of percent with the other load; they are printed too.
+
+A second case per size times per-facility catchments bounded at 15 minutes (20 facilities):
+:func:`gisapp.traveltime.cost_matrix` against one ``MCP_Geometric.find_costs`` run per
+facility with ``max_cumulative_cost``.
+
+Usage: ``python benchmarks/bench_traveltime.py [--quick]`` (``--quick``: 1,000 x 1,000 only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import warnings
+
+import numpy as np
+from affine import Affine
+from skimage.graph import MCP_Geometric
+
+from gisapp.friction import FrictionSurface
+from gisapp.traveltime import cost_matrix, grid_graph, nearest
+
+CELL_M = 100.0
+N_SOURCES = 300
+N_CATCHMENTS = 20  # facilities whose bounded catchments are computed one by one
+CATCHMENT_MIN = 15.0
+
+
+def make_case(size: int, seed: int = 0) -> tuple[FrictionSurface, np.ndarray]:
+    """A size x size surface of random walking/driving speeds (2-60 km/h) and 300 sources."""
+    rng = np.random.default_rng(seed)
+    speed = rng.uniform(2.0, 60.0, (size, size)).astype(np.float32)
+    mode = np.full((size, size), 3, dtype=np.int8)
+    klass = np.zeros((size, size), dtype=np.int32)
+    transform = Affine(CELL_M, 0, 0, 0, -CELL_M, size * CELL_M)
+    surface = FrictionSurface(speed, mode, klass, transform, np.zeros((size, size), bool))
+    sources = np.column_stack([rng.integers(0, size, N_SOURCES), rng.integers(0, size, N_SOURCES)])
+    return surface, sources
+
+
+def run(size: int, repeats: int) -> list[dict[str, object]]:
+    """Time both engines on one grid size (best of ``repeats``, alternating) and compare.
+
+    Returns two cases: end to end (MCP construction + search; our graph build + search)
+    and query only (the MCP object / our graph built beforehand, as when a planner edits
+    a scenario and only the search is run again).
+    """
+    surface, sources = make_case(size)
+    starts = [tuple(s) for s in sources.tolist()]
+    pace = 60.0 / (surface.speed_kph.astype(np.float64) * 1000.0)  # minutes per metre
+    best = dict.fromkeys(("peer_build", "peer_query", "ours_build", "ours_query",
+                          "peer_wall", "ours_wall"), np.inf)
+    peer = ours = np.zeros(0)
+
+    def keep(key: str, value: float) -> None:
+        best[key] = min(best[key], value)
+
+    for _ in range(repeats):
+        w0, c0 = time.perf_counter(), time.process_time()
+        mcp = MCP_Geometric(pace, fully_connected=True, sampling=(CELL_M, CELL_M))
+        c1 = time.process_time()
+        costs, _ = mcp.find_costs(starts)
+        c2, w2 = time.process_time(), time.perf_counter()
+        peer = np.asarray(costs)
+        keep("peer_build", c1 - c0)
+        keep("peer_query", c2 - c1)
+        keep("peer_wall", w2 - w0)
+        del mcp, costs
+        w0, c0 = time.perf_counter(), time.process_time()
+        graph = grid_graph(surface, neighbours=8)
+        c1 = time.process_time()
+        ours, _ = nearest(graph, sources)
+        c2, w2 = time.process_time(), time.perf_counter()
+        keep("ours_build", c1 - c0)
+        keep("ours_query", c2 - c1)
+        keep("ours_wall", w2 - w0)
+        del graph
+    both = np.isfinite(ours) & np.isfinite(peer) & (peer > 0)
+    rel = float((np.abs(ours[both] - peer[both]) / peer[both]).max())
+    end_ours = best["ours_build"] + best["ours_query"]
+    end_peer = best["peer_build"] + best["peer_query"]
+    return [
+        {"bench": "traveltime_isotropic_8n_300src", "size": f"{size}x{size}",
+         "ours_s": round(end_ours, 3), "peer_s": round(end_peer, 3),
+         "ratio": round(end_peer / end_ours, 3), "max_rel_diff": rel,
+         "ours_wall_s": round(best["ours_wall"], 3), "peer_wall_s": round(best["peer_wall"], 3)},
+        {"bench": "traveltime_query_8n_300src", "size": f"{size}x{size}",
+         "ours_s": round(best["ours_query"], 3), "peer_s": round(best["peer_query"], 3),
+         "ratio": round(best["peer_query"] / best["ours_query"], 3), "max_rel_diff": rel},
+    ]
+
+
+def _mcp_bounded(mcp: MCP_Geometric, start: tuple[int, int]) -> np.ndarray:
+    """One bounded MCP search (``max_cumulative_cost`` is deprecated in scikit-image 0.26)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        try:
+            costs, _ = mcp.find_costs([start], max_cumulative_cost=CATCHMENT_MIN)
+        except TypeError:  # removed (scikit-image >= 0.28): an unbounded search
+            costs, _ = mcp.find_costs([start])
+    return np.asarray(costs).ravel()
+
+
+def run_catchments(size: int) -> dict[str, object]:
+    """Per-facility catchments bounded at 15 minutes: cost_matrix vs one MCP run per facility."""
+    surface, sources = make_case(size)
+    sources = sources[:N_CATCHMENTS]
+    pace = 60.0 / (surface.speed_kph.astype(np.float64) * 1000.0)
+    cell_index = np.arange(size * size).reshape(size, size)
+    c0, w0 = time.process_time(), time.perf_counter()
+    mcp = MCP_Geometric(pace, fully_connected=True, sampling=(CELL_M, CELL_M))
+    peer_cols = []
+    for r, c in sources.tolist():
+        peer_cols.append(_mcp_bounded(mcp, (r, c)))
+    peer_s, peer_wall = time.process_time() - c0, time.perf_counter() - w0
+    c0, w0 = time.process_time(), time.perf_counter()
+    graph = grid_graph(surface, neighbours=8)
+    cm = cost_matrix(graph, sources, cell_index, max_minutes=CATCHMENT_MIN)
+    ours_s, ours_wall = time.process_time() - c0, time.perf_counter() - w0
+    rows, cols, ours = cm.pairs()
+    peer = np.array([peer_cols[j][i] for i, j in zip(rows[:200_000:97], cols[:200_000:97],
+                                                    strict=True)])
+    rel = np.abs(ours[:200_000:97] - peer) / np.maximum(peer, 1e-12)
+    n_peer = sum(int(((col <= CATCHMENT_MIN) & np.isfinite(col)).sum()) for col in peer_cols)
+    return {"bench": "catchments_8n_20fac_15min", "size": f"{size}x{size}",
+            "ours_s": round(ours_s, 3), "peer_s": round(peer_s, 3),
+            "ratio": round(peer_s / ours_s, 3), "max_rel_diff": float(rel.max()),
+            "ours_wall_s": round(ours_wall, 3), "peer_wall_s": round(peer_wall, 3),
+            "pairs": int(cm.nnz), "peer_pairs": n_peer}
+
+
+def main() -> None:
+    """Parse arguments and print one JSON line per case."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="only 1,000 x 1,000")
+    args = parser.parse_args()
+    for size in (1000,) if args.quick else (1000, 2000):
+        for case in run(size, repeats=3 if size <= 1000 else 2):
+            print(json.dumps(case), flush=True)
+        print(json.dumps(run_catchments(size)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
