@@ -12,6 +12,7 @@ from typing import Final
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from numpy.typing import NDArray
 from pyproj import Transformer
 from rasterio import features
@@ -21,7 +22,7 @@ from shapely.geometry import shape as shp_shape
 from . import access as _access
 from ._errors import GisAppError
 from .model import EDUCATION_KINDS, HEALTH_KINDS, Workspace
-from .travel import CostMatrix, nearest_straight_line, straight_line_cost
+from .travel import CostMatrix, cost_matrix_from_pairs, nearest_straight_line, straight_line_cost
 from .urban import RURAL, URBAN_CENTRE, URBAN_CLUSTER
 from .workspace import ServiceSpec, Standard
 
@@ -39,7 +40,9 @@ __all__ = [
     "gini",
     "palma",
     "run_service",
+    "standard_minutes",
     "summary",
+    "TRAVEL_MODES",
 ]
 
 COVERAGE_COLUMNS: Final = ["district_id", "district_name", "population", "covered", "uncovered", "covered_pct"]
@@ -87,12 +90,13 @@ class ServiceResult:
     access_per_1000: NDArray[np.float64]
     cost: CostMatrix
     mode: str = "straight_line"
+    cost_unit: str = ""
     timings_s: dict[str, float] = field(default_factory=dict)
 
     @property
     def unit(self) -> str:
-        """Return the unit of :attr:`travel_cost` ("m" or "min")."""
-        return self.service.standard.unit
+        """Return the unit of :attr:`travel_cost`: "m" or "min" (always "min" in terrain mode)."""
+        return self.cost_unit or self.service.standard.unit
 
 
 def _standard_cost(dist_m: NDArray[np.float64], std: Standard) -> NDArray[np.float64]:
@@ -101,10 +105,45 @@ def _standard_cost(dist_m: NDArray[np.float64], std: Standard) -> NDArray[np.flo
     return dist_m * std.circuity / (std.speed * 1000.0 / 60.0)
 
 
+def standard_minutes(std: Standard) -> float:
+    """Return a standard as a travel time, minutes (a distance standard is walked at its speed).
+
+    Examples
+    --------
+    >>> standard_minutes(Standard(distance_m=500, mode="walking", speed_kph=5.0))
+    6.0
+    """
+    if std.time_min is not None:
+        return float(std.time_min)
+    return float(std.distance_m or 0.0) / (std.speed * 1000.0 / 60.0)
+
+
+def _row_min(cost: CostMatrix) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """Return the smallest cost per row and its column (inf / -1 for empty rows)."""
+    m = cost.matrix
+    n = m.shape[0]
+    best = np.full(n, np.inf)
+    arg = np.full(n, -1, dtype=np.int64)
+    if m.nnz == 0:
+        return best, arg
+    rows = np.repeat(np.arange(n), np.diff(m.indptr))
+    order = np.lexsort((m.data, rows))
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = rows[order][1:] != rows[order][:-1]
+    pick = order[first]
+    best[rows[pick]] = m.data[pick]
+    arg[rows[pick]] = m.indices[pick]
+    return best, arg
+
+
+TRAVEL_MODES: Final = ("straight_line", "terrain")
+
+
 def run_service(ws: Workspace, name: str, *, standard: Standard | None = None,
                 rural_standard: Standard | None = None,
-                facilities: gpd.GeoDataFrame | None = None) -> ServiceResult:
-    """Compute coverage and access of one service on a workspace (straight-line travel).
+                facilities: gpd.GeoDataFrame | None = None,
+                travel: str | None = None) -> ServiceResult:
+    """Compute coverage and access of one service on a workspace.
 
     Parameters
     ----------
@@ -116,6 +155,11 @@ def run_service(ws: Workspace, name: str, *, standard: Standard | None = None,
         Overrides of the service's standards (e.g. from the app's slider).
     facilities
         Another facility table to use (a scenario), same columns as ``ws.facilities``.
+    travel
+        ``"straight_line"`` (distance x circuity / speed) or ``"terrain"`` (travel time over
+        the workspace's friction surface: roads, land cover, barriers, slope); default: the
+        workspace's ``travel.default``, else straight line.  In terrain mode costs are
+        minutes and a distance standard is walked at its mode's speed.
 
     Returns
     -------
@@ -124,13 +168,18 @@ def run_service(ws: Workspace, name: str, *, standard: Standard | None = None,
     Raises
     ------
     GisAppError
-        If the service does not exist.
+        If the service does not exist, or terrain mode is asked of a workspace without
+        travel speeds.
     """
     import time
 
     t0 = time.perf_counter()
     if name not in ws.spec.services:
         msg = f"Unknown service {name!r}; the workspace has: {', '.join(ws.spec.services)}."
+        raise GisAppError(msg)
+    mode = travel or ws.spec.travel.get("default", "straight_line")
+    if mode not in TRAVEL_MODES:
+        msg = f"Unknown travel mode {mode!r}; use one of {', '.join(TRAVEL_MODES)}."
         raise GisAppError(msg)
     svc = ws.spec.services[name]
     if standard is not None or rural_standard is not None:
@@ -153,32 +202,60 @@ def run_service(ws: Workspace, name: str, *, standard: Standard | None = None,
     if svc.rural_standard is not None:
         thr[~town] = svc.rural_standard.straight_line_m
     t1 = time.perf_counter()
-    cx, cy = g.x, g.y
-    near_m, near_j = nearest_straight_line(cx, cy, fx, fy)
+    near_m, near_j = nearest_straight_line(g.x, g.y, fx, fy)
     t2 = time.perf_counter()
-    cutoff = float(thr.max())
-    cost = straight_line_cost(g.cell_index, g.transform, fx, fy, cutoff_m=cutoff) if idx.size else \
-        CostMatrix(__import__("scipy.sparse", fromlist=["csr_array"]).csr_array((g.n, 0)), "m", cutoff)
-    t3 = time.perf_counter()
-    covered = eligible & (near_m <= thr)
-    travel = _standard_cost(near_m, svc.standard)
-    if svc.rural_standard is not None:
-        rural = ~town
-        travel[rural] = _standard_cost(near_m[rural], svc.rural_standard) if svc.rural_standard.unit == svc.standard.unit \
-            else _standard_cost(near_m[rural], svc.standard)
+    if mode == "straight_line":
+        cutoff = float(thr.max())
+        cost = straight_line_cost(g.cell_index, g.transform, fx, fy, cutoff_m=cutoff) if idx.size else \
+            CostMatrix(sp.csr_array((g.n, 0)), "m", cutoff)
+        t3 = time.perf_counter()
+        covered = eligible & (near_m <= thr)
+        travel_cost = _standard_cost(near_m, svc.standard)
+        if svc.rural_standard is not None:
+            rural = ~town
+            rs = svc.rural_standard if svc.rural_standard.unit == svc.standard.unit else svc.standard
+            travel_cost[rural] = _standard_cost(near_m[rural], rs)
+        within = cost.within(thr)
+        unit = svc.standard.unit
+        nearest_global = np.where(near_j >= 0, idx[np.clip(near_j, 0, max(idx.size - 1, 0))] if idx.size else -1, -1)
+    else:
+        from . import terrain
+
+        thr_min = np.full(g.n, standard_minutes(svc.standard))
+        if svc.rural_standard is not None:
+            thr_min[~town] = standard_minutes(svc.rural_standard)
+        cutoff = float(thr_min.max())
+        # one friction surface per travel mode; the rural standard may use another mode
+        modes = {svc.standard.mode} | ({svc.rural_standard.mode} if svc.rural_standard else set())
+        if len(modes) > 1 and svc.rural_standard is not None:
+            urb = terrain.terrain_cost(ws, svc.standard.mode, fx, fy, max_minutes=cutoff).within(
+                np.where(town, thr_min, -1.0))
+            rur = terrain.terrain_cost(ws, svc.rural_standard.mode, fx, fy, max_minutes=cutoff).within(
+                np.where(town, -1.0, thr_min))
+            r1, c1, v1 = urb.pairs()
+            r2, c2, v2 = rur.pairs()
+            cost = cost_matrix_from_pairs(np.concatenate([r1, r2]), np.concatenate([c1, c2]),
+                                          np.concatenate([v1, v2]), shape=urb.shape, unit="min", cutoff=cutoff)
+        else:
+            cost = terrain.terrain_cost(ws, svc.standard.mode, fx, fy, max_minutes=cutoff)
+        t3 = time.perf_counter()
+        travel_cost, arg = _row_min(cost)
+        covered = eligible & (travel_cost <= thr_min)
+        within = cost.within(thr_min)
+        unit = "min"
+        nearest_global = np.where(arg >= 0, idx[np.clip(arg, 0, max(idx.size - 1, 0))] if idx.size else -1,
+                                  np.where(near_j >= 0, idx[np.clip(near_j, 0, max(idx.size - 1, 0))] if idx.size else -1, -1))
     if svc.capacity and idx.size:
         supply = fac[svc.capacity].to_numpy(float)[idx]
-        within = cost.within(thr)
         acc = _access.two_sfca(within, np.where(eligible, demand, 0.0), supply) * 1000.0
         acc = np.where(eligible, acc, np.nan)
     else:
         acc = np.full(g.n, np.nan)
     t4 = time.perf_counter()
-    nearest_global = np.where(near_j >= 0, idx[np.clip(near_j, 0, max(idx.size - 1, 0))] if idx.size else -1, -1)
     return ServiceResult(
         service=svc, facility_idx=idx, demand=demand, eligible=eligible, nearest_m=near_m,
-        nearest_facility=nearest_global.astype(np.int64), travel_cost=travel, threshold_m=thr,
-        covered=covered, access_per_1000=acc, cost=cost,
+        nearest_facility=np.asarray(nearest_global, dtype=np.int64), travel_cost=travel_cost, threshold_m=thr,
+        covered=covered, access_per_1000=acc, cost=cost, mode=mode, cost_unit=unit,
         timings_s={"prepare": t1 - t0, "nearest": t2 - t1, "cost_matrix": t3 - t2, "coverage_2sfca": t4 - t3},
     )
 
@@ -307,10 +384,11 @@ def summary(ws: Workspace, res: ServiceResult) -> dict[str, float]:
     dem = np.where(res.eligible, res.demand, 0.0)
     pop = float(dem.sum())
     cov = float(np.where(res.covered, res.demand, 0.0).sum())
-    ok = (dem > 0) & np.isfinite(res.travel_cost)
+    # people beyond the cut-off of a travel-time matrix have cost inf: they sort last
+    ok = (dem > 0) & ~np.isnan(res.travel_cost)
     med = float("nan")
     if ok.any():
-        o = np.argsort(res.travel_cost[ok])
+        o = np.argsort(res.travel_cost[ok], kind="stable")
         cw = np.cumsum(dem[ok][o])
         med = float(res.travel_cost[ok][o][np.searchsorted(cw, cw[-1] / 2.0)])
     svc = res.service
@@ -337,7 +415,9 @@ def cumulative_curve(res: ServiceResult, *, points: int = 200) -> pd.DataFrame:
     c, w = c[o], w[o]
     cw = np.cumsum(w) / dem.sum() * 100.0 if dem.sum() > 0 else np.zeros_like(w)
     hi = float(np.quantile(c, 0.99)) if c.size else 1.0
-    xs = np.linspace(0.0, max(hi, res.service.standard.value * 2), points)
+    std = res.service.standard
+    std_val = std.value if res.unit == std.unit else standard_minutes(std)
+    xs = np.linspace(0.0, max(hi, std_val * 2), points)
     ys = np.interp(xs, c, cw, left=0.0) if c.size else np.zeros_like(xs)
     ys = np.where(xs >= c[0], ys, 0.0) if c.size else ys
     return pd.DataFrame({"cost": xs, "share_pct": ys})

@@ -42,7 +42,7 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     from .io import atomic_path
 
     ws = _load(args)
-    res = analysis.run_service(ws, args.service)
+    res = analysis.run_service(ws, args.service, travel=args.travel)
     out = Path(args.out)
     table = analysis.coverage_by_district(ws, res)
     with atomic_path(out / "coverage_by_district.csv") as tmp:
@@ -72,7 +72,7 @@ def _cmd_pipeline(args: argparse.Namespace) -> int:
     names = args.services or list(ws.spec.services)
     for name in names:
         s0 = time.perf_counter()
-        res = analysis.run_service(ws, name)
+        res = analysis.run_service(ws, name, travel=args.travel)
         s1 = time.perf_counter()
         analysis.coverage_by_district(ws, res)
         analysis.capacity_by_district(ws, res)
@@ -113,7 +113,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         msg = f"reports are not available: {exc}"
         raise GisAppError(msg) from exc
     ws = _load(args)
-    paths = write_report(ws, Path(args.out), services=args.services, lang=args.lang, progress=not args.quiet)
+    paths = write_report(ws, Path(args.out), services=args.services, lang=args.lang, progress=not args.quiet,
+                         travel=args.travel)
     for p in paths:
         print(p)
     return 0
@@ -141,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", "-o", required=True)
     r.add_argument("--services", nargs="*", default=None)
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    for sp in (c, pl, r):
+        sp.add_argument("--travel", choices=["straight_line", "terrain"], default=None,
+                        help="straight-line distance (default) or travel time over the friction surface")
     for sp in (c, pl, sc, r):
         sp.add_argument("--workspace", "-w", default=argparse.SUPPRESS)
         sp.add_argument("--lang", choices=["zh", "en"], default=argparse.SUPPRESS)

@@ -36,6 +36,9 @@ __all__ = [
     "read_facilities",
     "read_population",
     "read_table",
+    "read_class_raster",
+    "read_dem",
+    "read_lines",
     "read_vector",
 ]
 
@@ -309,3 +312,67 @@ def read_facilities(spec: LayerSpec, problems: list[Problem]) -> gpd.GeoDataFram
     out["lon"] = lon_w
     out["lat"] = lat_w
     return gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(lon_w, lat_w), crs=4326)
+
+
+def read_lines(spec: LayerSpec, crs: CRS, problems: list[Problem]) -> gpd.GeoDataFrame | None:
+    """Read an optional line/polygon layer (roads, barriers) into the analysis CRS."""
+    f = str(spec.path)
+    try:
+        gdf = read_vector(spec.path, spec.layer)
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        problems.append(Problem(f, "", f"cannot read the {spec.role} layer ({exc}).",
+                                "give a GeoJSON, GeoPackage or (zipped) Shapefile."))
+        return None
+    if gdf.crs is None:
+        declared = spec.crs or ""
+        if declared in ("WGS84", "CGCS2000"):
+            gdf = gdf.set_crs(4326)
+        elif declared.startswith("EPSG:"):
+            gdf = gdf.set_crs(declared)
+        else:
+            problems.append(Problem(f, "crs", f"the {spec.role} layer has no CRS.",
+                                    f"declare `crs` for layers.{spec.role}."))
+            return None
+    col = spec.fields.get("class")
+    if col is not None and col not in gdf.columns:
+        problems.append(Problem(f, "fields.class", f"column {col!r} is missing.",
+                                f"map `class` to one of {', '.join(map(str, gdf.columns[:10]))}."))
+        return None
+    return gdf.to_crs(crs)
+
+
+def _read_on_grid(spec: LayerSpec, crs: CRS, transform: Affine, shape: tuple[int, int],
+                  problems: list[Problem], resampling: str) -> NDArray[np.float64] | None:
+    from rasterio.warp import Resampling, reproject
+
+    f = str(spec.path)
+    try:
+        with rasterio.open(spec.path) as src:
+            vals = src.read(spec.band).astype(np.float64)
+            src_crs, src_t, nodata = src.crs, src.transform, src.nodata
+    except (RasterioIOError, OSError) as exc:
+        problems.append(Problem(f, "", f"cannot read the raster ({exc}).", "give a GeoTIFF."))
+        return None
+    if src_crs is None:
+        problems.append(Problem(f, "crs", "the raster has no coordinate reference system.",
+                                f"fix the file or declare `crs` for layers.{spec.role}."))
+        return None
+    out = np.full(shape, np.nan)
+    reproject(vals, out, src_transform=src_t, src_crs=src_crs, src_nodata=nodata, dst_transform=transform,
+              dst_crs=crs, dst_nodata=np.nan, resampling=getattr(Resampling, resampling))
+    return out
+
+
+def read_dem(spec: LayerSpec, crs: CRS, transform: Affine, shape: tuple[int, int],
+             problems: list[Problem]) -> NDArray[np.float64] | None:
+    """Read a DEM (metres) onto the analysis grid (bilinear); NaN where it has no data."""
+    return _read_on_grid(spec, crs, transform, shape, problems, "bilinear")
+
+
+def read_class_raster(spec: LayerSpec, crs: CRS, transform: Affine, shape: tuple[int, int],
+                      problems: list[Problem]) -> NDArray[np.int64] | None:
+    """Read a land-cover class raster onto the analysis grid (nearest); -1 where no data."""
+    v = _read_on_grid(spec, crs, transform, shape, problems, "nearest")
+    if v is None:
+        return None
+    return np.where(np.isfinite(v), v, -1).astype(np.int64)

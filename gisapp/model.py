@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -64,6 +65,7 @@ class Workspace:
     urban_class: NDArray[np.int8]
     urban_blocks: NDArray[np.int8]
     source_population: float
+    cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def town(self) -> NDArray[np.bool_]:
@@ -85,7 +87,8 @@ class Workspace:
 
     def with_facilities(self, facilities: gpd.GeoDataFrame) -> Workspace:
         """Return a copy with another facility table (already in the analysis CRS, same columns)."""
-        return dataclasses.replace(self, facilities=facilities)
+        # the terrain surfaces do not depend on facilities: share them
+        return dataclasses.replace(self, facilities=facilities, cache=self.cache)
 
 
 def replace_layer(spec: WorkspaceSpec, role: str, path: str | Path, *, crs: str | None = None,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -129,8 +129,8 @@ class ServiceReport:
 
     @property
     def unit(self) -> str:
-        """Return the unit of the travel cost ("m" or "min")."""
-        return self.spec.standard.unit
+        """Return the unit of the travel cost ("m" or "min"; minutes in terrain mode)."""
+        return self.result.unit
 
     @property
     def town_country_ratio(self) -> float:
@@ -174,7 +174,8 @@ class ReportData:
 
 def collect(ws: Workspace, services: Sequence[str] | None = None, *, lang: str = "zh",
             generated: str | _dt.datetime | None = None,
-            step: Callable[[str], None] | None = None) -> ReportData:
+            step: Callable[[str], None] | None = None, travel: str | None = None,
+            standards: Mapping[str, Standard] | None = None) -> ReportData:
     """Compute every table of a report.
 
     Parameters
@@ -189,6 +190,10 @@ def collect(ws: Workspace, services: Sequence[str] | None = None, *, lang: str =
         The time stamp printed on the report (default: now, to the minute).
     step
         Called with a message after each service and after the consortia.
+    travel
+        "straight_line" or "terrain" (see :func:`gisapp.analysis.run_service`).
+    standards
+        Service name -> a standard that overrides the workspace's (e.g. the app's slider).
 
     Returns
     -------
@@ -214,7 +219,8 @@ def collect(ws: Workspace, services: Sequence[str] | None = None, *, lang: str =
     gen = generated.strftime("%Y-%m-%d %H:%M") if isinstance(generated, _dt.datetime) else str(generated)
     out = []
     for name in names:
-        res = analysis.run_service(ws, name)
+        res = analysis.run_service(ws, name, travel=travel,
+                                   standard=(standards or {}).get(name))
         gaps = analysis.gap_polygons(ws, res)
         out.append(ServiceReport(
             name=name, spec=res.service, result=res, summary=analysis.summary(ws, res),
@@ -719,7 +725,8 @@ class _Progress:
 def write_report(ws: Workspace, out_dir: str | Path, *, services: Sequence[str] | None = None,
                  lang: str = "zh", progress: bool = True, on_progress: ProgressCallback | None = None,
                  formats: Sequence[str] = FORMATS, generated: str | _dt.datetime | None = None,
-                 base_tiles: bool = True) -> list[Path]:
+                 base_tiles: bool = True, travel: str | None = None,
+                 standards: Mapping[str, Standard] | None = None) -> list[Path]:
     """Compute the chosen services and write the report files into ``out_dir``.
 
     Parameters
@@ -778,7 +785,8 @@ def write_report(ws: Workspace, out_dir: str | Path, *, services: Sequence[str] 
                      desc=t("rep.title", lang) if lang in ("zh", "en") else "report")
     try:
         prog.step(t("rep.step.load", lang))
-        data = collect(ws, services, lang=lang, generated=generated, step=prog.step)
+        data = collect(ws, services, lang=lang, generated=generated, step=prog.step, travel=travel,
+                       standards=standards)
         charts: dict[str, dict[str, bytes]] = {}
         paths: list[Path] = []
         with contextlib.ExitStack() as stack:

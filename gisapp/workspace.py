@@ -145,6 +145,28 @@ SCHEMA: dict[str, Any] = {
                 "additionalProperties": False,
             },
         },
+        "travel": {
+            "type": "object",
+            "properties": {
+                "default": {"enum": ["straight_line", "terrain"]},
+                "neighbours": {"enum": [8, 16]},
+                "speeds": {
+                    "type": "object",
+                    "propertyNames": {"enum": list(MODES)},
+                    "additionalProperties": {
+                        "type": "object",
+                        "propertyNames": {"pattern": "^(offroad|[0-9]+)$"},
+                        "additionalProperties": {
+                            "type": "array", "minItems": 2, "maxItems": 2,
+                            "prefixItems": [{"type": "number", "minimum": 0},
+                                            {"enum": ["WALKING", "BICYCLING", "MOTORIZED"]}],
+                        },
+                    },
+                },
+                "source": {"type": "string"},
+            },
+            "additionalProperties": False,
+        },
         "consortia": {
             "type": "object",
             "properties": {"referral_standard": _STANDARD, "source": {"type": "string"}},
@@ -297,6 +319,7 @@ class WorkspaceSpec:
     services: dict[str, ServiceSpec]
     referral_standard: Standard | None = None
     referral_source: str = ""
+    travel: dict[str, Any] = field(default_factory=dict)
 
     def title(self, lang: str = "zh") -> str:
         """Return the workspace title in ``lang``."""
@@ -430,4 +453,5 @@ def read_workspace(path: str | Path) -> WorkspaceSpec:
         layers=layers, demand_groups=groups, services=services,
         referral_standard=_standard(cons["referral_standard"]) if "referral_standard" in cons else None,
         referral_source=cons.get("source", ""),
+        travel=dict(raw.get("travel") or {}),
     )

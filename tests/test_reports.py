@@ -269,3 +269,15 @@ def test_cli_report_prints_the_paths(tiny_path, tmp_path, capsys):
     assert [Path(p).name for p in printed] == ["report.html", "coverage.xlsx", "layers.gpkg", "report.pdf"]
     text = "".join(p.extract_text() for p in PdfReader(tmp_path / "report.pdf").pages)
     assert "Real layers" in text and "Synthetic layers" in text
+
+
+def test_report_in_terrain_mode_uses_minutes(tmp_path, tiny_ws):
+    import openpyxl
+
+    from gisapp.reports import write_report
+
+    paths = write_report(tiny_ws, tmp_path, services=["clinic"], lang="en", progress=False,
+                         formats=("xlsx",), travel="terrain")
+    wb = openpyxl.load_workbook(paths[0], data_only=True)
+    text = " ".join(str(c.value) for ws_ in wb.worksheets for row in ws_.iter_rows() for c in row if c.value)
+    assert "1120" in text.replace(",", "").replace(".0", "")  # covered people in district B, terrain mode
