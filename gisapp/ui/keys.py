@@ -1,0 +1,43 @@
+"""Every widget and session-state key of the app, in one place (tests address widgets by these)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- sidebar (shared by every page) -----------------------------------------------------------
+LANG: Final = "lang"  #: "zh" | "en"
+SERVICE: Final = "service"  #: service name of the workspace
+STANDARD: Final = "standard_value"  #: threshold in the service standard's unit (m or min)
+STANDARD_FOR: Final = "_standard_for"  #: the service that STANDARD belongs to
+UPLOADS: Final = "uploads"  #: JSON list of accepted layer replacements (user's uploads)
+
+# --- map page ---------------------------------------------------------------------------------
+MAP_METRIC: Final = "map_metric"
+MAP_OVERLAY: Final = "map_overlay"
+MAP_TOP_GAPS: Final = "map_top_gaps"
+MAP_WIDGET: Final = "map_folium"
+FOCUS_GAP: Final = "focus_gap"  #: "service|standard|gap_id" chosen on the gaps page
+
+# --- gaps page --------------------------------------------------------------------------------
+GAPS_TABLE: Final = "gaps_table"
+GAPS_MIN_PEOPLE: Final = "gaps_min_people"
+GAPS_MAP_WIDGET: Final = "gaps_folium"
+GAPS_TO_MAP: Final = "gaps_to_map"
+
+# --- consortia page ---------------------------------------------------------------------------
+CONS_SECTOR: Final = "cons_sector"
+CONSORTIUM: Final = "consortium"
+
+# --- data page --------------------------------------------------------------------------------
+UP_FAC_FILE: Final = "upload_facilities"
+UP_FAC_CRS: Final = "upload_facilities_crs"
+UP_FAC_FIELD: Final = "upload_facilities_field_"  #: prefix, + engine field name (id, name, ...)
+UP_FAC_APPLY: Final = "upload_facilities_apply"
+UP_POP_FILE: Final = "upload_population"
+UP_POP_CRS: Final = "upload_population_crs"
+UP_POP_APPLY: Final = "upload_population_apply"
+UP_RESET: Final = "upload_reset"
+
+#: Widgets whose option labels are translated: re-sent to the browser when the language changes
+#: (a browser keeps showing an option's old label until the widget's value is set again).
+TRANSLATED: Final = (SERVICE, MAP_METRIC, MAP_OVERLAY, CONS_SECTOR, UP_FAC_CRS, UP_POP_CRS)

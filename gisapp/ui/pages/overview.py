@@ -1,0 +1,118 @@
+"""Overview page: headline figures, the district table, town vs country and charts of one service."""
+
+from __future__ import annotations
+
+import math
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from gisapp.i18n import fmt_number, fmt_pct, t
+from gisapp.model import Workspace
+from gisapp.ui import frame, state, tables
+
+
+def metric_values(s: dict[str, float], unit: str, lang: str) -> dict[str, str]:
+    """Return the formatted headline figures shown in the metric cards (keyed by i18n label key)."""
+    return {
+        "word.covered": fmt_number(s["covered"], lang),
+        "word.uncovered": fmt_number(s["uncovered"], lang),
+        "word.covered_pct": fmt_pct(s["covered_pct"], lang),
+        f"metric.median_{unit}": f"{fmt_number(s['median_cost'], lang, digits=0 if unit == 'm' else 1)} "
+                                 f"{t('unit.' + unit, lang)}",
+        "metric.capacity_per_1000": fmt_number(s["capacity_per_1000"], lang, digits=2),
+    }
+
+
+def render() -> None:
+    """Draw the page."""
+    ch = state.choice()
+    lang = ch.lang
+    ws = state.load_ws(ch.path, ch.overrides)
+    svc = ws.spec.services[ch.service]
+    with st.spinner(t("msg.computing", lang)):
+        s = state.summary(*ch.key)
+        dist = state.district_table(*ch.key)
+        cls = state.class_table(*ch.key)
+        cur = state.curve(*ch.key)
+    std = state.standard_for(svc, ch.value) or svc.standard
+    st.title(svc.title(lang))
+    st.caption(f"{t('word.standard', lang)}: {std.label(lang)} · "
+               f"{t('word.demand', lang)}: {_demand_title(ws, svc.demand, lang)} · "
+               f"{t('word.population', lang)} {fmt_number(s['population'], lang)} {t('unit.people', lang)}")
+    frame.banner(ws, lang)
+
+    vals = metric_values(s, std.unit, lang)
+    cols = st.columns(5)
+    labels = list(vals)
+    for col, k in zip(cols[:4], labels[:4], strict=True):
+        col.metric(t(k, lang), vals[k], border=True)
+    norm = s["norm_per_1000"]
+    if svc.capacity:
+        cap_label = f"{t('metric.capacity_per_1000', lang)} ({t('cap.' + svc.capacity, lang)})"
+        delta = None
+        if math.isfinite(norm):
+            delta = f"{s['capacity_per_1000'] - norm:+.2f} {t('metric.vs_norm', lang, norm=f'{norm:g}')}"
+        cols[4].metric(cap_label, vals["metric.capacity_per_1000"], delta=delta, border=True,
+                       help=svc.source.get("norm", ""))
+    else:
+        cols[4].metric(t("metric.capacity_per_1000", lang), "—", border=True, help=t("metric.no_capacity", lang))
+    if svc.source:
+        st.caption(" · ".join(f"{t('word.source', lang)} ({k}): {v}" for k, v in svc.source.items()))
+
+    left, right = st.columns([3, 2])
+    with left:
+        st.subheader(t("ov.by_district", lang))
+        tables.district_frame(dist, lang, capacity=bool(svc.capacity))
+    with right:
+        st.subheader(t("ov.chart_district", lang))
+        st.altair_chart(_district_chart(dist, lang), width="stretch")
+
+    left, right = st.columns([2, 3])
+    with left:
+        st.subheader(t("ov.town_country", lang))
+        tables.class_frame(cls, lang)
+        town = cls.set_index("class")["covered_pct"]
+        if math.isfinite(town.get("town", math.nan)) and math.isfinite(town.get("country", math.nan)):
+            st.caption(t("ov.town_country_gap", lang, gap=f"{town['town'] - town['country']:+.1f}"))
+    with right:
+        st.subheader(t("ov.chart_curve", lang))
+        st.altair_chart(_curve_chart(cur, std.value, std.unit, lang), width="stretch")
+
+
+def _demand_title(ws: Workspace, group: str, lang: str) -> str:
+    g = ws.spec.demand_groups[group]
+    return str((g.zh if lang == "zh" else g.en) or g.en or g.name)
+
+
+def _district_chart(dist: pd.DataFrame, lang: str) -> alt.Chart:
+    cov, unc = t("word.covered", lang), t("word.uncovered", lang)
+    long = dist.melt(id_vars=["district_name"], value_vars=["covered", "uncovered"], var_name="what",
+                     value_name="people")
+    long["what"] = long["what"].map({"covered": cov, "uncovered": unc})
+    return alt.Chart(long).mark_bar().encode(  # type: ignore[no-any-return]
+        y=alt.Y("district_name:N", title=t("word.district", lang), sort=None),
+        x=alt.X("people:Q", title=t("word.population", lang), stack="zero"),
+        color=alt.Color("what:N", title=None, scale=alt.Scale(domain=[cov, unc], range=["#1a9850", "#d73027"])),
+        tooltip=[alt.Tooltip("district_name:N", title=t("word.district", lang)),
+                 alt.Tooltip("what:N", title=" "), alt.Tooltip("people:Q", format=",.0f",
+                                                                title=t("word.population", lang))],
+    ).properties(height=260)
+
+
+def _curve_chart(cur: pd.DataFrame, value: float, unit: str, lang: str) -> alt.LayerChart:
+    x_title = f"{t('ov.curve_x_' + unit, lang)} ({t('unit.' + unit, lang)})"
+    line = alt.Chart(cur).mark_line(color="#2171b5").encode(
+        x=alt.X("cost:Q", title=x_title), y=alt.Y("share_pct:Q", title=t("ov.curve_y", lang),
+                                                  scale=alt.Scale(domain=[0, 100])),
+        tooltip=[alt.Tooltip("cost:Q", format=",.1f", title=x_title),
+                 alt.Tooltip("share_pct:Q", format=".1f", title=t("ov.curve_y", lang))])
+    rule_df = pd.DataFrame({"cost": [value], "label": [t("word.standard", lang)]})
+    rule = alt.Chart(rule_df).mark_rule(color="#d73027", strokeDash=[5, 3], size=2).encode(x="cost:Q")
+    text = alt.Chart(rule_df).mark_text(align="left", dx=4, dy=-6, color="#d73027").encode(
+        x="cost:Q", y=alt.value(12), text="label:N")
+    return (line + rule + text).properties(height=260)  # type: ignore[no-any-return]
+
+
+render()

@@ -1,0 +1,83 @@
+"""Report page: choose services, write the HTML, Excel, GeoPackage and PDF reports, download them.
+
+Calls the same :func:`gisapp.reports.write_report` as ``python -m gisapp report`` into a
+temporary folder, with a Streamlit progress bar fed by its ``on_progress`` callback.  The
+finished files are kept (as bytes) in the session so the download buttons survive reruns.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Final
+
+import streamlit as st
+
+from gisapp.i18n import t
+from gisapp.reports import FILE_NAMES, write_report
+from gisapp.ui import frame, state
+
+#: Widget and session-state keys of this page.
+SERVICES_KEY: Final = "report_services"
+GENERATE_KEY: Final = "report_generate"
+FILES_KEY: Final = "_report_files"  #: {"params": (...), "files": {file name: bytes}}
+DOWNLOAD_KEY: Final = "report_download_"  #: prefix, + format ("html", "xlsx", "gpkg", "pdf")
+
+MIME: Final = {
+    "html": "text/html",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "gpkg": "application/geopackage+sqlite3",
+    "pdf": "application/pdf",
+}
+
+
+def generate(path: str, overrides: str, services: list[str], lang: str) -> dict[str, bytes]:
+    """Write the reports into a temporary folder, with a progress bar; return {file name: bytes}."""
+    ws = state.load_ws(path, overrides)
+    bar = st.progress(0.0, text=t("rep.step.load", lang))
+
+    def on_progress(fraction: float, message: str) -> None:
+        bar.progress(min(max(fraction, 0.0), 1.0), text=message)
+
+    with tempfile.TemporaryDirectory(prefix="gisapp-report-") as tmp:
+        paths = write_report(ws, Path(tmp), services=services, lang=lang, progress=False,
+                             on_progress=on_progress)
+        files = {p.name: p.read_bytes() for p in paths}
+    bar.empty()
+    return files
+
+
+def render() -> None:
+    """Draw the page."""
+    ch = state.choice()
+    lang = ch.lang
+    ws = frame.load_current()
+    st.title(t("rep.page.title", lang))
+    st.caption(t("rep.page.intro", lang))
+    frame.banner(ws, lang)
+    names = list(ws.spec.services)
+    ss = st.session_state
+    if SERVICES_KEY not in ss or not set(ss[SERVICES_KEY]) <= set(names):
+        ss[SERVICES_KEY] = names
+    chosen = st.multiselect(t("rep.page.services", lang), names, key=SERVICES_KEY,
+                            format_func=lambda s: ws.spec.services[s].title(lang))
+    params = (ch.path, ch.overrides, tuple(chosen), lang)
+    if st.button(t("rep.page.generate", lang), key=GENERATE_KEY, type="primary", disabled=not chosen):
+        ss[FILES_KEY] = {"params": params, "files": generate(ch.path, ch.overrides, list(chosen), lang)}
+    if not chosen:
+        st.info(t("rep.page.none", lang))
+    done = ss.get(FILES_KEY)
+    if done and done["params"] == params:
+        st.success(t("rep.page.ready", lang))
+        cols = st.columns(len(FILE_NAMES))
+        for col, (fmt, name) in zip(cols, FILE_NAMES.items(), strict=True):
+            if name in done["files"]:
+                col.download_button(t("rep.page.download", lang, file=name), done["files"][name], file_name=name,
+                                    mime=MIME[fmt], key=DOWNLOAD_KEY + fmt, on_click="ignore",
+                                    width="stretch")
+
+
+#: The page function (the router runs this file; ``page`` is the same function by another name).
+page = render
+
+render()

@@ -1,0 +1,186 @@
+"""Cached loaders: the workspace, service results and tables, keyed by hashable primitives only.
+
+The loaded :class:`~gisapp.model.Workspace` and each :class:`~gisapp.analysis.ServiceResult`
+are large read-only objects shared by every session (``st.cache_resource``); tables are small
+and copied per caller (``st.cache_data``).  Every loader takes the workspace path string and the
+JSON of accepted uploads (``overrides``), so an upload is simply another key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass
+
+import folium
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+
+from gisapp import analysis, maps
+from gisapp.analysis import ServiceResult
+from gisapp.model import Workspace, load_workspace, replace_layer
+from gisapp.workspace import (
+    ServiceSpec,
+    Standard,
+    WorkspaceSpec,
+    default_workspace_path,
+    read_workspace,
+)
+
+from . import keys
+
+#: Environment variable naming the workspace YAML the app opens (default: the demo).
+WORKSPACE_ENV = "GISAPP_WORKSPACE"
+
+
+def workspace_path() -> str:
+    """Return the workspace YAML path: ``$GISAPP_WORKSPACE`` or the embedded demo."""
+    return os.environ.get(WORKSPACE_ENV) or str(default_workspace_path())
+
+
+def overrides() -> str:
+    """Return the JSON list of accepted uploads of this session ("" for none)."""
+    return str(st.session_state.get(keys.UPLOADS, ""))
+
+
+def spec_with(path: str, overrides_json: str) -> WorkspaceSpec:
+    """Return the workspace spec with the uploads in ``overrides_json`` applied."""
+    spec = read_workspace(path)
+    for o in json.loads(overrides_json or "[]"):
+        spec = replace_layer(spec, o["role"], o["path"], crs=o.get("crs"), fields=o.get("fields"))
+    return spec
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def load_ws(path: str, overrides_json: str = "") -> Workspace:
+    """Load (once per process) the workspace at ``path`` with ``overrides_json`` applied."""
+    return load_workspace(spec_with(path, overrides_json))
+
+
+def standard_for(svc: ServiceSpec, value: float | None) -> Standard | None:
+    """Return the service's standard with its threshold set to ``value`` (None: unchanged)."""
+    if value is None or float(value) == svc.standard.value:
+        return None
+    if svc.standard.unit == "m":
+        return dataclasses.replace(svc.standard, distance_m=float(value))
+    return dataclasses.replace(svc.standard, time_min=float(value))
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)  # ~100 MB each on the demo
+def service_result(path: str, overrides_json: str, service: str, value: float | None) -> ServiceResult:
+    """Run one service with its standard threshold set to ``value`` (in the standard's unit)."""
+    ws = load_ws(path, overrides_json)
+    return analysis.run_service(ws, service, standard=standard_for(ws.spec.services[service], value))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def summary(path: str, overrides_json: str, service: str, value: float | None) -> dict[str, float]:
+    """Return :func:`gisapp.analysis.summary` of the service."""
+    return analysis.summary(load_ws(path, overrides_json), service_result(path, overrides_json, service, value))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def district_table(path: str, overrides_json: str, service: str, value: float | None) -> pd.DataFrame:
+    """Return :func:`gisapp.maps.district_metrics` (coverage and capacity by district)."""
+    return maps.district_metrics(load_ws(path, overrides_json), service_result(path, overrides_json, service, value))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def class_table(path: str, overrides_json: str, service: str, value: float | None) -> pd.DataFrame:
+    """Return :func:`gisapp.analysis.coverage_by_class` (town and country)."""
+    return analysis.coverage_by_class(load_ws(path, overrides_json),
+                                      service_result(path, overrides_json, service, value))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def curve(path: str, overrides_json: str, service: str, value: float | None) -> pd.DataFrame:
+    """Return :func:`gisapp.analysis.cumulative_curve` of the service."""
+    return analysis.cumulative_curve(service_result(path, overrides_json, service, value))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def gap_table(path: str, overrides_json: str, service: str, value: float | None,
+              min_people: float = 0.0) -> pd.DataFrame:
+    """Return :func:`gisapp.analysis.gap_areas`, ranked by population."""
+    return analysis.gap_areas(load_ws(path, overrides_json), service_result(path, overrides_json, service, value),
+                              min_people=min_people)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def gap_polys(path: str, overrides_json: str, service: str, value: float | None, top: int,
+              min_people: float = 0.0) -> gpd.GeoDataFrame:
+    """Return the ``top`` gap areas as polygons (analysis CRS)."""
+    return analysis.gap_polygons(load_ws(path, overrides_json), service_result(path, overrides_json, service, value),
+                                 top=top, min_people=min_people)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def consortia(path: str, overrides_json: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return (:func:`consortia_summary`, :func:`consortia_members`) of the workspace."""
+    ws = load_ws(path, overrides_json)
+    return analysis.consortia_summary(ws), analysis.consortia_members(ws)
+
+
+@st.cache_resource(max_entries=12, show_spinner=False)
+def folium_map(path: str, overrides_json: str, service: str, value: float | None, *, lang: str, metric: str,
+               overlay: str, population: bool, top_gaps: int, focus_gap: int = 0,
+               compact: bool = False) -> folium.Map:
+    """Return :func:`gisapp.maps.build_map` for these choices (zoomed to ``focus_gap`` if > 0)."""
+    ws = load_ws(path, overrides_json)
+    res = service_result(path, overrides_json, service, value)
+    n = max(top_gaps, focus_gap)
+    polys = gap_polys(path, overrides_json, service, value, n) if n > 0 else None
+    focus = None
+    if polys is not None and focus_gap > 0:
+        sel = polys[polys["gap_id"] == focus_gap]
+        if len(sel) and sel.geometry.notna().all():
+            w, s, e, nn = sel.to_crs(4326).total_bounds
+            pad = 0.015
+            focus = (float(w) - pad, float(s) - pad, float(e) + pad, float(nn) + pad)
+    table = district_table(path, overrides_json, service, value)
+    m = maps.build_map(ws, res, lang=lang, metric=metric, overlay=overlay,  # type: ignore[arg-type]
+                       show_population=population, gaps=polys, focus=focus, district_table=table,
+                       compact=compact)
+    return local_assets(m)
+
+
+#: Leaflet served by the app itself (``static/`` -> ``gisapp/static``, see .streamlit/config.toml).
+LOCAL_JS = [("leaflet", "/app/static/leaflet/leaflet.js")]
+LOCAL_CSS = [("leaflet_css", "/app/static/leaflet/leaflet.css")]
+
+
+def local_assets(m: folium.Map) -> folium.Map:
+    """Point the map's scripts at the app's own copy of Leaflet instead of public CDNs.
+
+    The maps use plain Leaflet only (no jQuery, Bootstrap or awesome-markers); a CDN that
+    fails to load would stop streamlit-folium from drawing the map at all.
+    """
+    m.default_js = list(LOCAL_JS)
+    m.default_css = list(LOCAL_CSS)
+    return m
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The shared choices of the sidebar: what every page computes from."""
+
+    path: str
+    overrides: str
+    lang: str
+    service: str
+    value: float | None
+
+    @property
+    def key(self) -> tuple[str, str, str, float | None]:
+        """Return the arguments of the per-service loaders."""
+        return (self.path, self.overrides, self.service, self.value)
+
+
+def choice() -> Choice:
+    """Return the current sidebar choices (read from session state, set by the sidebar widgets)."""
+    ss = st.session_state
+    v = ss.get(keys.STANDARD)
+    return Choice(path=workspace_path(), overrides=overrides(), lang=str(ss.get(keys.LANG, "zh")),
+                  service=str(ss.get(keys.SERVICE, "")), value=float(v) if v is not None else None)

@@ -1,0 +1,31 @@
+"""公共服务人口地图 · Public-Service Population Map: the router and the frame shared by every page.
+
+Run with ``streamlit run streamlit_app.py`` (or ``scripts/app.sh``).  The workspace comes from
+``$GISAPP_WORKSPACE`` (default: the Panzhihua demo, ``layers/panzhihua.yaml``).  To add a page,
+add one line to ``PAGES``: the page script, its title key in :mod:`gisapp.i18n` and an icon.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from gisapp.i18n import t
+from gisapp.ui import frame
+
+#: (page script, title key in gisapp.i18n, icon).  The first page is the default.
+PAGES: list[tuple[str, str, str]] = [
+    ("gisapp/ui/pages/overview.py", "page.overview", ":material/dashboard:"),
+    ("gisapp/ui/pages/map.py", "page.map", ":material/map:"),
+    ("gisapp/ui/pages/gaps.py", "page.gaps", ":material/report:"),
+    ("gisapp/ui/pages/consortia.py", "page.consortia", ":material/hub:"),
+    ("gisapp/ui/pages/data.py", "page.data", ":material/database:"),
+]
+
+st.set_page_config(page_title="公共服务人口地图 · Public-Service Population Map", page_icon="🗺️",
+                   layout="wide")
+lang = frame.lang()
+nav = st.navigation([st.Page(path, title=t(key, lang), icon=icon, default=i == 0)
+                     for i, (path, key, icon) in enumerate(PAGES)])
+st.sidebar.title(t("app.title", lang))
+frame.sidebar()
+nav.run()
