@@ -336,6 +336,16 @@ TEXT: dict[str, dict[str, str]] = {
     "crs.CGCS2000": {"zh": "CGCS2000（国家2000）", "en": "CGCS2000"},
     "crs.GCJ02": {"zh": "GCJ-02（高德、腾讯）", "en": "GCJ-02 (AMap, Tencent)"},
     "crs.BD09": {"zh": "BD-09（百度）", "en": "BD-09 (Baidu)"},
+    "rep.page.override": {"zh": "报告中“{service}”使用侧栏设定的标准：{standard}。",
+                          "en": "The report uses the sidebar's standard for \u201c{service}\u201d: {standard}."},
+    # --- travel mode ------------------------------------------------------------------------
+    "side.travel": {"zh": "出行方式计算", "en": "Travel cost"},
+    "travel.straight_line": {"zh": "直线距离", "en": "Straight line"},
+    "travel.terrain": {"zh": "路网/地形通行时间", "en": "Travel time (roads, terrain)"},
+    "help.travel": {"zh": "直线距离按绕行系数与速度折算；通行时间按道路、地类、障碍与坡度的摩擦面计算（首次计算需数秒）。",
+                    "en": "Straight line uses a circuity factor and speed; travel time uses the friction surface of roads, land cover, barriers and slope (the first run takes a few seconds)."},
+    "side.terrain_distance": {"zh": "通行时间模式下，距离标准按步行速度折算为 {minutes} 分钟。",
+                              "en": "In travel-time mode the distance standard is walked: {minutes} min."},
     # --- provenance ------------------------------------------------------------------------
     "prov.banner": {"zh": "演示数据说明：区县界线为真实数据；人口格网、设施位置与规模为合成数据。",
                     "en": "Demo data: district boundaries are real; the population grid and facility positions and capacities are synthetic."},
@@ -376,7 +386,7 @@ def fmt_number(v: float | int | None, lang: str = "zh", *, digits: int = 0) -> s
     return f"{v:,.{digits}f}"
 
 
-def fmt_pct(v: float | None, lang: str = "zh", *, digits: int = 1) -> str:
+def fmt_pct(v: float | None, lang: str = "zh", *, digits: int = 1) -> str:  # noqa: ARG001 - same signature as fmt_number
     """Format a percentage (0-100) for ``lang``.
 
     Examples

@@ -313,3 +313,15 @@ def test_a_broken_workspace_shows_its_problems_instead_of_crashing(monkeypatch: 
     assert at.error and "1" in at.error[0].value
     problems = at.dataframe[0].value
     assert any("does not exist" in str(m) for m in problems[t("prob.message", "zh")])
+
+
+
+def test_travel_time_mode_matches_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Switching to travel-time mode shows the engine's terrain-mode figures (tiny: 130 / 1,120)."""
+    at = _app(monkeypatch, TINY)
+    at.radio(key=keys.TRAVEL).set_value("terrain").run()
+    _ok(at)
+    ws = load_workspace(TINY)
+    s = analysis.summary(ws, analysis.run_service(ws, "clinic", travel="terrain"))
+    assert s["covered"] == 1250.0  # differs from straight line (1,170)
+    assert _metric(at, t("word.covered", "zh")) == fmt_number(s["covered"], "zh")

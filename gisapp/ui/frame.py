@@ -9,7 +9,9 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from gisapp import terrain
 from gisapp._errors import Problem, WorkspaceError
+from gisapp.analysis import standard_minutes
 from gisapp.i18n import LANGS, t
 from gisapp.model import Workspace
 from gisapp.workspace import ServiceSpec
@@ -88,6 +90,11 @@ def sidebar() -> Workspace:
                   format="%.0f" if svc.standard.unit == "m" else "%.1f",
                   help=t("help.standard", lg))
         st.caption(f"{t('word.default', lg)}: {svc.standard.label(lg)}")
+        if terrain.available(ws):
+            st.radio(t("side.travel", lg), ["straight_line", "terrain"], key=keys.TRAVEL,
+                     format_func=lambda m: t(f"travel.{m}", lg), help=t("help.travel", lg))
+            if ss.get(keys.TRAVEL) == "terrain" and svc.standard.unit == "m":
+                st.caption(t("side.terrain_distance", lg, minutes=f"{standard_minutes(svc.standard):.1f}"))
         if svc.rural_standard is not None:
             st.caption(f"{t('side.rural_standard', lg)}: {svc.rural_standard.label(lg)}")
         if svc.urban_only:

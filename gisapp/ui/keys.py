@@ -9,6 +9,7 @@ LANG: Final = "lang"  #: "zh" | "en"
 SERVICE: Final = "service"  #: service name of the workspace
 STANDARD: Final = "standard_value"  #: threshold in the service standard's unit (m or min)
 STANDARD_FOR: Final = "_standard_for"  #: the service that STANDARD belongs to
+TRAVEL: Final = "travel_mode"  #: "straight_line" | "terrain"
 UPLOADS: Final = "uploads"  #: JSON list of accepted layer replacements (user's uploads)
 
 # --- map page ---------------------------------------------------------------------------------
@@ -40,4 +41,4 @@ UP_RESET: Final = "upload_reset"
 
 #: Widgets whose option labels are translated: re-sent to the browser when the language changes
 #: (a browser keeps showing an option's old label until the widget's value is set again).
-TRANSLATED: Final = (SERVICE, MAP_METRIC, MAP_OVERLAY, CONS_SECTOR, UP_FAC_CRS, UP_POP_CRS)
+TRANSLATED: Final = (SERVICE, TRAVEL, MAP_METRIC, MAP_OVERLAY, CONS_SECTOR, UP_FAC_CRS, UP_POP_CRS)

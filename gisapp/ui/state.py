@@ -69,50 +69,51 @@ def standard_for(svc: ServiceSpec, value: float | None) -> Standard | None:
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)  # ~100 MB each on the demo
-def service_result(path: str, overrides_json: str, service: str, value: float | None) -> ServiceResult:
+def service_result(path: str, overrides_json: str, service: str, value: float | None, travel: str = "straight_line") -> ServiceResult:
     """Run one service with its standard threshold set to ``value`` (in the standard's unit)."""
     ws = load_ws(path, overrides_json)
-    return analysis.run_service(ws, service, standard=standard_for(ws.spec.services[service], value))
+    return analysis.run_service(ws, service, standard=standard_for(ws.spec.services[service], value),
+                                travel=travel)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def summary(path: str, overrides_json: str, service: str, value: float | None) -> dict[str, float]:
+def summary(path: str, overrides_json: str, service: str, value: float | None, travel: str = "straight_line") -> dict[str, float]:
     """Return :func:`gisapp.analysis.summary` of the service."""
-    return analysis.summary(load_ws(path, overrides_json), service_result(path, overrides_json, service, value))
+    return analysis.summary(load_ws(path, overrides_json), service_result(path, overrides_json, service, value, travel))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def district_table(path: str, overrides_json: str, service: str, value: float | None) -> pd.DataFrame:
+def district_table(path: str, overrides_json: str, service: str, value: float | None, travel: str = "straight_line") -> pd.DataFrame:
     """Return :func:`gisapp.maps.district_metrics` (coverage and capacity by district)."""
-    return maps.district_metrics(load_ws(path, overrides_json), service_result(path, overrides_json, service, value))
+    return maps.district_metrics(load_ws(path, overrides_json), service_result(path, overrides_json, service, value, travel))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def class_table(path: str, overrides_json: str, service: str, value: float | None) -> pd.DataFrame:
+def class_table(path: str, overrides_json: str, service: str, value: float | None, travel: str = "straight_line") -> pd.DataFrame:
     """Return :func:`gisapp.analysis.coverage_by_class` (town and country)."""
     return analysis.coverage_by_class(load_ws(path, overrides_json),
-                                      service_result(path, overrides_json, service, value))
+                                      service_result(path, overrides_json, service, value, travel))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def curve(path: str, overrides_json: str, service: str, value: float | None) -> pd.DataFrame:
+def curve(path: str, overrides_json: str, service: str, value: float | None, travel: str = "straight_line") -> pd.DataFrame:
     """Return :func:`gisapp.analysis.cumulative_curve` of the service."""
-    return analysis.cumulative_curve(service_result(path, overrides_json, service, value))
+    return analysis.cumulative_curve(service_result(path, overrides_json, service, value, travel))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def gap_table(path: str, overrides_json: str, service: str, value: float | None,
+def gap_table(path: str, overrides_json: str, service: str, value: float | None, travel: str = "straight_line",
               min_people: float = 0.0) -> pd.DataFrame:
     """Return :func:`gisapp.analysis.gap_areas`, ranked by population."""
-    return analysis.gap_areas(load_ws(path, overrides_json), service_result(path, overrides_json, service, value),
+    return analysis.gap_areas(load_ws(path, overrides_json), service_result(path, overrides_json, service, value, travel),
                               min_people=min_people)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def gap_polys(path: str, overrides_json: str, service: str, value: float | None, top: int,
+def gap_polys(path: str, overrides_json: str, service: str, value: float | None, travel: str, top: int,
               min_people: float = 0.0) -> gpd.GeoDataFrame:
     """Return the ``top`` gap areas as polygons (analysis CRS)."""
-    return analysis.gap_polygons(load_ws(path, overrides_json), service_result(path, overrides_json, service, value),
+    return analysis.gap_polygons(load_ws(path, overrides_json), service_result(path, overrides_json, service, value, travel),
                                  top=top, min_people=min_people)
 
 
@@ -124,14 +125,15 @@ def consortia(path: str, overrides_json: str) -> tuple[pd.DataFrame, pd.DataFram
 
 
 @st.cache_resource(max_entries=12, show_spinner=False)
-def folium_map(path: str, overrides_json: str, service: str, value: float | None, *, lang: str, metric: str,
+def folium_map(path: str, overrides_json: str, service: str, value: float | None,
+               travel: str = "straight_line", *, lang: str, metric: str,
                overlay: str, population: bool, top_gaps: int, focus_gap: int = 0,
                compact: bool = False) -> folium.Map:
     """Return :func:`gisapp.maps.build_map` for these choices (zoomed to ``focus_gap`` if > 0)."""
     ws = load_ws(path, overrides_json)
-    res = service_result(path, overrides_json, service, value)
+    res = service_result(path, overrides_json, service, value, travel)
     n = max(top_gaps, focus_gap)
-    polys = gap_polys(path, overrides_json, service, value, n) if n > 0 else None
+    polys = gap_polys(path, overrides_json, service, value, travel, n) if n > 0 else None
     focus = None
     if polys is not None and focus_gap > 0:
         sel = polys[polys["gap_id"] == focus_gap]
@@ -139,7 +141,7 @@ def folium_map(path: str, overrides_json: str, service: str, value: float | None
             w, s, e, nn = sel.to_crs(4326).total_bounds
             pad = 0.015
             focus = (float(w) - pad, float(s) - pad, float(e) + pad, float(nn) + pad)
-    table = district_table(path, overrides_json, service, value)
+    table = district_table(path, overrides_json, service, value, travel)
     m = maps.build_map(ws, res, lang=lang, metric=metric, overlay=overlay,  # type: ignore[arg-type]
                        show_population=population, gaps=polys, focus=focus, district_table=table,
                        compact=compact)
@@ -171,11 +173,12 @@ class Choice:
     lang: str
     service: str
     value: float | None
+    travel: str = "straight_line"
 
     @property
-    def key(self) -> tuple[str, str, str, float | None]:
+    def key(self) -> tuple[str, str, str, float | None, str]:
         """Return the arguments of the per-service loaders."""
-        return (self.path, self.overrides, self.service, self.value)
+        return (self.path, self.overrides, self.service, self.value, self.travel)
 
 
 def choice() -> Choice:
@@ -183,4 +186,5 @@ def choice() -> Choice:
     ss = st.session_state
     v = ss.get(keys.STANDARD)
     return Choice(path=workspace_path(), overrides=overrides(), lang=str(ss.get(keys.LANG, "zh")),
-                  service=str(ss.get(keys.SERVICE, "")), value=float(v) if v is not None else None)
+                  service=str(ss.get(keys.SERVICE, "")), value=float(v) if v is not None else None,
+                  travel=str(ss.get(keys.TRAVEL, "straight_line")))

@@ -54,7 +54,7 @@ def render() -> None:
                            file_name=f"gaps_{ch.service}.csv", mime="text/csv", on_click="ignore",
                            icon=":material/download:")
         top = min(len(gaps), 200)
-        polys = state.gap_polys(*ch.key, top, min_people)
+        polys = state.gap_polys(*ch.key, top=top, min_people=min_people)
         st.download_button(t("gaps.download_geojson", lang, n=top),
                            polys.drop(columns=["label"]).to_crs(4326).to_json().encode("utf-8"),
                            file_name=f"gaps_{ch.service}_top{top}.geojson", mime="application/geo+json",

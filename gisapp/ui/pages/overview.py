@@ -8,6 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from gisapp.analysis import standard_minutes
 from gisapp.i18n import fmt_number, fmt_pct, t
 from gisapp.model import Workspace
 from gisapp.ui import frame, state, tables
@@ -43,7 +44,10 @@ def render() -> None:
                f"{t('word.population', lang)} {fmt_number(s['population'], lang)} {t('unit.people', lang)}")
     frame.banner(ws, lang)
 
-    vals = metric_values(s, std.unit, lang)
+    # terrain mode measures minutes even for a distance standard (walked at its speed)
+    unit = std.unit if ch.travel == "straight_line" else "min"
+    std_value = std.value if unit == std.unit else standard_minutes(std)
+    vals = metric_values(s, unit, lang)
     cols = st.columns(5)
     labels = list(vals)
     for col, k in zip(cols[:4], labels[:4], strict=True):
@@ -78,7 +82,7 @@ def render() -> None:
             st.caption(t("ov.town_country_gap", lang, gap=f"{town['town'] - town['country']:+.1f}"))
     with right:
         st.subheader(t("ov.chart_curve", lang))
-        st.altair_chart(_curve_chart(cur, std.value, std.unit, lang), width="stretch")
+        st.altair_chart(_curve_chart(cur, std_value, unit, lang), width="stretch")
 
 
 def _demand_title(ws: Workspace, group: str, lang: str) -> str:

@@ -16,6 +16,7 @@ import streamlit as st
 from gisapp.i18n import t
 from gisapp.reports import FILE_NAMES, write_report
 from gisapp.ui import frame, state
+from gisapp.workspace import Standard
 
 #: Widget and session-state keys of this page.
 SERVICES_KEY: Final = "report_services"
@@ -31,7 +32,8 @@ MIME: Final = {
 }
 
 
-def generate(path: str, overrides: str, services: list[str], lang: str) -> dict[str, bytes]:
+def generate(path: str, overrides: str, services: list[str], lang: str, *, travel: str = "straight_line",
+             standards: dict[str, Standard] | None = None) -> dict[str, bytes]:
     """Write the reports into a temporary folder, with a progress bar; return {file name: bytes}."""
     ws = state.load_ws(path, overrides)
     bar = st.progress(0.0, text=t("rep.step.load", lang))
@@ -41,7 +43,7 @@ def generate(path: str, overrides: str, services: list[str], lang: str) -> dict[
 
     with tempfile.TemporaryDirectory(prefix="gisapp-report-") as tmp:
         paths = write_report(ws, Path(tmp), services=services, lang=lang, progress=False,
-                             on_progress=on_progress)
+                             on_progress=on_progress, travel=travel, standards=standards)
         files = {p.name: p.read_bytes() for p in paths}
     bar.empty()
     return files
@@ -61,9 +63,16 @@ def render() -> None:
         ss[SERVICES_KEY] = names
     chosen = st.multiselect(t("rep.page.services", lang), names, key=SERVICES_KEY,
                             format_func=lambda s: ws.spec.services[s].title(lang))
-    params = (ch.path, ch.overrides, tuple(chosen), lang)
+    # the sidebar's travel mode and its standard (for the service it applies to) carry over
+    override = state.standard_for(ws.spec.services[ch.service], ch.value) if ch.service in names else None
+    standards = {ch.service: override} if override is not None else {}
+    if override is not None:
+        st.caption(t("rep.page.override", lang, service=ws.spec.services[ch.service].title(lang),
+                     standard=override.label(lang)))
+    params = (ch.path, ch.overrides, tuple(chosen), lang, ch.travel, ch.service, ch.value)
     if st.button(t("rep.page.generate", lang), key=GENERATE_KEY, type="primary", disabled=not chosen):
-        ss[FILES_KEY] = {"params": params, "files": generate(ch.path, ch.overrides, list(chosen), lang)}
+        ss[FILES_KEY] = {"params": params, "files": generate(ch.path, ch.overrides, list(chosen), lang,
+                                                             travel=ch.travel, standards=standards)}
     if not chosen:
         st.info(t("rep.page.none", lang))
     done = ss.get(FILES_KEY)
