@@ -39,6 +39,7 @@ __all__ = [
     "read_class_raster",
     "read_dem",
     "read_lines",
+    "read_points",
     "read_vector",
 ]
 
@@ -376,3 +377,44 @@ def read_class_raster(spec: LayerSpec, crs: CRS, transform: Affine, shape: tuple
     if v is None:
         return None
     return np.where(np.isfinite(v), v, -1).astype(np.int64)
+
+
+def read_points(spec: LayerSpec, problems: list[Problem]) -> gpd.GeoDataFrame | None:
+    """Read an optional point layer (e.g. settlements or candidate sites) into WGS84.
+
+    Columns: ``name``, ``lon``, ``lat`` (WGS84 degrees) and point geometry (EPSG:4326).
+    Tables need ``fields: {lon, lat}``; coordinates declared GCJ02/BD09 are converted.
+    """
+    f = str(spec.path)
+    fields = spec.fields
+    try:
+        if spec.path.suffix.lower() in TABLE_SUFFIXES:
+            df = read_table(spec.path)
+            lon_c, lat_c = fields.get("lon", "lon"), fields.get("lat", "lat")
+            missing = [c for c in (lon_c, lat_c) if c not in df.columns]
+            if missing:
+                problems.append(Problem(f, "fields.lon/lat", f"column(s) {', '.join(missing)} missing.",
+                                        "map `lon` and `lat` to the table's coordinate columns."))
+                return None
+            lon = pd.to_numeric(df[lon_c], errors="coerce").to_numpy(float)
+            lat = pd.to_numeric(df[lat_c], errors="coerce").to_numpy(float)
+            if np.isnan(lon).any() or np.isnan(lat).any():
+                problems.append(Problem(f, f"{lon_c}/{lat_c}", "some coordinates are missing or not numbers.",
+                                        "fill in decimal degrees."))
+                return None
+            lon, lat = to_wgs84(lon, lat, spec.crs or "WGS84")
+        else:
+            gdf = read_vector(spec.path, spec.layer)
+            df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+            g = (gdf if gdf.crs is not None else gdf.set_crs(4326)).to_crs(4326)
+            lon, lat = g.geometry.x.to_numpy(), g.geometry.y.to_numpy()
+            if spec.crs in ("GCJ02", "BD09"):
+                lon, lat = to_wgs84(lon, lat, spec.crs)
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        problems.append(Problem(f, "", f"cannot read the {spec.role} layer ({exc}).",
+                                "give a CSV/XLSX with lon/lat or a point GeoJSON/GPKG."))
+        return None
+    name_c = fields.get("name", "name")
+    names = df[name_c].astype(str).to_numpy() if name_c in df.columns else np.array([""] * len(df))
+    return gpd.GeoDataFrame({"name": names, "lon": lon, "lat": lat},
+                            geometry=gpd.points_from_xy(lon, lat), crs=4326)
