@@ -106,6 +106,26 @@ def _cmd_scenario(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_suggest(args: argparse.Namespace) -> int:
+    from . import planning
+    from .io import atomic_path
+
+    ws = _load(args)
+    sug = planning.suggest(ws, args.service, k=args.k, target_share=args.target_share,
+                           candidates=args.candidates, spacing_m=args.spacing_m, method=args.method)
+    out = Path(args.out)
+    cols = ["rank", "candidate_id", "name", "lon", "lat", "district_id", "district_name", "people_added",
+            "people_covered", "share_covered"]
+    with atomic_path(out / "suggested_sites.csv") as tmp:
+        sug.sites[cols].to_csv(tmp, index=False, encoding="utf-8")
+    with atomic_path(out / "coverage_curve.csv") as tmp:
+        sug.curve.to_csv(tmp, index=False, encoding="utf-8")
+    print(sug.sites[cols].to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
+    print(f"{sug.method}{' (optimal)' if sug.optimal else ''}, {sug.solve_time_s:.2f} s; covered "
+          f"{sug.curve['share_pct'].iloc[0]:.1f}% -> {sug.curve['share_pct'].iloc[-1]:.1f}% -> {out}")
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     try:
         from .reports import write_report
@@ -138,6 +158,15 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--file", "-f", required=True, help="scenario GeoPackage saved by the app or gisapp.scenario")
     sc.add_argument("--service", "-s", required=True)
     sc.add_argument("--out", "-o", required=True)
+    sg = sub.add_parser("suggest", help="suggest new sites that cover the most uncovered people")
+    sg.add_argument("--service", "-s", required=True)
+    grp = sg.add_mutually_exclusive_group(required=True)
+    grp.add_argument("--k", type=int, help="number of new sites")
+    grp.add_argument("--target-share", type=float, help="covered share to reach, percent")
+    sg.add_argument("--candidates", choices=["grid", "settlements"], default="grid")
+    sg.add_argument("--spacing-m", type=float, default=None, help="grid spacing of candidates, metres")
+    sg.add_argument("--method", choices=["auto", "exact", "greedy"], default="auto")
+    sg.add_argument("--out", "-o", required=True)
     r = sub.add_parser("report", help="write report.html, coverage.xlsx, layers.gpkg and report.pdf")
     r.add_argument("--out", "-o", required=True)
     r.add_argument("--services", nargs="*", default=None)
@@ -145,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     for sp in (c, pl, r):
         sp.add_argument("--travel", choices=["straight_line", "terrain"], default=None,
                         help="straight-line distance (default) or travel time over the friction surface")
-    for sp in (c, pl, sc, r):
+    for sp in (c, pl, sc, sg, r):
         sp.add_argument("--workspace", "-w", default=argparse.SUPPRESS)
         sp.add_argument("--lang", choices=["zh", "en"], default=argparse.SUPPRESS)
     return p
@@ -155,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (1 with a clear message on bad input)."""
     args = build_parser().parse_args(argv)
     handlers = {"services": _cmd_services, "coverage": _cmd_coverage, "pipeline": _cmd_pipeline,
-                "scenario": _cmd_scenario, "report": _cmd_report}
+                "scenario": _cmd_scenario, "suggest": _cmd_suggest, "report": _cmd_report}
     try:
         return handlers[args.command](args)
     except GisAppError as exc:

@@ -58,3 +58,14 @@ def test_scenario_command(tmp_path, tiny_ws):
     df = pd.read_csv(tmp_path / "scenario_by_district.csv")
     assert df["baseline:covered"].tolist() == [90.0, 1080.0]
     assert df["关闭C2:covered"].tolist() == [90.0, 0.0]
+
+
+def test_suggest_command(tmp_path, tiny_ws):
+    from gisapp import planning
+
+    assert main(["suggest", "--service", "clinic", "--k", "2", "--spacing-m", "100", "--method", "exact",
+                 "--out", str(tmp_path), "--workspace", str(TINY)]) == 0
+    df = pd.read_csv(tmp_path / "suggested_sites.csv")
+    expect = planning.suggest(tiny_ws, "clinic", k=2, spacing_m=100, method="exact")
+    assert df["people_added"].tolist() == pytest.approx(expect.sites["people_added"].tolist())
+    assert len(pd.read_csv(tmp_path / "coverage_curve.csv")) == 3
