@@ -18,6 +18,7 @@ PAGES: list[tuple[str, str, str]] = [
     ("gisapp/ui/pages/map.py", "page.map", ":material/map:"),
     ("gisapp/ui/pages/gaps.py", "page.gaps", ":material/report:"),
     ("gisapp/ui/pages/consortia.py", "page.consortia", ":material/hub:"),
+    ("gisapp/ui/pages/planning.py", "page.planning", ":material/edit_location_alt:"),
     ("gisapp/ui/pages/report.py", "rep.page.title", ":material/description:"),
     ("gisapp/ui/pages/data.py", "page.data", ":material/database:"),
 ]

@@ -1,0 +1,444 @@
+"""Planning page: edit a scenario (add, close, move, capacity), suggest new sites, compare scenarios."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import altair as alt
+import folium
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from gisapp import planning
+from gisapp.i18n import fmt_number, fmt_pct, t
+from gisapp.model import Workspace
+from gisapp.ui import frame, state, tables
+from gisapp.ui import planning_state as ps
+
+MAP_HEIGHT = 460
+
+
+def _key(ch: state.Choice) -> tuple[str, str, str, float | None]:
+    """Return the scenario loaders' leading arguments (always straight line)."""
+    return (ch.path, ch.overrides, ch.service, ch.value)
+
+
+# --- callbacks: they change the edit list before the page is drawn ------------------------------
+def _push(new: list[dict[str, Any]]) -> bool:
+    """Make ``new`` the scenario's edit list if every edit applies; else keep the old one."""
+    ch = state.choice()
+    try:
+        ps.scenario_service(*_key(ch), ps.to_json(new))
+    except ValueError as exc:  # GisAppError: unknown facility, reused id, ...
+        st.session_state[ps.ERROR] = t("plan.edit_failed", ch.lang, error=str(exc))
+        return False
+    st.session_state[ps.EDITS] = new
+    return True
+
+
+def _on_add(ids: list[str], cap_field: str | None) -> None:
+    ss = st.session_state
+    cur = ps.edits()
+    fid = ps.new_id(ids, cur)
+    cap = {cap_field: float(ss.get(ps.CAPACITY) or 0.0)} if cap_field else {}
+    _push([*cur, {"op": "add", "facility_id": fid, "lon": float(ss[ps.LON]), "lat": float(ss[ps.LAT]),
+                  "name": str(ss.get(ps.FAC_NAME) or "").strip() or fid, "kind": str(ss[ps.KIND]), "capacity": cap}])
+
+
+def _on_edit(op: str, cap_field: str | None) -> None:
+    ss = st.session_state
+    fid = ss.get(ps.FACILITY)
+    if not fid:
+        return
+    e: dict[str, Any] = {"op": op, "facility_id": str(fid), "lon": None, "lat": None, "name": "", "kind": "",
+                         "capacity": {}}
+    if op == "move":
+        e["lon"], e["lat"] = float(ss[ps.LON]), float(ss[ps.LAT])
+    if op == "capacity" and cap_field:
+        e["capacity"] = {cap_field: float(ss.get(f"{ps.NEW_CAPACITY}_{fid}") or 0.0)}
+    _push([*ps.edits(), e])
+
+
+def _on_undo() -> None:
+    st.session_state[ps.EDITS] = ps.edits()[:-1]
+
+
+def _on_clear() -> None:
+    st.session_state[ps.EDITS] = []
+
+
+def _on_load(found: dict[str, str], lang: str) -> None:
+    ss = st.session_state
+    name = ss.get(ps.LOAD_CHOICE)
+    if name not in found:
+        return
+    try:
+        nm, ds = ps.load(Path(found[name]))
+    except ValueError as exc:  # GisAppError: not a scenario file
+        ss[ps.ERROR] = str(exc)
+        return
+    if _push(ds):
+        ss[ps.NAME] = nm
+        st.toast(t("plan.loaded", lang, name=nm, n=len(ds)))
+
+
+def _on_add_suggested(new: list[dict[str, Any]], lang: str) -> None:
+    if _push([*ps.edits(), *new]):
+        st.session_state[ps.ERROR] = ""
+        st.toast(t("sug.added", lang, n=len(new)))
+
+
+# --- the page ---------------------------------------------------------------------------------------
+def render() -> None:
+    """Draw the page."""
+    ch = state.choice()
+    lang = ch.lang
+    ws = state.load_ws(ch.path, ch.overrides)
+    svc = ws.spec.services[ch.service]
+    std = state.standard_for(svc, ch.value) or svc.standard
+    ss = st.session_state
+    ss.setdefault(ps.NAME, t("plan.default_name", lang))
+    ss.setdefault(ps.EDITS, [])
+    st.title(f"{t('page.planning', lang)} · {svc.title(lang)}")
+    st.caption(f"{t('word.standard', lang)}: {std.label(lang)} · {t('plan.explain', lang)}")
+    if ch.travel != "straight_line":
+        st.info(t("plan.terrain_note", lang), icon=":material/info:")
+    if ss.get(ps.ERROR):
+        st.error(ss[ps.ERROR])
+        ss[ps.ERROR] = ""
+    tab_s, tab_g, tab_c = st.tabs([t("plan.tab.scenario", lang), t("plan.tab.suggest", lang),
+                                   t("plan.tab.compare", lang)])
+    with tab_s:
+        _scenario_tab(ws, ch)
+    with tab_g:
+        _suggest_tab(ws, ch)
+    with tab_c:
+        _compare_tab(ws, ch)
+    frame.banner(ws, lang)
+
+
+def _scenario_tab(ws: Workspace, ch: state.Choice) -> None:
+    lang = ch.lang
+    cur = ps.edits()
+    cur_json = ps.to_json(cur)
+    with st.spinner(t("msg.computing", lang)):
+        base = ps.scenario_summary(*_key(ch), "[]")
+        now = ps.scenario_summary(*_key(ch), cur_json)
+    st.text_input(t("plan.name", lang), key=ps.NAME)
+    c1, c2, c3, c4 = st.columns(4)
+    vs = t("plan.delta_baseline", lang)
+    d_cov = now["covered"] - base["covered"]
+    c1.metric(t("word.covered", lang), fmt_number(now["covered"], lang),
+              delta=f"{d_cov:+,.0f} {vs}" if cur else None, border=True)
+    c2.metric(t("word.uncovered", lang), fmt_number(now["uncovered"], lang),
+              delta=f"{now['uncovered'] - base['uncovered']:+,.0f} {vs}" if cur else None, delta_color="inverse",
+              border=True)
+    c3.metric(t("word.covered_pct", lang), fmt_pct(now["covered_pct"], lang),
+              delta=f"{now['covered_pct'] - base['covered_pct']:+.2f} pp" if cur else None, border=True)
+    c4.metric(t("word.facilities", lang), fmt_number(now["facilities"], lang),
+              delta=f"{now['facilities'] - base['facilities']:+.0f}" if cur else None, border=True)
+    if cur:
+        prev = ps.scenario_summary(*_key(ch), ps.to_json(cur[:-1]))
+        last = cur[-1]
+        st.caption(t("plan.last_edit", lang, edit=f"{t('plan.op.' + last['op'], lang)} {last['facility_id']}",
+                     delta=f"{now['covered'] - prev['covered']:+,.0f}", seconds=f"{now['update_s']:.3f}"))
+    else:
+        st.caption(t("plan.no_edits", lang))
+
+    left, right = st.columns([2, 3])
+    with right:  # drawn first: a click fills the coordinates of the inputs on the left
+        with st.spinner(t("msg.drawing_map", lang)):
+            m = ps.scenario_map(*_key(ch), cur_json, lang=lang)
+        out = st_folium(copy.deepcopy(m), key=ps.MAP, height=MAP_HEIGHT, use_container_width=True,
+                        returned_objects=["last_clicked"])
+        click = (out or {}).get("last_clicked")
+        if click and click != st.session_state.get(ps.LAST_CLICK):
+            st.session_state[ps.LAST_CLICK] = click
+            st.session_state[ps.LON] = round(float(click["lng"]), 6)
+            st.session_state[ps.LAT] = round(float(click["lat"]), 6)
+        st.caption(t("plan.click_hint", lang))
+    with left:
+        _edit_forms(ws, ch)
+    st.subheader(t("plan.edits", lang))
+    if cur:
+        rows = [{"op": t(f"plan.op.{d['op']}", lang), "facility_id": d["facility_id"], "name": d.get("name", ""),
+                 "kind": tables.kind_label(d.get("kind", ""), lang) if d.get("kind") else "",
+                 "lon": d.get("lon"), "lat": d.get("lat"),
+                 "capacity": ", ".join(f"{k}={v:g}" for k, v in (d.get("capacity") or {}).items())} for d in cur]
+        tables.show(pd.DataFrame(rows), {"op": ("plan.op", None), "facility_id": ("plan.id", None),
+                                         "name": ("plan.fac_name", None), "kind": ("plan.kind", None),
+                                         "lon": ("plan.lon", tables.num(lang, 5)),
+                                         "lat": ("plan.lat", tables.num(lang, 5)),
+                                         "capacity": ("word.capacity", None)}, lang, key="plan_edits_table")
+        b1, b2, _ = st.columns([1, 1, 4])
+        b1.button(t("plan.undo", lang), key=ps.UNDO, on_click=_on_undo, icon=":material/undo:")
+        b2.button(t("plan.clear", lang), key=ps.CLEAR, on_click=_on_clear, icon=":material/delete:")
+    st.subheader(t("plan.by_district", lang))
+    ba = ps.before_after(ps.scenario_districts(*_key(ch), "[]"), ps.scenario_districts(*_key(ch), cur_json))
+    b, a = t("plan.before", lang), t("plan.after", lang)
+    cov, pct = t("word.covered", lang), t("word.covered_pct", lang)
+    shown = ba.rename(columns={"district_name": t("word.district", lang), "population": t("word.population", lang),
+                               "covered_before": f"{cov} ({b})", "covered_after": f"{cov} ({a})",
+                               "covered_delta": f"{cov} ({t('plan.delta', lang)})",
+                               "covered_pct_before": f"{pct} ({b})", "covered_pct_after": f"{pct} ({a})"})
+    shown = shown.drop(columns=["district_id"])
+    num, pc = tables.num(lang), tables.pct(lang)
+    fmts: dict[Any, Any] = {c: (pc if c.startswith(pct) else num) for c in shown.columns[1:]}
+    fmts[f"{cov} ({t('plan.delta', lang)})"] = lambda v: f"{v:+,.0f}"
+    st.dataframe(shown.style.format(fmts), hide_index=True, key="plan_district_table")
+    _save_box(ws, ch)
+
+
+def _edit_forms(ws: Workspace, ch: state.Choice) -> None:
+    lang = ch.lang
+    svc = ws.spec.services[ch.service]
+    ss = st.session_state
+    inc = ps.scenario_service(*_key(ch), ps.to_json(ps.edits()))
+    fac = inc.facilities
+    if ps.LON not in ss:  # start at the centre of the facilities
+        ss[ps.LON] = round(float(fac["lon"].mean()), 6)
+        ss[ps.LAT] = round(float(fac["lat"].mean()), 6)
+    cap_field = svc.capacity or None
+    st.markdown(f"**{t('plan.add_title', lang)}**")
+    a, b = st.columns(2)
+    a.number_input(t("plan.lon", lang), min_value=-180.0, max_value=180.0, step=0.001, format="%.6f", key=ps.LON)
+    b.number_input(t("plan.lat", lang), min_value=-90.0, max_value=90.0, step=0.001, format="%.6f", key=ps.LAT)
+    if ss.get(ps.KIND) not in svc.kinds:
+        ss[ps.KIND] = svc.kinds[0]
+    a, b = st.columns(2)
+    a.selectbox(t("plan.kind", lang), list(svc.kinds), key=ps.KIND, format_func=lambda k: tables.kind_label(k, lang))
+    b.text_input(t("plan.fac_name", lang), key=ps.FAC_NAME)
+    if cap_field:
+        st.number_input(t("plan.capacity", lang, field=t("cap." + cap_field, lang)), min_value=0.0, value=0.0,
+                        step=1.0, key=ps.CAPACITY)
+    ids = [str(i) for i in ws.facilities["facility_id"]]
+    st.button(t("plan.add", lang), key=ps.ADD, type="primary", icon=":material/add_location:",
+              on_click=_on_add, args=(ids, cap_field))
+
+    st.markdown(f"**{t('plan.edit_title', lang)}**")
+    open_ = fac[fac["kind"].isin(svc.kinds) & ~fac["closed"].to_numpy(bool)]
+    labels = {str(r.facility_id): f"{r.name} ({r.facility_id})" for r in open_.itertuples(index=False)}
+    if ss.get(ps.FACILITY) not in labels:
+        ss.pop(ps.FACILITY, None)
+    fid = st.selectbox(t("plan.facility", lang), list(labels), key=ps.FACILITY, format_func=lambda i: labels.get(i, i))
+    a, b = st.columns(2)
+    a.button(t("plan.close", lang), key=ps.CLOSE, on_click=_on_edit, args=("close", cap_field),
+             icon=":material/block:", disabled=fid is None)
+    b.button(t("plan.move", lang), key=ps.MOVE, on_click=_on_edit, args=("move", cap_field),
+             icon=":material/open_with:", disabled=fid is None)
+    if cap_field and fid is not None:
+        now = float(open_.loc[open_["facility_id"] == fid, cap_field].iloc[0])
+        a, b = st.columns(2)
+        a.number_input(t("plan.new_capacity", lang, field=t("cap." + cap_field, lang)), min_value=0.0, value=now,
+                       step=1.0, key=f"{ps.NEW_CAPACITY}_{fid}")
+        b.button(t("plan.set_capacity", lang), key=ps.SET_CAPACITY, on_click=_on_edit, args=("capacity", cap_field),
+                 icon=":material/tune:")
+
+
+def _save_box(ws: Workspace, ch: state.Choice) -> None:
+    lang = ch.lang
+    folder = ps.user_folder(ws.spec.name)
+    st.subheader(t("plan.save_title", lang))
+    a, b = st.columns(2)
+    with a:
+        if st.button(t("plan.save", lang), key=ps.SAVE, icon=":material/save:"):
+            try:
+                p = ps.save(folder, str(st.session_state.get(ps.NAME) or ""), ps.edits(), ws.spec.name)
+                st.success(t("plan.saved", lang, path=str(p)))
+            except (OSError, ValueError) as exc:
+                st.error(t("plan.save_failed", lang, error=str(exc)))
+    with b:
+        found = ps.saved(folder)
+        if not found:
+            st.caption(t("plan.none_saved", lang, folder=str(folder)))
+            return
+        st.selectbox(t("plan.saved_list", lang), list(found), key=ps.LOAD_CHOICE)
+        st.button(t("plan.load", lang), key=ps.LOAD, icon=":material/folder_open:", on_click=_on_load,
+                  args=({n: str(p) for n, p in found.items()}, lang))
+
+
+def _suggest_tab(ws: Workspace, ch: state.Choice) -> None:
+    lang = ch.lang
+    svc = ws.spec.services[ch.service]
+    ss = st.session_state
+    st.caption(t("sug.explain", lang))
+    c1, c2, c3 = st.columns(3)
+    with c1:
+        by = st.radio(t("sug.by", lang), ["k", "target"], key=ps.SUG_BY, horizontal=True,
+                      format_func=lambda v: t(f"sug.by.{v}", lang))
+        if by == "k":
+            st.number_input(t("sug.k", lang), min_value=1, max_value=200, value=5, step=1, key=ps.SUG_K)
+        else:
+            st.number_input(t("sug.target", lang), min_value=1.0, max_value=100.0, value=90.0, step=1.0,
+                            key=ps.SUG_TARGET)
+    with c2:
+        kinds = ["grid", "settlements", "points"] if planning.has_settlements(ws) else ["grid", "points"]
+        cand = st.selectbox(t("sug.candidates", lang), kinds, key=ps.SUG_CANDIDATES,
+                            format_func=lambda v: t(f"sug.cand.{v}", lang))
+        if cand == "grid":
+            st.number_input(t("sug.spacing", lang), min_value=0.0, max_value=20_000.0, value=0.0, step=100.0,
+                            key=ps.SUG_SPACING)
+        upload = st.file_uploader(t("sug.upload", lang), type=["csv"], key=ps.SUG_UPLOAD) if cand == "points" else None
+    with c3:
+        st.selectbox(t("sug.method", lang), ["auto", "exact", "greedy"], key=ps.SUG_METHOD,
+                     format_func=lambda v: t(f"sug.method.{v}", lang))
+        st.number_input(t("sug.capacity", lang), min_value=0.0, value=0.0, step=100.0, key=ps.SUG_CAPACITY)
+    if st.button(t("sug.run", lang), key=ps.SUG_RUN, type="primary", icon=":material/travel_explore:"):
+        p: dict[str, Any] = {"candidates": cand, "method": ss.get(ps.SUG_METHOD, "auto")}
+        if by == "k":
+            p["k"] = int(ss.get(ps.SUG_K, 5))
+        else:
+            p["target_share"] = float(ss.get(ps.SUG_TARGET, 90.0))
+        if cand == "grid" and float(ss.get(ps.SUG_SPACING) or 0.0) > 0:
+            p["spacing_m"] = float(ss[ps.SUG_SPACING])
+        if float(ss.get(ps.SUG_CAPACITY) or 0.0) > 0:
+            p["capacity"] = float(ss[ps.SUG_CAPACITY])
+        if cand == "points":
+            if upload is None:
+                st.warning(t("sug.need_upload", lang))
+                return
+            try:
+                p["points"] = ps.read_points(upload.getvalue())
+            except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+                st.error(t("sug.failed", lang, error=str(exc)))
+                return
+        ss[ps.SUG_PARAMS] = json.dumps(p, ensure_ascii=False, sort_keys=True)
+    params = ss.get(ps.SUG_PARAMS)
+    if not params:
+        return
+    cur_json = ps.to_json(ps.edits())
+    try:
+        with st.spinner(t("msg.computing", lang)):
+            sug = ps.suggestion(*_key(ch), cur_json, str(params))
+    except ValueError as exc:  # GisAppError, WorkspaceError
+        st.error(t("sug.failed", lang, error=str(exc)))
+        return
+    sites = sug.sites
+    before = 100.0 * sug.baseline_covered / sug.total if sug.total > 0 else float("nan")
+    after = float(sites["share_covered"].iloc[-1]) if len(sites) else before
+    st.success(t("sug.summary", lang, n=len(sites), added=fmt_number(float(sites["people_added"].sum()), lang),
+                 before=fmt_pct(before, lang), after=fmt_pct(after, lang), method=sug.method,
+                 optimal=t("sug.optimal", lang) if sug.optimal else "", seconds=f"{sug.solve_time_s:.2f}"))
+    left, right = st.columns([3, 2])
+    with left:
+        tables.show(sites, {"rank": ("sug.rank", None), "name": ("sug.site", None),
+                            "district_name": ("word.district", None),
+                            "people_added": ("sug.people_added", tables.num(lang)),
+                            "people_covered": ("sug.people_covered", tables.num(lang)),
+                            "share_covered": ("sug.share", tables.pct(lang)),
+                            "lon": ("plan.lon", tables.num(lang, 5)), "lat": ("plan.lat", tables.num(lang, 5))},
+                    lang, key="sug_sites_table")
+        kind = str(ss.get(ps.KIND)) if ss.get(ps.KIND) in svc.kinds else svc.kinds[0]
+        cap = {svc.capacity: float(ss.get(ps.CAPACITY) or 0.0)} if svc.capacity else None
+        new = [ps.as_dict(e) for e in planning.to_edits(sug, kind, prefix=ps.suggestion_prefix(ps.edits()),
+                                                        capacity=cap, name_prefix=t("sug.site_name", lang))]
+        st.button(t("sug.add_all", lang), key=ps.SUG_ADD, on_click=_on_add_suggested, args=(new, lang),
+                  icon=":material/add_location_alt:", disabled=not new)
+        st.subheader(t("sug.curve", lang))
+        st.altair_chart(_curve_chart(sug.curve, lang), width="stretch")
+    with right:
+        with st.spinner(t("msg.drawing_map", lang)):
+            m = copy.deepcopy(ps.scenario_map(*_key(ch), cur_json, lang=lang))
+        for rank, name, lon, lat, added in zip(sites["rank"].to_numpy(int), sites["name"].astype(str),
+                                               sites["lon"].to_numpy(float), sites["lat"].to_numpy(float),
+                                               sites["people_added"].to_numpy(float), strict=True):
+            folium.Marker([lat, lon], tooltip=f"#{rank} {name}: +{added:,.0f}",
+                          icon=folium.DivIcon(html=f"<div class='gisapp-suggested' style='background:#d81b60;color:#fff;"
+                                                   f"border-radius:10px;width:20px;height:20px;text-align:center;"
+                                                   f"font:bold 11px/20px sans-serif'>{rank}</div>",
+                                              icon_size=(20, 20), icon_anchor=(10, 10))).add_to(m)
+        if len(sites):
+            m.fit_bounds([[float(sites["lat"].min()), float(sites["lon"].min())],
+                          [float(sites["lat"].max()), float(sites["lon"].max())]], padding=(30, 30))
+        frame.show_map(m, key=ps.SUG_MAP, height=MAP_HEIGHT)
+
+
+def _curve_chart(curve: pd.DataFrame, lang: str) -> alt.Chart:
+    d = curve.rename(columns={"share_pct": "share"})
+    chart: alt.Chart = alt.Chart(d).mark_line(point=True).encode(
+        x=alt.X("k:Q", title=t("sug.k", lang), axis=alt.Axis(tickMinStep=1)),
+        y=alt.Y("share:Q", title=f"{t('word.covered_pct', lang)} (%)", scale=alt.Scale(zero=False)),
+        tooltip=[alt.Tooltip("k:Q", title="k"),
+                 alt.Tooltip("people_covered:Q", title=t("word.covered", lang), format=",.0f"),
+                 alt.Tooltip("share:Q", title=t("word.covered_pct", lang), format=".2f")],
+    ).properties(height=260)
+    return chart
+
+
+def _compare_tab(ws: Workspace, ch: state.Choice) -> None:
+    lang = ch.lang
+    folder = ps.user_folder(ws.spec.name)
+    found = ps.saved(folder)
+    # the current (unsaved) edits are an option of their own, named apart from any saved scenario
+    current = f"{st.session_state.get(ps.NAME) or ''} ({t('plan.current', lang)})".strip()
+    options = ([current] if ps.edits() else []) + list(found)
+    if not options:
+        st.info(t("plan.none_saved", lang, folder=str(folder)))
+        return
+    ss = st.session_state
+    kept = [n for n in ss.get(ps.CMP_CHOICE, []) if n in options]
+    ss[ps.CMP_CHOICE] = kept or options[:2]  # options change as scenarios are saved and edited
+    chosen = st.multiselect(t("cmp.choose", lang), options, key=ps.CMP_CHOICE)
+    if not chosen:
+        st.info(t("cmp.need_two", lang))
+        return
+    scen: dict[str, list[dict[str, Any]]] = {}
+    for n in chosen:
+        if n == current:
+            scen[n] = ps.edits()
+        else:
+            try:
+                scen[n] = ps.load(found[n])[1]
+            except (KeyError, ValueError) as exc:
+                st.error(str(exc))
+                return
+    try:
+        with st.spinner(t("msg.computing", lang)):
+            table = ps.compare(*_key(ch), json.dumps(scen, ensure_ascii=False, sort_keys=True))
+    except ValueError as exc:  # GisAppError: a saved scenario that no longer applies
+        st.error(t("plan.edit_failed", lang, error=str(exc)))
+        return
+    _compare_table(table, lang)
+    st.download_button(t("cmp.download", lang), ps.xlsx(table, scen, service=ch.service),
+                       file_name=f"scenarios_{ch.service}.xlsx", key=ps.CMP_DOWNLOAD, on_click="ignore",
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                       icon=":material/download:")
+    names = [ps.BASELINE, *scen]
+    label = {ps.BASELINE: t("plan.baseline", lang)}
+    a, b = st.columns(2)
+    for col, key, mkey, default in ((a, ps.CMP_LEFT, ps.CMP_MAP_LEFT, 0), (b, ps.CMP_RIGHT, ps.CMP_MAP_RIGHT, 1)):
+        with col:
+            if st.session_state.get(key) not in names:
+                st.session_state[key] = names[min(default, len(names) - 1)]
+            n = st.selectbox(t("cmp.left" if default == 0 else "cmp.right", lang), names, key=key,
+                             format_func=lambda v: label.get(v, v))
+            ej = "[]" if n == ps.BASELINE else ps.to_json(scen[n])
+            s = ps.scenario_summary(*_key(ch), ej)
+            st.caption(f"{t('word.covered', lang)} {fmt_number(s['covered'], lang)} · "
+                       f"{t('word.covered_pct', lang)} {fmt_pct(s['covered_pct'], lang)}")
+            with st.spinner(t("msg.drawing_map", lang)):
+                m = ps.scenario_map(*_key(ch), ej, lang=lang)
+            frame.show_map(m, key=mkey, height=MAP_HEIGHT - 40)
+
+
+def _compare_table(table: pd.DataFrame, lang: str) -> None:
+    """Show the comparison with translated headers: district, population, then covered / % per scenario."""
+    d = ps.flat(table)
+    cov, pct = t("cmp.covered", lang), t("cmp.covered_pct", lang)
+    ren = {"district_id": "district_id", "district_name": t("word.district", lang),
+           "population": t("word.population", lang)}
+    fmts: dict[str, Any] = {ren["population"]: tables.num(lang)}
+    for c in d.columns[3:]:
+        sc, measure = c.rsplit(" · ", 1)
+        sc = t("plan.baseline", lang) if sc == ps.BASELINE else sc
+        ren[c] = f"{sc} · {cov if measure == 'covered' else pct}"
+        fmts[ren[c]] = tables.num(lang) if measure == "covered" else tables.pct(lang)
+    st.dataframe(d.rename(columns=ren).drop(columns=["district_id"]).style.format(fmts), hide_index=True,
+                 key="cmp_table")
+
+
+render()
