@@ -432,6 +432,12 @@ TEXT: dict[str, dict[str, str]] = {
     "cmp.download": {"zh": "下载对比表（XLSX）", "en": "Download the comparison (XLSX)"},
     "cmp.covered": {"zh": "覆盖人口", "en": "covered"},
     "cmp.covered_pct": {"zh": "覆盖率", "en": "covered %"},
+    "rep.sheet.scenarios": {"zh": "{service} 情景", "en": "{service} scenarios"},
+    "rep.scenarios": {"zh": "规划情景对比（覆盖人口）", "en": "Planning scenarios compared (people covered)"},
+    "rep.baseline": {"zh": "现状", "en": "Baseline"},
+    "rep.page.scenarios": {"zh": "附带已保存的规划情景", "en": "Include saved planning scenarios"},
+    "rep.page.scenarios_help": {"zh": "报告将按区县对比现状与所选情景的覆盖人口。",
+                                "en": "The report compares people covered by district: baseline and each scenario."},
     # --- travel mode ------------------------------------------------------------------------
     "side.travel": {"zh": "出行方式计算", "en": "Travel cost"},
     "travel.straight_line": {"zh": "直线距离", "en": "Straight line"},

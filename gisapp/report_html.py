@@ -31,6 +31,7 @@ from .reports import (
     format_value,
     gap_table,
     provenance_table,
+    scenario_table,
     standard_text,
     standards_table,
     summary_table,
@@ -240,6 +241,12 @@ def render_html(data: ReportData, *, charts: dict[str, dict[str, bytes]], base_t
             f"<p class='small'>{e(t('rep.method', lang))}</p></section>"]
     for i, sr in enumerate(data.services):
         body.append(_service_section(data, sr, charts.get(sr.name, {}), base_tiles=base_tiles, first=i == 0))
+    for sr in data.services:
+        st_ = scenario_table(data, sr.name)
+        if st_ is not None:
+            body.append(f"<section id='scenarios-{e(sr.name)}'><h2>{e(t('rep.scenarios', lang))} · "
+                        f"{e(sr.spec.title(lang))}</h2>" + _table_html(st_, css_id=f"scenarios-{sr.name}")
+                        + "</section>")
     body.append(f"<section id='consortia'><h2>{e(t('rep.consortia', lang))}</h2>")
     ref = data.ws.spec.referral_standard
     if ref is not None:

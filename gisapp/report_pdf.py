@@ -26,6 +26,7 @@ from .reports import (
     format_value,
     gap_table,
     provenance_table,
+    scenario_table,
     standard_text,
     standards_table,
     summary_table,
@@ -233,6 +234,12 @@ def write_pdf(data: ReportData, path: Path, *, charts: dict[str, dict[str, bytes
     _table(pdf, provenance_table(data))
     for sr in data.services:
         _service(pdf, data, sr, charts.get(sr.name, {}))
+    for sr in data.services:
+        st_ = scenario_table(data, sr.name)
+        if st_ is not None:
+            pdf.add_page()
+            _heading(pdf, f"{t('rep.scenarios', lang)} · {sr.spec.title(lang)}")
+            _table(pdf, st_)
     pdf.add_page()
     _heading(pdf, t("rep.consortia", lang))
     ref = data.ws.spec.referral_standard

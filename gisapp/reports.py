@@ -175,7 +175,8 @@ class ReportData:
 def collect(ws: Workspace, services: Sequence[str] | None = None, *, lang: str = "zh",
             generated: str | _dt.datetime | None = None,
             step: Callable[[str], None] | None = None, travel: str | None = None,
-            standards: Mapping[str, Standard] | None = None) -> ReportData:
+            standards: Mapping[str, Standard] | None = None,
+            scenarios: Mapping[str, Sequence[Any]] | None = None) -> ReportData:
     """Compute every table of a report.
 
     Parameters
@@ -194,6 +195,9 @@ def collect(ws: Workspace, services: Sequence[str] | None = None, *, lang: str =
         "straight_line" or "terrain" (see :func:`gisapp.analysis.run_service`).
     standards
         Service name -> a standard that overrides the workspace's (e.g. the app's slider).
+    scenarios
+        Scenario name -> list of :class:`gisapp.scenario.Edit`; each service's report then
+        compares covered people by district for the baseline and each scenario.
 
     Returns
     -------
@@ -230,11 +234,18 @@ def collect(ws: Workspace, services: Sequence[str] | None = None, *, lang: str =
             curve=analysis.cumulative_curve(res), gaps=gaps))
         if step:
             step(t("rep.step.service", lang, service=res.service.title(lang)))
+    compare: dict[str, pd.DataFrame] = {}
+    if scenarios:
+        from .scenario import compare_scenarios
+
+        for sr in out:
+            compare[sr.name] = compare_scenarios(ws, sr.name, {k: list(v) for k, v in scenarios.items()})
     cons = analysis.consortia_summary(ws)
     members = analysis.consortia_members(ws)
     if step:
         step(t("rep.step.consortia", lang))
-    return ReportData(ws=ws, lang=lang, generated=gen, services=out, consortia=cons, members=members)
+    return ReportData(ws=ws, lang=lang, generated=gen, services=out, consortia=cons, members=members,
+                      extra={"scenarios": compare} if compare else {})
 
 
 # --------------------------------------------------------------------------------------
@@ -448,6 +459,28 @@ def standards_table(data: ReportData) -> Table:
     return Table(headers, rows, ["text"] * 5)
 
 
+def scenario_table(data: ReportData, service: str) -> Table | None:
+    """Return covered people by district for the baseline and each scenario of ``service``."""
+    cmp_ = data.extra.get("scenarios", {}).get(service)
+    if cmp_ is None:
+        return None
+    lang = data.lang
+    names = [n for n in dict.fromkeys(a for a, _ in cmp_.columns) if n]
+    headers = [t("col.district_id", lang), t("col.district_name", lang), t("col.population", lang)]
+    formats: list[Fmt] = ["text", "text", "int"]
+    for n in names:
+        label = t("rep.baseline", lang) if n == "baseline" else n
+        headers += [f"{label} · {t('col.covered', lang)}", f"{label} · {t('col.covered_pct', lang)}"]
+        formats += ["int", "pct"]
+    rows: list[list[Any]] = []
+    for (did, dname), r in cmp_.iterrows():
+        row: list[Any] = [str(did), str(dname), _num(r[("", "population")])]
+        for n in names:
+            row += [_num(r[(n, "covered")]), _num(r[(n, "covered_pct")])]
+        rows.append(row)
+    return Table(headers, rows, formats)
+
+
 def provenance_table(data: ReportData) -> Table:
     """Return one row per layer: file, real or synthetic, description and source."""
     lang = data.lang
@@ -586,6 +619,11 @@ def write_xlsx(data: ReportData, path: Path) -> None:
         raise GisAppError(msg)
     _write_sheet(wb, t("rep.sheet.gaps", lang), Table(gt.headers, gap_rows, gt.formats), used,
                  notes=[t("rep.gaps_sheet_note", lang, min=f"{XLSX_GAP_MIN_PEOPLE:g}", n=len(gap_rows), total=n_all)])
+    for sr in data.services:
+        st_ = scenario_table(data, sr.name)
+        if st_ is not None:
+            _write_sheet(wb, t("rep.sheet.scenarios", lang, service=sr.name), st_, used,
+                         notes=[f"{sr.spec.title(lang)} · {t('rep.scenarios', lang)}"])
     _write_sheet(wb, t("rep.sheet.consortia", lang), consortia_table(data), used)
     _write_sheet(wb, t("rep.sheet.members", lang), members_table(data), used)
     _write_sheet(wb, t("rep.sheet.standards", lang), standards_table(data), used)
@@ -726,7 +764,8 @@ def write_report(ws: Workspace, out_dir: str | Path, *, services: Sequence[str] 
                  lang: str = "zh", progress: bool = True, on_progress: ProgressCallback | None = None,
                  formats: Sequence[str] = FORMATS, generated: str | _dt.datetime | None = None,
                  base_tiles: bool = True, travel: str | None = None,
-                 standards: Mapping[str, Standard] | None = None) -> list[Path]:
+                 standards: Mapping[str, Standard] | None = None,
+                 scenarios: Mapping[str, Sequence[Any]] | None = None) -> list[Path]:
     """Compute the chosen services and write the report files into ``out_dir``.
 
     Parameters
@@ -786,7 +825,7 @@ def write_report(ws: Workspace, out_dir: str | Path, *, services: Sequence[str] 
     try:
         prog.step(t("rep.step.load", lang))
         data = collect(ws, services, lang=lang, generated=generated, step=prog.step, travel=travel,
-                       standards=standards)
+                       standards=standards, scenarios=scenarios)
         charts: dict[str, dict[str, bytes]] = {}
         paths: list[Path] = []
         with contextlib.ExitStack() as stack:

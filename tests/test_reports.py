@@ -281,3 +281,24 @@ def test_report_in_terrain_mode_uses_minutes(tmp_path, tiny_ws):
     wb = openpyxl.load_workbook(paths[0], data_only=True)
     text = " ".join(str(c.value) for ws_ in wb.worksheets for row in ws_.iter_rows() for c in row if c.value)
     assert "1120" in text.replace(",", "").replace(".0", "")  # covered people in district B, terrain mode
+
+
+def test_scenarios_exported_with_the_report(tmp_path, tiny_ws):
+    import openpyxl
+
+    from gisapp.reports import write_report
+    from gisapp.scenario import Edit, compare_scenarios
+
+    scen = {"关闭C2": [Edit("close", "C2")]}
+    paths = write_report(tiny_ws, tmp_path, services=["clinic"], lang="zh", progress=False,
+                         formats=("xlsx", "html"), scenarios=scen)
+    by = {p.suffix: p for p in paths}
+    wb = openpyxl.load_workbook(by[".xlsx"], data_only=True)
+    sheet = [s for s in wb.sheetnames if "情景" in s]
+    assert sheet, wb.sheetnames
+    rows = [r for r in wb[sheet[0]].iter_rows(values_only=True) if r and r[0] in ("510001", "510002")]
+    expect = compare_scenarios(tiny_ws, "clinic", scen)
+    assert [r[5] for r in rows] == expect[("关闭C2", "covered")].tolist()  # [90, 0]
+    assert [r[3] for r in rows] == expect[("baseline", "covered")].tolist()  # [90, 1080]
+    html = by[".html"].read_text(encoding="utf-8")
+    assert "规划情景对比" in html and "关闭C2" in html

@@ -15,10 +15,12 @@ import streamlit as st
 
 from gisapp.i18n import t
 from gisapp.reports import FILE_NAMES, write_report
-from gisapp.ui import frame, state
+from gisapp.scenario import load_scenario
+from gisapp.ui import frame, planning_state, state
 from gisapp.workspace import Standard
 
 #: Widget and session-state keys of this page.
+SCENARIOS_KEY: Final = "report_scenarios"
 SERVICES_KEY: Final = "report_services"
 GENERATE_KEY: Final = "report_generate"
 FILES_KEY: Final = "_report_files"  #: {"params": (...), "files": {file name: bytes}}
@@ -33,17 +35,23 @@ MIME: Final = {
 
 
 def generate(path: str, overrides: str, services: list[str], lang: str, *, travel: str = "straight_line",
-             standards: dict[str, Standard] | None = None) -> dict[str, bytes]:
+             standards: dict[str, Standard] | None = None,
+             scenario_files: list[str] | None = None) -> dict[str, bytes]:
     """Write the reports into a temporary folder, with a progress bar; return {file name: bytes}."""
     ws = state.load_ws(path, overrides)
     bar = st.progress(0.0, text=t("rep.step.load", lang))
+    scenarios = {}
+    for f in scenario_files or []:
+        sc = load_scenario(f)
+        scenarios[sc.name] = sc.edits
 
     def on_progress(fraction: float, message: str) -> None:
         bar.progress(min(max(fraction, 0.0), 1.0), text=message)
 
     with tempfile.TemporaryDirectory(prefix="gisapp-report-") as tmp:
         paths = write_report(ws, Path(tmp), services=services, lang=lang, progress=False,
-                             on_progress=on_progress, travel=travel, standards=standards)
+                             on_progress=on_progress, travel=travel, standards=standards,
+                             scenarios=scenarios or None)
         files = {p.name: p.read_bytes() for p in paths}
     bar.empty()
     return files
@@ -69,10 +77,15 @@ def render() -> None:
     if override is not None:
         st.caption(t("rep.page.override", lang, service=ws.spec.services[ch.service].title(lang),
                      standard=override.label(lang)))
-    params = (ch.path, ch.overrides, tuple(chosen), lang, ch.travel, ch.service, ch.value)
+    saved = planning_state.saved(planning_state.user_folder(ws.spec.name))
+    picked = st.multiselect(t("rep.page.scenarios", lang), list(saved), key=SCENARIOS_KEY,
+                            help=t("rep.page.scenarios_help", lang)) if saved else []
+    files = [str(saved[n]) for n in picked]
+    params = (ch.path, ch.overrides, tuple(chosen), lang, ch.travel, ch.service, ch.value, tuple(files))
     if st.button(t("rep.page.generate", lang), key=GENERATE_KEY, type="primary", disabled=not chosen):
         ss[FILES_KEY] = {"params": params, "files": generate(ch.path, ch.overrides, list(chosen), lang,
-                                                             travel=ch.travel, standards=standards)}
+                                                             travel=ch.travel, standards=standards,
+                                                             scenario_files=files)}
     if not chosen:
         st.info(t("rep.page.none", lang))
     done = ss.get(FILES_KEY)
