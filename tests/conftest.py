@@ -41,3 +41,14 @@ def demo_ws():
     if not (ROOT / "data" / "panzhihua" / "population_100m.tif").exists():
         pytest.skip("demo data not built (python data/build_demo.py)")
     return load_workspace(DEMO)
+
+
+def cell_lonlat(ws, r: int, c: int) -> tuple[float, float]:
+    """Return the WGS84 lon/lat of the centre of grid cell (r, c) of a loaded workspace."""
+    from pyproj import Transformer
+
+    g = ws.grid
+    x = g.transform.c + (c + 0.5) * g.res_m
+    y = g.transform.f - (r + 0.5) * g.res_m
+    lon, lat = Transformer.from_crs(ws.crs, 4326, always_xy=True).transform(x, y)
+    return float(lon), float(lat)

@@ -5,18 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from pyproj import Transformer
 
 from gisapp import analysis, planning, scenario
 from gisapp._errors import GisAppError
 
-
-def lonlat(ws, r, c):
-    g = ws.grid
-    x = g.transform.c + (c + 0.5) * g.res_m
-    y = g.transform.f - (r + 0.5) * g.res_m
-    lon, lat = Transformer.from_crs(ws.crs, 4326, always_xy=True).transform(x, y)
-    return float(lon), float(lat)
+from .conftest import cell_lonlat as lonlat
 
 
 def test_one_site_from_points_by_hand(tiny_ws):

@@ -6,19 +6,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pyproj import Transformer
 
 from gisapp import analysis, scenario
 from gisapp._errors import GisAppError
 from gisapp.scenario import Edit, IncrementalService, Scenario
 
-
-def lonlat(ws, r, c):
-    g = ws.grid
-    x = g.transform.c + (c + 0.5) * g.res_m
-    y = g.transform.f - (r + 0.5) * g.res_m
-    lon, lat = Transformer.from_crs(ws.crs, 4326, always_xy=True).transform(x, y)
-    return float(lon), float(lat)
+from .conftest import cell_lonlat as lonlat
 
 
 def assert_same(inc: IncrementalService, ws, edits, service):
