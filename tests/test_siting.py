@@ -294,6 +294,32 @@ def test_heuristic_within_one_percent_on_random_instances() -> None:
     assert max(gaps) < 0.05
 
 
+def test_swap_ends_in_a_one_swap_local_optimum() -> None:
+    rng = np.random.default_rng(12)
+    for _ in range(5):
+        cover_sp, w = random_instance(rng, 300, 20, share=0.12)
+        cover = cover_sp.toarray()
+        res = mclp_greedy(cover_sp, w, 4, tabu_iter=0)
+        chosen = res.selected.tolist()
+        value = float(w[cover[:, chosen].any(axis=1)].sum())
+        assert value == pytest.approx(res.covered_weight)
+        for pos, c in itertools.product(range(len(chosen)), range(20)):
+            if c in chosen:
+                continue
+            trial = chosen.copy()
+            trial[pos] = c
+            assert float(w[cover[:, trial].any(axis=1)].sum()) <= value + 1e-9
+
+
+def test_tabu_walk_never_worse_than_plain_swap() -> None:
+    rng = np.random.default_rng(13)
+    for _ in range(5):
+        cover, w = random_instance(rng, 600, 60, share=0.1)
+        plain = mclp_greedy(cover, w, 6, tabu_iter=0)
+        tabu = mclp_greedy(cover, w, 6, tabu_iter=30)
+        assert tabu.added_weight >= plain.added_weight - 1e-9
+
+
 def test_greedy_curve_is_the_greedy_prefix() -> None:
     rng = np.random.default_rng(3)
     cover, w = random_instance(rng, 800, 60, share=0.05)
@@ -422,6 +448,11 @@ def test_input_errors(solver: object, args: tuple[object, ...], kwargs: dict[str
                       match: str) -> None:
     with pytest.raises(GisAppError, match=match):
         solver(*args, **kwargs)  # type: ignore[operator]
+
+
+def test_tabu_iter_must_be_non_negative() -> None:
+    with pytest.raises(GisAppError, match="`tabu_iter` must be a non-negative integer"):
+        mclp_greedy(HAND_COVER, HAND_W, 1, tabu_iter=-1)
 
 
 def test_exact_time_limit_must_be_positive() -> None:
