@@ -261,7 +261,7 @@ def run_service(ws: Workspace, name: str, *, standard: Standard | None = None,
 
 
 def _district_sums(ws: Workspace, values: NDArray[np.float64]) -> NDArray[np.float64]:
-    return np.bincount(ws.grid.district, weights=values, minlength=len(ws.districts))
+    return np.asarray(np.bincount(ws.grid.district, weights=values, minlength=len(ws.districts)), dtype=np.float64)
 
 
 def coverage_by_district(ws: Workspace, res: ServiceResult) -> pd.DataFrame:
@@ -520,8 +520,9 @@ def consortia_members(ws: Workspace) -> pd.DataFrame:
     c["beyond_referral"] = c["travel_min"] > limit
     cols = ["consortium_id", "sector", "facility_id", "name", "kind", "district_id", "is_lead",
             "lead_id", "lead_name", "distance_m", "travel_min", "beyond_referral"]
-    return c[cols].sort_values(["sector", "consortium_id", "is_lead", "distance_m"],
-                               ascending=[False, True, False, True]).reset_index(drop=True)
+    out: pd.DataFrame = c[cols].sort_values(["sector", "consortium_id", "is_lead", "distance_m"],
+                                            ascending=[False, True, False, True]).reset_index(drop=True)
+    return out
 
 
 def consortia_summary(ws: Workspace) -> pd.DataFrame:

@@ -96,7 +96,7 @@ def _cmd_scenario(args: argparse.Namespace) -> int:
     scen = sc.load_scenario(args.file)
     table = sc.compare_scenarios(ws, args.service, {scen.name: scen.edits})
     flat = table.copy()
-    flat.columns = [f"{a}:{b}" if a else b for a, b in table.columns]
+    flat.columns = [f"{c[0]}:{c[1]}" if c[0] else str(c[1]) for c in table.columns]
     flat = flat.reset_index()
     out = Path(args.out)
     with atomic_path(out / "scenario_by_district.csv") as tmp:

@@ -150,7 +150,8 @@ def load_workspace(workspace: str | Path | WorkspaceSpec | None = None) -> Works
     if same_grid:
         transform, shape, pop, lost = raster.transform, values.shape, values, 0.0
     else:
-        transform, shape = target_grid(tuple(d_a.total_bounds), res)  # type: ignore[arg-type]
+        b = d_a.total_bounds
+        transform, shape = target_grid((float(b[0]), float(b[1]), float(b[2]), float(b[3])), res)
         pop, lost = resample_to_grid(values, raster.transform, raster.crs, transform, crs, shape)
     d_raster = rasterize_districts(d_a, transform, (int(shape[0]), int(shape[1])))
     grid = build_grid(pop, transform, crs, d_raster, outside_pop=lost)

@@ -246,6 +246,6 @@ def to_edits(suggestion: Suggestion, kind: str, *, prefix: str = "NEW", capacity
     """Return "add" edits that place the suggested sites (ids ``<prefix>-<rank>``)."""
     out = []
     for r in suggestion.sites.itertuples(index=False):  # k sites, not cells
-        out.append(Edit("add", f"{prefix}-{r.rank}", lon=float(r.lon), lat=float(r.lat),
+        out.append(Edit("add", f"{prefix}-{r.rank}", lon=float(r.lon), lat=float(r.lat),  # type: ignore[arg-type]
                         name=f"{name_prefix}{r.name}", kind=kind, capacity=dict(capacity or {})))
     return out

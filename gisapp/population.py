@@ -74,12 +74,12 @@ class PopulationGrid:
     @property
     def x(self) -> NDArray[np.float64]:
         """Return cell-centre eastings, metres."""
-        return self.transform.c + (self.col + 0.5) * self.transform.a
+        return np.asarray(self.transform.c + (self.col + 0.5) * self.transform.a, dtype=np.float64)
 
     @property
     def y(self) -> NDArray[np.float64]:
         """Return cell-centre northings, metres."""
-        return self.transform.f + (self.row + 0.5) * self.transform.e
+        return np.asarray(self.transform.f + (self.row + 0.5) * self.transform.e, dtype=np.float64)
 
     def to_raster(self, values: NDArray[np.floating], fill: float = np.nan) -> NDArray[np.float64]:
         """Scatter per-cell ``values`` back onto the full grid (``fill`` elsewhere)."""
@@ -127,7 +127,7 @@ def rasterize_districts(districts: gpd.GeoDataFrame, transform: Affine,
     shapes = ((geom, i) for i, geom in enumerate(districts.geometry.values) if geom is not None)
     burned = features.rasterize(shapes, out_shape=shape, transform=transform, fill=-1,
                                 dtype="int32", all_touched=False)
-    return burned.astype(np.int64)
+    return np.asarray(burned, dtype=np.int64)
 
 
 def resample_to_grid(
@@ -169,7 +169,7 @@ def resample_to_grid(
     inside = (dr >= 0) & (dr < dst_shape[0]) & (dc >= 0) & (dc < dst_shape[1])
     out = np.bincount(dr[inside] * dst_shape[1] + dc[inside], weights=people[inside],
                       minlength=dst_shape[0] * dst_shape[1]).reshape(dst_shape)
-    return out, float(people[~inside].sum())
+    return np.asarray(out, dtype=np.float64), float(people[~inside].sum())
 
 
 def build_grid(pop_raster: NDArray[np.floating], transform: Affine, crs: CRS,

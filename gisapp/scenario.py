@@ -201,7 +201,7 @@ class IncrementalService:
     def _capacity_values(self, rows: NDArray[np.int64]) -> NDArray[np.float64]:
         if not self.svc.capacity:
             return np.zeros(len(rows))
-        return self.facilities[self.svc.capacity].to_numpy(float)[rows]
+        return np.asarray(self.facilities[self.svc.capacity].to_numpy(float)[rows], dtype=np.float64)
 
     def _set(self, row: int, cells: NDArray[np.int64], supply: float) -> None:
         d = float(self._p[cells].sum())

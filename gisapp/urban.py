@@ -81,7 +81,7 @@ def degree_of_urbanisation(row: NDArray[np.integer], col: NDArray[np.integer], p
     block_pop = np.bincount(br * nbc + bc, weights=np.asarray(pop, dtype=np.float64),
                             minlength=nbr * nbc).reshape(nbr, nbc)
     area_km2 = (f * res_m / 1000.0) ** 2
-    blocks = _classify_blocks(block_pop / area_km2, block_pop)
+    blocks = _classify_blocks(np.asarray(block_pop / area_km2, dtype=np.float64), np.asarray(block_pop, dtype=np.float64))
     return blocks[br, bc], blocks, f * res_m
 
 
