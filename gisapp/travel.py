@@ -82,15 +82,27 @@ class CostMatrix:
         return sp.csr_array((data, m.indices, m.indptr), shape=m.shape)
 
     def within(self, threshold: float | NDArray[np.float64]) -> CostMatrix:
-        """Keep only pairs whose cost is at most ``threshold`` (scalar or per cell)."""
-        rows, cols, cost = self.pairs()
+        """Keep only pairs whose cost is at most ``threshold`` (scalar or per cell).
+
+        Works on the CSR arrays directly (one pass, no sort); zero costs are kept.
+        """
+        m = self.matrix
         thr = np.asarray(threshold, dtype=np.float64)
-        keep = cost <= (thr[rows] if thr.ndim else thr)
-        cut = float(np.max(thr)) if thr.ndim else float(thr)
-        return cost_matrix_from_pairs(
-            rows[keep], cols[keep], cost[keep], shape=self.shape, unit=self.unit,
-            cutoff=min(cut, self.cutoff),
-        )
+        data = np.asarray(m.data, dtype=np.float64)
+        if thr.ndim == 0:
+            if m.nnz == 0 or float(data.max()) <= float(thr):
+                return CostMatrix(m, self.unit, min(float(thr), self.cutoff))
+            keep = data <= thr
+            cut = float(thr)
+        else:
+            rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
+            keep = data <= thr[rows]
+            cut = float(np.max(thr)) if thr.size else 0.0
+        csum = np.zeros(keep.size + 1, dtype=np.int64)
+        np.cumsum(keep, out=csum[1:])
+        indptr = csum[m.indptr].astype(m.indptr.dtype)
+        out = sp.csr_array((data[keep], m.indices[keep], indptr), shape=m.shape)
+        return CostMatrix(out, self.unit, min(cut, self.cutoff))
 
     def select_facilities(self, keep: NDArray[np.bool_]) -> CostMatrix:
         """Return the matrix restricted to the facilities where ``keep`` is True (columns renumbered)."""
