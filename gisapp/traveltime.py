@@ -321,6 +321,7 @@ def grid_graph(
         return a[pad + r0 + dr:pad + r1 + dr, pad + dc:pad + dc + ncol]
 
     rows_per_block = max(1, _EDGE_BUDGET // max(1, ncol * k))
+    step_buf = np.empty((min(rows_per_block, nrow), ncol), dtype=np.float64)
     for r0 in range(0, nrow, rows_per_block):
         r1 = min(nrow, r0 + rows_per_block)
         nb = (r1 - r0) * ncol
@@ -332,7 +333,8 @@ def grid_graph(
             np.logical_and(window(pp, r0, r1, 0, 0), window(pp, r0, r1, dr, dc), out=v)
             for mr, mc in mid:
                 v &= window(pp, r0, r1, mr, mc)
-            out = w[:, :, i]
+            # compute in a contiguous buffer, copy into the strided CSR slot once
+            out = step_buf[: r1 - r0]
             if sloped and zp is not None:
                 with np.errstate(invalid="ignore"):
                     slope = sign * (window(zp, r0, r1, dr, dc) - window(zp, r0, r1, 0, 0)) / lengths[i]
@@ -371,7 +373,8 @@ def grid_graph(
                 with np.errstate(divide="ignore"):
                     np.divide(lengths[i] * len(cells), out, out=out)
             if v.any():
-                fastest = max(fastest, lengths[i] / float(out[v].min()))
+                fastest = max(fastest, lengths[i] / float(np.min(out, where=v, initial=np.inf)))
+            w[:, :, i] = out
         src = np.arange(r0 * ncol, r1 * ncol, dtype=idx_dtype)
         blk = indices[r0 * ncol:r1 * ncol]
         np.add(src[:, None], offs[None, :], out=blk)
