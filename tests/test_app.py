@@ -165,7 +165,7 @@ def test_a_bad_upload_shows_every_problem_and_keeps_the_previous_data(monkeypatc
     assert at.error, "the failed upload must show an error"
     assert t("data.upload_failed", "zh", n=1).split("（")[0] in at.error[0].value
     problems = at.dataframe[-1].value
-    assert any("coordinates" in str(m) for m in problems[t("prob.message", "zh")])
+    assert any("坐标" in str(m) for m in problems[t("prob.message", "zh")])  # shown in Chinese
     assert keys.UPLOADS not in at.session_state or not at.session_state[keys.UPLOADS]
     # the workspace in use is unchanged, on this page and on the overview
     assert _metric(at, t("data.facilities", "zh")) == before

@@ -12,7 +12,7 @@ from streamlit_folium import st_folium
 from gisapp import terrain
 from gisapp._errors import Problem, WorkspaceError
 from gisapp.analysis import standard_minutes
-from gisapp.i18n import LANGS, t
+from gisapp.i18n import LANGS, problem_text, t
 from gisapp.model import Workspace
 from gisapp.workspace import ServiceSpec
 
@@ -30,7 +30,8 @@ def show_problems(problems: list[Problem], lang_: str, *, title_key: str = "msg.
     """Show every validation problem: one error box and a table of file, field, problem and fix."""
     st.error(t(title_key, lang_, n=len(problems)))
     rows = [{t("prob.file", lang_): p.file.rsplit("/", 1)[-1], t("prob.field", lang_): p.field,
-             t("prob.message", lang_): p.message, t("prob.fix", lang_): p.fix} for p in problems]
+             t("prob.message", lang_): problem_text(p.message, lang_),
+             t("prob.fix", lang_): problem_text(p.fix, lang_)} for p in problems]
     st.dataframe(pd.DataFrame(rows), hide_index=True)
 
 
