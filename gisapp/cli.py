@@ -9,7 +9,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._errors import GisAppError
+from ._errors import GisAppError, WorkspaceError
+from .i18n import problem_text
 
 __all__ = ["main"]
 
@@ -187,6 +188,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "scenario": _cmd_scenario, "suggest": _cmd_suggest, "report": _cmd_report}
     try:
         return handlers[args.command](args)
+    except WorkspaceError as exc:
+        if args.lang == "zh":
+            lines = [f"error: 工作区中发现 {len(exc.problems)} 个问题："]
+            for p in exc.problems:
+                where = p.file + (f" [{p.field}]" if p.field else "")
+                lines.append(f"- {where}：{problem_text(p.message, 'zh')} 修改：{problem_text(p.fix, 'zh')}")
+            print("\n".join(lines), file=sys.stderr)
+        else:
+            print(f"error: {exc}", file=sys.stderr)
+        return 1
     except GisAppError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -69,3 +69,9 @@ def test_suggest_command(tmp_path, tiny_ws):
     expect = planning.suggest(tiny_ws, "clinic", k=2, spacing_m=100, method="exact")
     assert df["people_added"].tolist() == pytest.approx(expect.sites["people_added"].tolist())
     assert len(pd.read_csv(tmp_path / "coverage_curve.csv")) == 3
+
+
+def test_errors_in_chinese_by_default(tmp_path):
+    p = run_cli("coverage", "--service", "clinic", "--out", str(tmp_path), "--workspace", "missing.yaml")
+    assert p.returncode == 1 and p.stderr.startswith("error:")
+    assert "工作区文件不存在" in p.stderr and "请检查路径" in p.stderr
