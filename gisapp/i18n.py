@@ -539,6 +539,8 @@ PROBLEM_TEXT: list[tuple[str, str]] = [
     (r"^band (\d+) requested but the raster has (\d+)\.$", "请求第 {0} 波段，但栅格只有 {1} 个波段。"),
     # fixes
     (r"^correct the path \(relative to the workspace file\)\.$", "请更正路径（相对于工作区文件）。"),
+    (r"^check the path, or copy layers/panzhihua\.yaml and edit it\.$", "请检查路径，或复制 layers/panzhihua.yaml 后修改。"),
+    (r"^fix the YAML syntax.*$", "请修正 YAML 语法（缩进、冒号、引号）。"),
     (r"^map `(.+)` to one of the file's columns \((.*)\)\.$", "请把“{0}”对应到文件中的某一列（{1}）。"),
     (r"^give every facility a unique id\.$", "请为每个设施设置唯一编号。"),
     (r"^give every district a unique id.*$", "请为每个区县设置唯一编号（如6位行政区划代码）。"),
