@@ -312,7 +312,7 @@ def test_a_broken_workspace_shows_its_problems_instead_of_crashing(monkeypatch: 
     assert not at.exception, [e.value for e in at.exception]
     assert at.error and "1" in at.error[0].value
     problems = at.dataframe[0].value
-    assert any("does not exist" in str(m) for m in problems[t("prob.message", "zh")])
+    assert any("不存在" in str(m) for m in problems[t("prob.message", "zh")])  # "does not exist", in Chinese
 
 
 
