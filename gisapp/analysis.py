@@ -41,6 +41,7 @@ __all__ = [
     "palma",
     "run_service",
     "standard_minutes",
+    "straight_line_travel",
     "summary",
     "TRAVEL_MODES",
 ]
@@ -103,6 +104,21 @@ def _standard_cost(dist_m: NDArray[np.float64], std: Standard) -> NDArray[np.flo
     if std.unit == "m":
         return dist_m * std.circuity
     return dist_m * std.circuity / (std.speed * 1000.0 / 60.0)
+
+
+def straight_line_travel(near_m: NDArray[np.float64], svc: ServiceSpec,
+                         town: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """Return travel to the nearest facility in the standard's unit, from straight-line metres.
+
+    Town cells use the service's standard, country cells its rural standard when it has one
+    in the same unit (route metres = distance x circuity; minutes = that / speed).
+    """
+    travel = _standard_cost(near_m, svc.standard)
+    if svc.rural_standard is not None:
+        rural = ~np.asarray(town, dtype=bool)
+        rs = svc.rural_standard if svc.rural_standard.unit == svc.standard.unit else svc.standard
+        travel[rural] = _standard_cost(near_m[rural], rs)
+    return travel
 
 
 def standard_minutes(std: Standard) -> float:
@@ -210,11 +226,7 @@ def run_service(ws: Workspace, name: str, *, standard: Standard | None = None,
             CostMatrix(sp.csr_array((g.n, 0)), "m", cutoff)
         t3 = time.perf_counter()
         covered = eligible & (near_m <= thr)
-        travel_cost = _standard_cost(near_m, svc.standard)
-        if svc.rural_standard is not None:
-            rural = ~town
-            rs = svc.rural_standard if svc.rural_standard.unit == svc.standard.unit else svc.standard
-            travel_cost[rural] = _standard_cost(near_m[rural], rs)
+        travel_cost = straight_line_travel(near_m, svc, town)
         within = cost.within(thr)
         unit = svc.standard.unit
         nearest_global = np.where(near_j >= 0, idx[np.clip(near_j, 0, max(idx.size - 1, 0))] if idx.size else -1, -1)

@@ -77,6 +77,18 @@ class Workspace:
         g = self.spec.demand_groups[group]
         return self.grid.pop * g.share
 
+    def district_at(self, x: NDArray[np.floating], y: NDArray[np.floating]) -> NDArray[np.int64]:
+        """Return the district position (row of :attr:`districts`) of each point, -1 outside.
+
+        Points are in the analysis CRS; a point takes the district of the grid cell holding it.
+        """
+        g = self.grid
+        c = np.floor((np.asarray(x, float) - g.transform.c) / g.transform.a).astype(np.int64)
+        r = np.floor((np.asarray(y, float) - g.transform.f) / g.transform.e).astype(np.int64)
+        ok = (r >= 0) & (r < g.shape[0]) & (c >= 0) & (c < g.shape[1])
+        cell = np.where(ok, g.cell_index[np.clip(r, 0, g.shape[0] - 1), np.clip(c, 0, g.shape[1] - 1)], -1)
+        return np.where(cell >= 0, g.district[np.clip(cell, 0, None)], -1).astype(np.int64)
+
     def provenance(self) -> list[dict[str, str]]:
         """Return one row per layer: role, file, status (real/synthetic) and source."""
         rows = []

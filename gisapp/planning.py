@@ -14,7 +14,6 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
 from pyproj import Transformer
 
 from . import io as _io
@@ -216,9 +215,9 @@ def suggest(ws: Workspace, service: str, *, k: int | None = None, target_share: 
     total = float(w.sum())
     sites = cand.iloc[sel].reset_index(drop=True)
     sites.insert(0, "rank", np.arange(1, sel.size + 1))
-    dist = _districts_at(ws, sites["x"].to_numpy(), sites["y"].to_numpy())
-    sites["district_id"] = dist[0]
-    sites["district_name"] = dist[1]
+    d = ws.district_at(sites["x"].to_numpy(), sites["y"].to_numpy())
+    sites["district_id"] = np.where(d >= 0, ws.districts["district_id"].to_numpy()[np.clip(d, 0, None)], "")
+    sites["district_name"] = np.where(d >= 0, ws.districts["district_name"].to_numpy()[np.clip(d, 0, None)], "")
     sites["people_added"] = np.asarray(sr.gains, dtype=float)
     sites["people_covered"] = np.asarray(sr.curve, dtype=float)
     sites["share_covered"] = 100.0 * sites["people_covered"] / total if total > 0 else np.nan
@@ -227,18 +226,6 @@ def suggest(ws: Workspace, service: str, *, k: int | None = None, target_share: 
                           "people_covered": np.concatenate([[base], np.asarray(sr.curve, float)])})
     curve["share_pct"] = 100.0 * curve["people_covered"] / total if total > 0 else np.nan
     return Suggestion(service=service, sites=sites, curve=curve, baseline_covered=base, total=total, result=sr)
-
-
-def _districts_at(ws: Workspace, x: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[list[str], list[str]]:
-    g = ws.grid
-    c = np.floor((x - g.transform.c) / g.transform.a).astype(int)
-    r = np.floor((y - g.transform.f) / g.transform.e).astype(int)
-    ok = (r >= 0) & (r < g.shape[0]) & (c >= 0) & (c < g.shape[1])
-    cell = np.where(ok, g.cell_index[np.clip(r, 0, g.shape[0] - 1), np.clip(c, 0, g.shape[1] - 1)], -1)
-    ids = ws.districts["district_id"].to_numpy()
-    names = ws.districts["district_name"].to_numpy()
-    d = np.where(cell >= 0, g.district[np.clip(cell, 0, None)], -1)
-    return ([str(ids[i]) if i >= 0 else "" for i in d], [str(names[i]) if i >= 0 else "" for i in d])
 
 
 def to_edits(suggestion: Suggestion, kind: str, *, prefix: str = "NEW", capacity: dict[str, float] | None = None,

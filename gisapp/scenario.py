@@ -30,7 +30,7 @@ from pyproj import Transformer
 from scipy.spatial import cKDTree
 
 from ._errors import GisAppError
-from .analysis import ServiceResult, run_service
+from .analysis import ServiceResult, run_service, straight_line_travel
 from .io import atomic_path
 from .model import Workspace
 from .travel import straight_line_cost
@@ -151,12 +151,8 @@ def apply_edits(ws: Workspace, edits: Iterable[Edit]) -> gpd.GeoDataFrame:
 
 
 def _district_of(ws: Workspace, x: float, y: float) -> str:
-    g = ws.grid
-    c = int(np.floor((x - g.transform.c) / g.transform.a))
-    r = int(np.floor((y - g.transform.f) / g.transform.e))
-    if 0 <= r < g.shape[0] and 0 <= c < g.shape[1] and g.cell_index[r, c] >= 0:
-        return str(ws.districts["district_id"].iloc[g.district[g.cell_index[r, c]]])
-    return ""
+    d = int(ws.district_at(np.array([x]), np.array([y]))[0])
+    return str(ws.districts["district_id"].iloc[d]) if d >= 0 else ""
 
 
 class IncrementalService:
@@ -285,15 +281,7 @@ class IncrementalService:
         svc = self.svc
         town = self.ws.town
         covered = b.eligible & (self.near_m <= self._thr)
-        std = svc.standard
-
-        def cost(dm: NDArray[np.float64], s: Standard) -> NDArray[np.float64]:
-            return dm * s.circuity if s.unit == "m" else dm * s.circuity / (s.speed * 1000.0 / 60.0)
-
-        travel = cost(self.near_m, std)
-        if svc.rural_standard is not None:
-            rs = svc.rural_standard if svc.rural_standard.unit == std.unit else std
-            travel[~town] = cost(self.near_m[~town], rs)
+        travel = straight_line_travel(self.near_m, svc, town)
         acc = np.where(b.eligible, self._acc * 1000.0, np.nan) if svc.capacity else np.full(b.demand.size, np.nan)
         return dataclasses.replace(b, facility_idx=self._open_rows(), nearest_m=self.near_m.copy(),
                                    nearest_facility=self.near_row.copy(), travel_cost=travel,
