@@ -47,7 +47,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial.distance import cdist
 
-from gisapp.siting import SitingResult, coverage_sets, mclp_exact, mclp_greedy
+from gisapp.planning.mclp import SitingResult, coverage_sets, mclp_exact, mclp_greedy
 
 SIDE_M = 10_000.0
 SITE_REACH_SHARE = 0.02  # share of the square one site reaches

@@ -30,8 +30,8 @@ import numpy as np
 from affine import Affine
 from skimage.graph import MCP_Geometric
 
-from gisapp.friction import FrictionSurface
-from gisapp.traveltime import cost_matrix, grid_graph, nearest
+from gisapp.travel.friction import FrictionSurface
+from gisapp.travel.grid_search import cost_matrix, grid_graph, nearest
 
 CELL_M = 100.0
 N_SOURCES = 300

@@ -28,8 +28,8 @@ from affine import Affine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gisapp import access as gacc  # noqa: E402
-from gisapp.travel import straight_line_cost  # noqa: E402
+from gisapp.metrics import access as gacc
+from gisapp.travel.cost import straight_line_cost
 
 RES = 100.0
 CATCH = 5000.0

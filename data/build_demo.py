@@ -46,8 +46,8 @@ from scipy.sparse.csgraph import minimum_spanning_tree
 from scipy.spatial import cKDTree
 from shapely.ops import nearest_points
 
-from gisapp.coords import gcj02_to_wgs84
-from gisapp.population import rasterize_districts, target_grid
+from gisapp.grid.coords import gcj02_to_wgs84
+from gisapp.grid.population import rasterize_districts, target_grid
 
 SEED = 20201101
 ANALYSIS_EPSG = 4543  # CGCS2000 / 3-degree Gauss-Kruger CM 102E

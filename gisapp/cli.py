@@ -9,20 +9,20 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._errors import GisAppError, WorkspaceError
-from .i18n import problem_text
+from gisapp._errors import GisAppError, WorkspaceError
+from gisapp.i18n import problem_text
 
 __all__ = ["main"]
 
 
 def _load(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from .model import load_workspace
+    from gisapp.workspace import load_workspace
 
     return load_workspace(args.workspace)
 
 
 def _cmd_services(args: argparse.Namespace) -> int:
-    from .workspace import default_workspace_path, read_workspace
+    from gisapp.config.spec import default_workspace_path, read_workspace
 
     spec = read_workspace(args.workspace or default_workspace_path())
     lang = args.lang
@@ -39,8 +39,8 @@ def _cmd_services(args: argparse.Namespace) -> int:
 
 
 def _cmd_coverage(args: argparse.Namespace) -> int:
-    from . import analysis
-    from .io import atomic_path
+    from gisapp.io.layers import atomic_path
+    from gisapp.metrics import service as analysis
 
     ws = _load(args)
     res = analysis.run_service(ws, args.service, travel=args.travel)
@@ -64,8 +64,8 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
 
 
 def _cmd_pipeline(args: argparse.Namespace) -> int:
-    from . import analysis
-    from .model import load_workspace
+    from gisapp.metrics import service as analysis
+    from gisapp.workspace import load_workspace
 
     t0 = time.perf_counter()
     ws = load_workspace(args.workspace)
@@ -90,8 +90,8 @@ def _cmd_pipeline(args: argparse.Namespace) -> int:
 
 
 def _cmd_scenario(args: argparse.Namespace) -> int:
-    from . import scenario as sc
-    from .io import atomic_path
+    from gisapp.io.layers import atomic_path
+    from gisapp.planning import scenario as sc
 
     ws = _load(args)
     scen = sc.load_scenario(args.file)
@@ -108,8 +108,8 @@ def _cmd_scenario(args: argparse.Namespace) -> int:
 
 
 def _cmd_suggest(args: argparse.Namespace) -> int:
-    from . import planning
-    from .io import atomic_path
+    from gisapp.io.layers import atomic_path
+    from gisapp.planning import suggest as planning
 
     ws = _load(args)
     sug = planning.suggest(ws, args.service, k=args.k, target_share=args.target_share,
@@ -129,7 +129,7 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     try:
-        from .reports import write_report
+        from gisapp.reports.write import write_report
     except ImportError as exc:  # pragma: no cover - reports module is optional during development
         msg = f"reports are not available: {exc}"
         raise GisAppError(msg) from exc

@@ -25,11 +25,11 @@ from PIL import Image
 from pyproj import Transformer
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 
-from . import analysis
-from .analysis import ServiceResult
-from .i18n import fmt_number, fmt_pct, t
-from .model import Workspace
-from .workspace import FACILITY_KINDS
+from gisapp.config.spec import FACILITY_KINDS
+from gisapp.i18n import fmt_number, fmt_pct, t
+from gisapp.metrics import service as analysis
+from gisapp.metrics.service import ServiceResult
+from gisapp.workspace import Workspace
 
 __all__ = [
     "DISTRICT_METRICS",

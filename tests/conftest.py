@@ -29,14 +29,14 @@ def tiny_path() -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_ws():
-    from gisapp.model import load_workspace
+    from gisapp.workspace import load_workspace
 
     return load_workspace(TINY)
 
 
 @pytest.fixture(scope="session")
 def demo_ws():
-    from gisapp.model import load_workspace
+    from gisapp.workspace import load_workspace
 
     if not (ROOT / "data" / "panzhihua" / "population_100m.tif").exists():
         pytest.skip("demo data not built (python data/build_demo.py)")

@@ -9,8 +9,8 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from gisapp import analysis
 from gisapp.cli import main
+from gisapp.metrics import service as analysis
 
 from .conftest import ROOT, TINY
 
@@ -50,7 +50,7 @@ def test_bad_input_exits_nonzero_without_traceback(args, tmp_path):
 
 
 def test_scenario_command(tmp_path, tiny_ws):
-    from gisapp.scenario import Edit, Scenario, save_scenario
+    from gisapp.planning.scenario import Edit, Scenario, save_scenario
 
     p = save_scenario(tmp_path / "scen", Scenario("关闭C2", [Edit("close", "C2")]))
     assert main(["scenario", "--file", str(p), "--service", "clinic", "--out", str(tmp_path),
@@ -61,7 +61,7 @@ def test_scenario_command(tmp_path, tiny_ws):
 
 
 def test_suggest_command(tmp_path, tiny_ws):
-    from gisapp import planning
+    from gisapp.planning import suggest as planning
 
     assert main(["suggest", "--service", "clinic", "--k", "2", "--spacing-m", "100", "--method", "exact",
                  "--out", str(tmp_path), "--workspace", str(TINY)]) == 0

@@ -20,7 +20,7 @@ import shapely
 import yaml
 from pyproj import CRS
 
-from gisapp.population import rasterize_districts
+from gisapp.grid.population import rasterize_districts
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "data" / "panzhihua"

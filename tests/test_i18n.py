@@ -8,9 +8,9 @@ import shutil
 import pytest
 
 from gisapp._errors import WorkspaceError
+from gisapp.config.spec import read_workspace
 from gisapp.i18n import TEXT, problem_text
-from gisapp.model import load_workspace
-from gisapp.workspace import read_workspace
+from gisapp.workspace import load_workspace
 
 from .conftest import TINY
 

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gisapp import analysis, maps
+from gisapp import maps
+from gisapp.metrics import service as analysis
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ import rasterio
 import yaml
 
 from gisapp._errors import WorkspaceError
-from gisapp.model import load_workspace
-from gisapp.workspace import read_workspace
+from gisapp.config.spec import read_workspace
+from gisapp.workspace import load_workspace
 
 from .conftest import ERROR_CONTRACT, TINY
 
@@ -131,7 +131,7 @@ def test_swapped_or_wrong_coordinates_are_outside(ws_dir):
 
 
 def test_gcj02_declared_is_converted(ws_dir):
-    from gisapp.coords import wgs84_to_gcj02
+    from gisapp.grid.coords import wgs84_to_gcj02
 
     def to_gcj(lines):
         out = [lines[0]]
@@ -179,7 +179,7 @@ def test_raster_without_crs(ws_dir):
 def test_xlsx_and_geojson_facilities(ws_dir):
     import pandas as pd
 
-    from gisapp import io as gio
+    from gisapp.io import layers as gio
 
     df = pd.read_csv(ws_dir / "facilities.csv")
     df.to_excel(ws_dir / "facilities.xlsx", index=False)

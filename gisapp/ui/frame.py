@@ -9,14 +9,13 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from gisapp import terrain
 from gisapp._errors import Problem, WorkspaceError
-from gisapp.analysis import standard_minutes
+from gisapp.config.spec import ServiceSpec
 from gisapp.i18n import LANGS, problem_text, t
-from gisapp.model import Workspace
-from gisapp.workspace import ServiceSpec
-
-from . import keys, state
+from gisapp.metrics.service import standard_minutes
+from gisapp.travel import terrain as terrain
+from gisapp.ui import keys, state
+from gisapp.workspace import Workspace
 
 LANG_LABELS = {"zh": "中文", "en": "English"}
 

@@ -22,8 +22,10 @@ import folium
 import pandas as pd
 import streamlit as st
 
-from gisapp import analysis, maps, planning
-from gisapp.scenario import (
+from gisapp import maps
+from gisapp.metrics import service as analysis
+from gisapp.planning import suggest as planning
+from gisapp.planning.scenario import (
     Edit,
     IncrementalService,
     Scenario,
@@ -31,8 +33,7 @@ from gisapp.scenario import (
     load_scenario,
     save_scenario,
 )
-
-from . import state
+from gisapp.ui import state
 
 # --- session-state and widget keys of the planning page -------------------------------------
 EDITS = "plan_edits"  #: list of edit dicts (the current scenario)

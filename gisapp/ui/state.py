@@ -18,18 +18,18 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from gisapp import analysis, maps
-from gisapp.analysis import ServiceResult
-from gisapp.model import Workspace, load_workspace, replace_layer
-from gisapp.workspace import (
+from gisapp import maps
+from gisapp.config.spec import (
     ServiceSpec,
     Standard,
     WorkspaceSpec,
     default_workspace_path,
     read_workspace,
 )
-
-from . import keys
+from gisapp.metrics import service as analysis
+from gisapp.metrics.service import ServiceResult
+from gisapp.ui import keys
+from gisapp.workspace import Workspace, load_workspace, replace_layer
 
 #: Environment variable naming the workspace YAML the app opens (default: the demo).
 WORKSPACE_ENV = "GISAPP_WORKSPACE"

@@ -8,8 +8,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from gisapp.config.spec import FACILITY_KINDS
 from gisapp.i18n import fmt_number, fmt_pct, t
-from gisapp.workspace import FACILITY_KINDS
 
 
 def _num(lang: str, digits: int = 0) -> Callable[[Any], str]:

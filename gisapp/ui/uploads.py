@@ -16,8 +16,8 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from gisapp import io as gio
-from gisapp.workspace import FACILITY_KINDS
+from gisapp.config.spec import FACILITY_KINDS
+from gisapp.io import layers as gio
 
 UPLOAD_DIR = Path(tempfile.gettempdir()) / "gisapp_uploads"
 

@@ -9,8 +9,8 @@ import streamlit as st
 
 from gisapp._errors import Problem, WorkspaceError
 from gisapp.i18n import fmt_number, t
-from gisapp.model import Workspace
 from gisapp.ui import frame, keys, state, tables, uploads
+from gisapp.workspace import Workspace
 
 _NONE = "—"
 

@@ -8,10 +8,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from gisapp.analysis import standard_minutes
 from gisapp.i18n import fmt_number, fmt_pct, t
-from gisapp.model import Workspace
+from gisapp.metrics.service import standard_minutes
 from gisapp.ui import frame, state, tables
+from gisapp.workspace import Workspace
 
 
 def metric_values(s: dict[str, float], unit: str, lang: str) -> dict[str, str]:

@@ -13,11 +13,11 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from gisapp import planning
 from gisapp.i18n import fmt_number, fmt_pct, t
-from gisapp.model import Workspace
+from gisapp.planning import suggest as planning
 from gisapp.ui import frame, state, tables
 from gisapp.ui import planning_state as ps
+from gisapp.workspace import Workspace
 
 MAP_HEIGHT = 460
 

@@ -13,11 +13,11 @@ from typing import Final
 
 import streamlit as st
 
+from gisapp.config.spec import Standard
 from gisapp.i18n import t
-from gisapp.reports import FILE_NAMES, write_report
-from gisapp.scenario import load_scenario
+from gisapp.planning.scenario import load_scenario
+from gisapp.reports.write import FILE_NAMES, write_report
 from gisapp.ui import frame, planning_state, state
-from gisapp.workspace import Standard
 
 #: Widget and session-state keys of this page.
 SCENARIOS_KEY: Final = "report_scenarios"

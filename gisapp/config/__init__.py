@@ -1,0 +1,1 @@
+"""The workspace specification: layers, field mappings, demand groups, services and their standards."""

@@ -1,0 +1,1 @@
+"""The analysis grid: CRS choice, coordinate conversion, the population grid and town/country classes."""

@@ -1,0 +1,420 @@
+"""File I/O: the only module that reads layer files or writes outputs to disk.
+
+Every reader validates what it reads and reports problems as :class:`gisapp._errors.Problem`
+objects naming the file, the field and the fix; :func:`gisapp.model.load_workspace`
+gathers them from every layer and raises once.  Writers are atomic: they write to a
+temporary file in the destination folder and rename it over the target only when complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio
+from affine import Affine
+from numpy.typing import NDArray
+from pyproj import CRS
+from rasterio.errors import RasterioIOError
+
+from gisapp._errors import Problem
+from gisapp.config.spec import LayerSpec
+from gisapp.grid.coords import normalise_coord_system, to_wgs84
+
+__all__ = [
+    "RasterData",
+    "atomic_path",
+    "read_districts",
+    "read_facilities",
+    "read_population",
+    "read_table",
+    "read_class_raster",
+    "read_dem",
+    "read_lines",
+    "read_points",
+    "read_vector",
+]
+
+VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".zip", ".fgb"}
+TABLE_SUFFIXES = {".csv", ".txt", ".xlsx", ".xls"}
+
+
+class RasterData:
+    """A population raster read from disk: values, transform, CRS and nodata."""
+
+    def __init__(self, values: NDArray[np.float64], transform: Affine, crs: CRS | None,
+                 nodata: float | None) -> None:
+        self.values = values
+        self.transform = transform
+        self.crs = crs
+        self.nodata = nodata
+
+
+@contextlib.contextmanager
+def atomic_path(dest: str | Path) -> Iterator[Path]:
+    """Yield a temporary path next to ``dest``; on success rename it over ``dest``.
+
+    If the body raises, the temporary file is removed and ``dest`` is left untouched.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+    >>> with atomic_path(d) as tmp:
+    ...     _ = tmp.write_text("ok")
+    >>> d.read_text()
+    'ok'
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=f".part{dest.suffix}", dir=dest.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    tmp_path.unlink()  # let writers create it (some refuse to overwrite)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, dest)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read a CSV (UTF-8, UTF-8 with BOM or GBK) or Excel table as strings-preserving frame."""
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xls"):
+        return pd.read_excel(path)
+    last: Exception | None = None
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            return pd.read_csv(path, encoding=enc)
+        except UnicodeDecodeError as exc:
+            last = exc
+    msg = f"cannot decode {path} as UTF-8 or GBK"
+    raise ValueError(msg) from last
+
+
+def read_vector(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
+    """Read a vector file (GeoJSON, GeoPackage, Shapefile or a zipped Shapefile)."""
+    if path.suffix.lower() == ".zip":
+        with zipfile.ZipFile(path) as zf:
+            shp = [n for n in zf.namelist() if n.lower().endswith(".shp")]
+        if not shp:
+            msg = "the zip file holds no .shp file"
+            raise ValueError(msg)
+        return gpd.read_file(f"zip://{path}!{shp[0]}", engine="pyogrio")
+    kw: dict[str, Any] = {"layer": layer} if layer else {}
+    return gpd.read_file(path, engine="pyogrio", **kw)
+
+
+def read_population(spec: LayerSpec, problems: list[Problem]) -> RasterData | None:
+    """Read the population raster of a workspace; append problems instead of raising."""
+    f = str(spec.path)
+    try:
+        with rasterio.open(spec.path) as src:
+            if spec.band > src.count:
+                problems.append(Problem(f, "band", f"band {spec.band} requested but the raster has {src.count}.",
+                                        "set `band` to an existing band number."))
+                return None
+            vals = src.read(spec.band, masked=False).astype(np.float64)
+            crs = CRS.from_user_input(src.crs) if src.crs else None
+            transform, nodata = src.transform, src.nodata
+    except (RasterioIOError, OSError) as exc:
+        problems.append(Problem(f, "", f"cannot read the raster ({exc}).",
+                                "give a GeoTIFF (.tif) with people per cell."))
+        return None
+    if spec.crs and spec.crs.startswith("EPSG:") and crs is None:
+        crs = CRS.from_user_input(spec.crs)
+    elif spec.crs in ("WGS84", "CGCS2000") and crs is None:
+        crs = CRS.from_epsg(4326 if spec.crs == "WGS84" else 4490)
+    if crs is None:
+        problems.append(Problem(f, "crs", "the raster has no coordinate reference system.",
+                                "declare `crs` for the population layer (e.g. EPSG:4326) or fix the file."))
+    if nodata is not None:
+        vals = np.where(vals == nodata, np.nan, vals)
+    if not np.isfinite(vals).any() or np.nansum(np.clip(vals, 0, None)) <= 0:
+        problems.append(Problem(f, f"band {spec.band}", "the raster holds no population (all cells empty or zero).",
+                                "check the band and the nodata value."))
+    if np.nanmin(vals, initial=0.0) < 0:
+        problems.append(Problem(f, f"band {spec.band}", "the raster holds negative population values.",
+                                "set the raster's nodata value, or replace negatives with 0."))
+    return RasterData(vals, transform, crs, nodata)
+
+
+def _check_fields(df: pd.DataFrame, spec: LayerSpec, keys: list[str], problems: list[Problem]) -> bool:
+    ok = True
+    for key in keys:
+        col = spec.fields.get(key)
+        if col is None:
+            continue
+        if col not in df.columns:
+            cols = ", ".join(map(str, list(df.columns)[:12]))
+            problems.append(Problem(str(spec.path), f"fields.{key}", f"column {col!r} is missing.",
+                                    f"map `{key}` to one of the file's columns ({cols})."))
+            ok = False
+    return ok
+
+
+def read_districts(spec: LayerSpec, problems: list[Problem]) -> gpd.GeoDataFrame | None:
+    """Read district polygons into columns ``district_id``, ``district_name`` (WGS84 or file CRS)."""
+    f = str(spec.path)
+    try:
+        gdf = read_vector(spec.path, spec.layer)
+    except Exception as exc:  # pyogrio raises several types
+        problems.append(Problem(f, "", f"cannot read the district file ({exc}).",
+                                "give a GeoJSON, GeoPackage or (zipped) Shapefile of polygons."))
+        return None
+    if len(gdf) == 0:
+        problems.append(Problem(f, "", "the district layer is empty.", "give at least one district polygon."))
+        return None
+    if not _check_fields(gdf, spec, ["id", "name"], problems):
+        return None
+    if gdf.crs is None:
+        if spec.crs in ("WGS84", "CGCS2000") or (spec.crs or "").startswith("EPSG:"):
+            gdf = gdf.set_crs(4326 if spec.crs in ("WGS84", "CGCS2000") else spec.crs)
+        else:
+            problems.append(Problem(f, "crs", "the district layer has no CRS.",
+                                    "declare `crs` (e.g. WGS84) for the districts layer."))
+            return None
+    if spec.crs in ("GCJ02", "BD09"):
+        gdf = gdf.to_crs(4326)
+        import shapely
+
+        def conv(xy: NDArray[np.float64]) -> NDArray[np.float64]:
+            lo, la = to_wgs84(xy[:, 0], xy[:, 1], spec.crs or "WGS84")
+            return np.column_stack([lo, la])
+
+        gdf = gdf.set_geometry(shapely.transform(gdf.geometry.values, conv))
+    ids = gdf[spec.fields["id"]].astype(str)
+    dup = ids[ids.duplicated()].unique().tolist()
+    if dup:
+        problems.append(Problem(f, "fields.id", f"duplicate district ids: {', '.join(dup[:5])}.",
+                                "give every district a unique id (e.g. its 6-digit adcode)."))
+    gtypes = set(gdf.geometry.geom_type.dropna())
+    if not gtypes <= {"Polygon", "MultiPolygon"}:
+        problems.append(Problem(f, "geometry", f"districts must be polygons, found {sorted(gtypes)}.",
+                                "give polygon boundaries."))
+        return None
+    geom = gdf.geometry.make_valid() if not gdf.geometry.is_valid.all() else gdf.geometry
+    out = gpd.GeoDataFrame({"district_id": ids.values, "district_name": gdf[spec.fields["name"]].astype(str).values},
+                           geometry=geom.values, crs=gdf.crs)
+    return out
+
+
+def _to_bool(s: pd.Series) -> pd.Series:
+    truthy = {"1", "true", "yes", "y", "t", "是", "牵头", "lead"}
+    return s.astype(str).str.strip().str.lower().isin(truthy)
+
+
+def read_facilities(spec: LayerSpec, problems: list[Problem]) -> gpd.GeoDataFrame | None:
+    """Read facilities into canonical columns, converting coordinates to WGS84.
+
+    Columns: ``facility_id, name, kind, <capacity fields>, consortium_id, is_lead, lon, lat``
+    (WGS84 degrees) and point geometry in EPSG:4326.
+    """
+    f = str(spec.path)
+    suffix = spec.path.suffix.lower()
+    fields = spec.fields
+    declared = spec.crs or "WGS84"
+    try:
+        if suffix in TABLE_SUFFIXES:
+            df = read_table(spec.path)
+            if not _check_fields(df, spec, ["id", "name", "kind", "lon", "lat", "consortium", "is_lead"], problems):
+                return None
+            if "lon" not in fields or "lat" not in fields:
+                problems.append(Problem(f, "fields.lon/lat", "a table of facilities needs longitude and latitude columns.",
+                                        "map `lon` and `lat` in the workspace's facilities fields."))
+                return None
+            lon = pd.to_numeric(df[fields["lon"]], errors="coerce")
+            lat = pd.to_numeric(df[fields["lat"]], errors="coerce")
+            bad = df.index[lon.isna() | lat.isna()]
+            if len(bad):
+                problems.append(Problem(f, f"{fields['lon']}/{fields['lat']}",
+                                        f"{len(bad)} row(s) have missing or non-numeric coordinates (rows {', '.join(str(i + 2) for i in bad[:5])}).",
+                                        "fill in decimal degrees, e.g. 101.7184, 26.5824."))
+                return None
+            lon_v, lat_v = lon.to_numpy(float), lat.to_numpy(float)
+            src_cs = declared
+        elif suffix in VECTOR_SUFFIXES:
+            gdf = read_vector(spec.path, spec.layer)
+            df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+            if not _check_fields(df, spec, ["id", "name", "kind", "consortium", "is_lead"], problems):
+                return None
+            if len(gdf) and not (gdf.geometry.geom_type == "Point").all():
+                problems.append(Problem(f, "geometry", "facilities must be points.", "give one point per facility."))
+                return None
+            if gdf.crs is None and declared.startswith("EPSG:"):
+                gdf = gdf.set_crs(declared)
+            elif gdf.crs is None:
+                gdf = gdf.set_crs(4326)
+            if declared in ("GCJ02", "BD09"):
+                g = gdf.to_crs(4326) if not gdf.crs.equals(CRS.from_epsg(4326)) else gdf
+                lon_v, lat_v, src_cs = g.geometry.x.to_numpy(), g.geometry.y.to_numpy(), declared
+            else:
+                g = gdf.to_crs(4326)
+                lon_v, lat_v, src_cs = g.geometry.x.to_numpy(), g.geometry.y.to_numpy(), "WGS84"
+        else:
+            problems.append(Problem(f, "", f"unsupported file type {suffix!r}.",
+                                    "give CSV, XLSX, GeoJSON, GeoPackage or a zipped Shapefile."))
+            return None
+    except Exception as exc:  # noqa: BLE001 - any reader failure is reported, not raised
+        problems.append(Problem(f, "", f"cannot read the facilities file ({exc}).",
+                                "check the file is a valid CSV/XLSX/GeoJSON/GPKG/zipped SHP."))
+        return None
+    if len(df) == 0:
+        problems.append(Problem(f, "", "the facility layer is empty.", "give at least one facility."))
+        return None
+    if src_cs.startswith("EPSG:"):
+        problems.append(Problem(f, "crs", f"a table with lon/lat cannot be in {src_cs}.",
+                                "declare WGS84, CGCS2000, GCJ02 or BD09, or give a vector file with its CRS."))
+        return None
+    out_of_range = (np.abs(lon_v) > 180) | (np.abs(lat_v) > 90)
+    if out_of_range.any():
+        problems.append(Problem(f, f"{fields.get('lon', 'lon')}/{fields.get('lat', 'lat')}",
+                                f"{int(out_of_range.sum())} coordinate(s) outside -180..180 / -90..90.",
+                                "give decimal degrees; check that longitude and latitude are not swapped."))
+        return None
+    lon_w, lat_w = to_wgs84(lon_v, lat_v, normalise_coord_system(src_cs))
+    ids = df[fields["id"]].astype(str).str.strip()
+    dup = ids[ids.duplicated()].unique().tolist()
+    if dup:
+        problems.append(Problem(f, f"fields.id ({fields['id']})", f"duplicate facility ids: {', '.join(dup[:5])}.",
+                                "give every facility a unique id."))
+    out = pd.DataFrame({"facility_id": ids.values,
+                        "name": df[fields["name"]].astype(str).values,
+                        "kind": df[fields["kind"]].astype(str).str.strip().values})
+    for cap in fields.get("capacity", []):
+        if cap not in df.columns:
+            problems.append(Problem(f, "fields.capacity", f"capacity column {cap!r} is missing.",
+                                    "add the column or remove it from the capacity list."))
+            continue
+        v = pd.to_numeric(df[cap], errors="coerce")
+        nonnum = df[cap].notna() & v.isna()
+        if nonnum.any():
+            problems.append(Problem(f, cap, f"{int(nonnum.sum())} non-numeric value(s), e.g. {df[cap][nonnum].iloc[0]!r}.",
+                                    "give numbers only (no units in the cells)."))
+        if (v < 0).any():
+            rows = ids[v < 0].tolist()[:5]
+            problems.append(Problem(f, cap, f"negative capacity for {', '.join(rows)}.",
+                                    "capacities must be 0 or more."))
+        out[cap] = v.fillna(0.0).to_numpy(float)
+    cons = fields.get("consortium")
+    out["consortium_id"] = (df[cons].fillna("").astype(str).str.strip().values if cons else "")
+    lead = fields.get("is_lead")
+    out["is_lead"] = _to_bool(df[lead]).values if lead else False
+    out["lon"] = lon_w
+    out["lat"] = lat_w
+    return gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(lon_w, lat_w), crs=4326)
+
+
+def read_lines(spec: LayerSpec, crs: CRS, problems: list[Problem]) -> gpd.GeoDataFrame | None:
+    """Read an optional line/polygon layer (roads, barriers) into the analysis CRS."""
+    f = str(spec.path)
+    try:
+        gdf = read_vector(spec.path, spec.layer)
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        problems.append(Problem(f, "", f"cannot read the {spec.role} layer ({exc}).",
+                                "give a GeoJSON, GeoPackage or (zipped) Shapefile."))
+        return None
+    if gdf.crs is None:
+        declared = spec.crs or ""
+        if declared in ("WGS84", "CGCS2000"):
+            gdf = gdf.set_crs(4326)
+        elif declared.startswith("EPSG:"):
+            gdf = gdf.set_crs(declared)
+        else:
+            problems.append(Problem(f, "crs", f"the {spec.role} layer has no CRS.",
+                                    f"declare `crs` for layers.{spec.role}."))
+            return None
+    col = spec.fields.get("class")
+    if col is not None and col not in gdf.columns:
+        problems.append(Problem(f, "fields.class", f"column {col!r} is missing.",
+                                f"map `class` to one of {', '.join(map(str, gdf.columns[:10]))}."))
+        return None
+    return gdf.to_crs(crs)
+
+
+def _read_on_grid(spec: LayerSpec, crs: CRS, transform: Affine, shape: tuple[int, int],
+                  problems: list[Problem], resampling: str) -> NDArray[np.float64] | None:
+    from rasterio.warp import Resampling, reproject
+
+    f = str(spec.path)
+    try:
+        with rasterio.open(spec.path) as src:
+            vals = src.read(spec.band).astype(np.float64)
+            src_crs, src_t, nodata = src.crs, src.transform, src.nodata
+    except (RasterioIOError, OSError) as exc:
+        problems.append(Problem(f, "", f"cannot read the raster ({exc}).", "give a GeoTIFF."))
+        return None
+    if src_crs is None:
+        problems.append(Problem(f, "crs", "the raster has no coordinate reference system.",
+                                f"fix the file or declare `crs` for layers.{spec.role}."))
+        return None
+    out = np.full(shape, np.nan)
+    reproject(vals, out, src_transform=src_t, src_crs=src_crs, src_nodata=nodata, dst_transform=transform,
+              dst_crs=crs, dst_nodata=np.nan, resampling=getattr(Resampling, resampling))
+    return out
+
+
+def read_dem(spec: LayerSpec, crs: CRS, transform: Affine, shape: tuple[int, int],
+             problems: list[Problem]) -> NDArray[np.float64] | None:
+    """Read a DEM (metres) onto the analysis grid (bilinear); NaN where it has no data."""
+    return _read_on_grid(spec, crs, transform, shape, problems, "bilinear")
+
+
+def read_class_raster(spec: LayerSpec, crs: CRS, transform: Affine, shape: tuple[int, int],
+                      problems: list[Problem]) -> NDArray[np.int64] | None:
+    """Read a land-cover class raster onto the analysis grid (nearest); -1 where no data."""
+    v = _read_on_grid(spec, crs, transform, shape, problems, "nearest")
+    if v is None:
+        return None
+    return np.where(np.isfinite(v), v, -1).astype(np.int64)
+
+
+def read_points(spec: LayerSpec, problems: list[Problem]) -> gpd.GeoDataFrame | None:
+    """Read an optional point layer (e.g. settlements or candidate sites) into WGS84.
+
+    Columns: ``name``, ``lon``, ``lat`` (WGS84 degrees) and point geometry (EPSG:4326).
+    Tables need ``fields: {lon, lat}``; coordinates declared GCJ02/BD09 are converted.
+    """
+    f = str(spec.path)
+    fields = spec.fields
+    try:
+        if spec.path.suffix.lower() in TABLE_SUFFIXES:
+            df = read_table(spec.path)
+            lon_c, lat_c = fields.get("lon", "lon"), fields.get("lat", "lat")
+            missing = [c for c in (lon_c, lat_c) if c not in df.columns]
+            if missing:
+                problems.append(Problem(f, "fields.lon/lat", f"column(s) {', '.join(missing)} missing.",
+                                        "map `lon` and `lat` to the table's coordinate columns."))
+                return None
+            lon = pd.to_numeric(df[lon_c], errors="coerce").to_numpy(float)
+            lat = pd.to_numeric(df[lat_c], errors="coerce").to_numpy(float)
+            if np.isnan(lon).any() or np.isnan(lat).any():
+                problems.append(Problem(f, f"{lon_c}/{lat_c}", "some coordinates are missing or not numbers.",
+                                        "fill in decimal degrees."))
+                return None
+            lon, lat = to_wgs84(lon, lat, spec.crs or "WGS84")
+        else:
+            gdf = read_vector(spec.path, spec.layer)
+            df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+            g = (gdf if gdf.crs is not None else gdf.set_crs(4326)).to_crs(4326)
+            lon, lat = g.geometry.x.to_numpy(), g.geometry.y.to_numpy()
+            if spec.crs in ("GCJ02", "BD09"):
+                lon, lat = to_wgs84(lon, lat, spec.crs)
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        problems.append(Problem(f, "", f"cannot read the {spec.role} layer ({exc}).",
+                                "give a CSV/XLSX with lon/lat or a point GeoJSON/GPKG."))
+        return None
+    name_c = fields.get("name", "name")
+    names = df[name_c].astype(str).to_numpy() if name_c in df.columns else np.array([""] * len(df))
+    return gpd.GeoDataFrame({"name": names, "lon": lon, "lat": lat},
+                            geometry=gpd.points_from_xy(lon, lat), crs=4326)

@@ -1,0 +1,326 @@
+"""AppTest tests of the Streamlit app: every page renders, shown figures equal the engine's, uploads.
+
+The app reads its workspace from ``$GISAPP_WORKSPACE``; these tests point it at the tiny
+fixture (fast) and at the Panzhihua demo (skipped when the demo data is not built).
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from gisapp.config.spec import Standard
+from gisapp.i18n import fmt_number, fmt_pct, t
+from gisapp.metrics import service as analysis
+from gisapp.ui import keys
+from gisapp.workspace import load_workspace
+from tests.conftest import DEMO, ROOT, TINY
+
+APP = str(ROOT / "streamlit_app.py")
+PAGES = ["gisapp/ui/pages/overview.py", "gisapp/ui/pages/map.py", "gisapp/ui/pages/gaps.py",
+         "gisapp/ui/pages/consortia.py", "gisapp/ui/pages/data.py"]
+TIMEOUT_S = 300
+
+
+def _app(monkeypatch: pytest.MonkeyPatch, workspace: Path) -> AppTest:
+    monkeypatch.setenv("GISAPP_WORKSPACE", str(workspace))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    at.run()
+    _ok(at)
+    return at
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def _metric(at: AppTest, label: str) -> str:
+    found = [m.value for m in at.metric if m.label == label or m.label.startswith(label + " (")]
+    assert found, f"no metric {label!r} among {[m.label for m in at.metric]}"
+    return found[0]
+
+
+def _demo_available() -> bool:
+    return (ROOT / "data" / "panzhihua" / "population_100m.tif").exists()
+
+
+# --- tiny fixture -------------------------------------------------------------------------------
+
+
+def test_every_page_renders_on_the_tiny_workspace(monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _app(monkeypatch, TINY)
+    assert at.title[0].value == "诊所"
+    for page in PAGES[1:]:
+        at.switch_page(page).run()
+        _ok(at)
+        assert at.title, page
+
+
+def test_overview_metrics_equal_the_engine_after_changing_the_standard(monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _app(monkeypatch, TINY)
+    at.selectbox(key=keys.SERVICE).set_value("school").run()
+    _ok(at)
+    assert at.slider(key=keys.STANDARD).value == 250.0  # the service's own standard
+    at.slider(key=keys.STANDARD).set_value(400.0).run()
+    _ok(at)
+    ws = load_workspace(TINY)
+    s = analysis.summary(ws, analysis.run_service(ws, "school", standard=Standard(distance_m=400.0)))
+    assert _metric(at, t("word.covered", "zh")) == fmt_number(s["covered"], "zh")
+    assert _metric(at, t("word.uncovered", "zh")) == fmt_number(s["uncovered"], "zh")
+    assert _metric(at, t("word.covered_pct", "zh")) == fmt_pct(s["covered_pct"], "zh")
+    assert _metric(at, t("metric.capacity_per_1000", "zh")) == fmt_number(s["capacity_per_1000"], "zh", digits=2)
+    # the district table shows the engine's numbers too
+    table = at.dataframe[0].value
+    dist = analysis.coverage_by_district(ws, analysis.run_service(ws, "school", standard=Standard(distance_m=400.0)))
+    shown = table.set_index(t("word.district", "zh"))[t("word.covered", "zh")]
+    for _, row in dist.iterrows():
+        assert shown[row["district_name"]] == pytest.approx(row["covered"])
+
+
+def test_switching_service_resets_the_standard_to_its_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _app(monkeypatch, TINY)
+    at.slider(key=keys.STANDARD).set_value(500.0).run()
+    at.selectbox(key=keys.SERVICE).set_value("clinic_time").run()
+    _ok(at)
+    assert at.slider(key=keys.STANDARD).value == pytest.approx(3.3)
+
+
+def test_language_switch_translates_labels_and_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _app(monkeypatch, TINY)
+    assert any(m.label == "覆盖人口" for m in at.metric)
+    at.radio(key=keys.LANG).set_value("en").run()
+    _ok(at)
+    assert at.title[0].value == "Clinic"
+    assert any(m.label == "Covered" for m in at.metric)
+    assert "Coverage by district" in [h.value for h in at.subheader]
+    for page in PAGES[1:]:
+        at.switch_page(page).run()
+        _ok(at)
+    assert at.title[0].value == "Data"
+
+
+def test_map_page_zooms_to_the_gap_chosen_on_the_gaps_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _app(monkeypatch, TINY)
+    value = at.slider(key=keys.STANDARD).value
+    at.session_state[keys.FOCUS_GAP] = f"clinic|{float(value)}|1"
+    at.switch_page("gisapp/ui/pages/map.py").run()
+    _ok(at)
+    assert any("#1" in c.value for c in at.caption)
+
+
+def test_gaps_and_consortia_pages_show_the_engine_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _app(monkeypatch, TINY)
+    ws = load_workspace(TINY)
+    gaps = analysis.gap_areas(ws, analysis.run_service(ws, "clinic"), min_people=0)
+    at.switch_page("gisapp/ui/pages/gaps.py").run()
+    _ok(at)
+    assert _metric(at, t("gaps.count", "zh")) == fmt_number(len(gaps), "zh")
+    assert _metric(at, t("gaps.people", "zh")) == fmt_number(gaps["population"].sum(), "zh")
+    assert len(at.get("download_button")) == 2
+    at.switch_page("gisapp/ui/pages/consortia.py").run()
+    _ok(at)
+    summ = analysis.consortia_summary(ws)
+    health = summ[summ["sector"] == "health"]
+    assert _metric(at, t("cons.count", "zh")) == fmt_number(len(health), "zh")
+    assert _metric(at, t("cons.beyond", "zh")) == fmt_number(float(health["beyond_referral"].sum()), "zh")
+
+
+# --- uploads ------------------------------------------------------------------------------------
+
+GOOD_CSV = (
+    "编号,名称,类型,经度,纬度,医生数\n"
+    "N1,新卫生院,乡镇卫生院,102.002509247,26.567867877,5\n"
+    "N2,新卫生室,村卫生室,102.007527448,26.563354931,1\n"
+    "N3,新小学,小学,102.007527742,26.567867700,0\n"
+    "N4,新卫生室二,village_clinic,102.0030,26.5640,2\n"
+)
+BAD_CSV = (
+    "id,name,kind,lon,lat,doctors\n"
+    "B1,坏卫生院,township_health_centre,abc,26.567867877,5\n"
+    "B1,坏卫生室,village_clinic,102.007527448,26.563354931,-1\n"
+)
+
+
+def _to_data_page(at: AppTest) -> AppTest:
+    at.switch_page("gisapp/ui/pages/data.py").run()
+    _ok(at)
+    return at
+
+
+def test_a_bad_upload_shows_every_problem_and_keeps_the_previous_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _to_data_page(_app(monkeypatch, TINY))
+    before = _metric(at, t("data.facilities", "zh"))
+    at.file_uploader(key=keys.UP_FAC_FILE).set_value(("bad.csv", BAD_CSV.encode("utf-8"), "text/csv"))
+    at.run()
+    _ok(at)  # mapping is shown, nothing applied yet
+    at.button(key=keys.UP_FAC_APPLY).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.error, "the failed upload must show an error"
+    assert t("data.upload_failed", "zh", n=1).split("（")[0] in at.error[0].value
+    problems = at.dataframe[-1].value
+    assert any("坐标" in str(m) for m in problems[t("prob.message", "zh")])  # shown in Chinese
+    assert keys.UPLOADS not in at.session_state or not at.session_state[keys.UPLOADS]
+    # the workspace in use is unchanged, on this page and on the overview
+    assert _metric(at, t("data.facilities", "zh")) == before
+    at.switch_page("gisapp/ui/pages/overview.py").run()
+    _ok(at)
+    ws = load_workspace(TINY)
+    s = analysis.summary(ws, analysis.run_service(ws, "clinic"))
+    assert _metric(at, t("word.covered", "zh")) == fmt_number(s["covered"], "zh")
+
+
+def test_an_unreadable_upload_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _to_data_page(_app(monkeypatch, TINY))
+    at.file_uploader(key=keys.UP_FAC_FILE).set_value(("broken.gpkg", b"not a geopackage", "application/octet-stream"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.error
+    assert _metric(at, t("data.facilities", "zh")) == "3"
+
+
+def test_a_good_upload_with_chinese_columns_and_kind_labels_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _to_data_page(_app(monkeypatch, TINY))
+    at.file_uploader(key=keys.UP_FAC_FILE).set_value(("mine.csv", GOOD_CSV.encode("utf-8"), "text/csv"))
+    at.run()
+    _ok(at)
+    # the column mapping was guessed from the Chinese headers
+    assert at.selectbox(key=keys.UP_FAC_FIELD + "lon").value == "经度"
+    assert at.selectbox(key=keys.UP_FAC_FIELD + "doctors").value == "医生数"
+    at.button(key=keys.UP_FAC_APPLY).click().run()
+    _ok(at)
+    assert _metric(at, t("data.facilities", "zh")) == "4"
+    assert at.session_state[keys.UPLOADS]
+    # the overview now computes on the upload
+    at.switch_page("gisapp/ui/pages/overview.py").run()
+    _ok(at)
+    assert _metric(at, t("metric.capacity_per_1000", "zh")) != "—"
+    # and the reset button brings the workspace's own data back
+    at.switch_page("gisapp/ui/pages/data.py").run()
+    at.button(key=keys.UP_RESET).click().run()
+    _ok(at)
+    assert _metric(at, t("data.facilities", "zh")) == "3"
+
+
+def test_a_population_upload_without_crs_needs_a_coordinate_system(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    buf = io.BytesIO()
+    with rasterio.MemoryFile() as mem:
+        with mem.open(driver="GTiff", width=4, height=4, count=1, dtype="float32",
+                      transform=from_origin(102.0, 26.57, 0.002, 0.002)) as dst:
+            dst.write(np.full((1, 4, 4), 10.0, dtype="float32"))
+        buf.write(mem.read())
+    at = _to_data_page(_app(monkeypatch, TINY))
+    at.file_uploader(key=keys.UP_POP_FILE).set_value(("pop.tif", buf.getvalue(), "image/tiff"))
+    at.run()
+    at.button(key=keys.UP_POP_APPLY).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.error  # no CRS in the file and "as in the file" chosen
+    assert _metric(at, t("data.population_total", "zh")) == fmt_number(load_workspace(TINY).grid.pop.sum(), "zh")
+    at.selectbox(key=keys.UP_POP_CRS).set_value("WGS84").run()
+    at.button(key=keys.UP_POP_APPLY).click().run()
+    _ok(at)
+    assert at.session_state[keys.UPLOADS]
+
+
+# --- the demo -----------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_every_page_renders_on_the_demo_and_metrics_equal_the_engine(monkeypatch: pytest.MonkeyPatch,
+                                                                     demo_ws) -> None:
+    if not _demo_available():
+        pytest.skip("demo data not built (python data/build_demo.py)")
+    at = _app(monkeypatch, DEMO)
+    service = next(iter(demo_ws.spec.services))
+    s = analysis.summary(demo_ws, analysis.run_service(demo_ws, service))
+    assert _metric(at, t("word.covered", "zh")) == fmt_number(s["covered"], "zh")
+    assert _metric(at, t("word.uncovered", "zh")) == fmt_number(s["uncovered"], "zh")
+    for page in PAGES[1:]:
+        at.switch_page(page).run()
+        _ok(at)
+    # another service and standard, in English
+    at.radio(key=keys.LANG).set_value("en").run()
+    at.switch_page("gisapp/ui/pages/overview.py").run()
+    at.selectbox(key=keys.SERVICE).set_value("kindergarten").run()
+    at.slider(key=keys.STANDARD).set_value(500.0).run()
+    _ok(at)
+    s = analysis.summary(demo_ws, analysis.run_service(demo_ws, "kindergarten",
+                                                       standard=Standard(distance_m=500.0)))
+    assert _metric(at, "Covered") == fmt_number(s["covered"], "en")
+    assert _metric(at, "Covered share") == fmt_pct(s["covered_pct"], "en")
+    table = at.dataframe[0].value
+    assert list(table["District"])[:-1] == list(demo_ws.districts["district_name"])
+    assert isinstance(table, pd.DataFrame)
+
+
+def test_a_geojson_upload_in_gcj02_is_converted_and_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from gisapp.grid.coords import wgs84_to_gcj02
+
+    tiny = load_workspace(TINY).facilities
+    lon, lat = wgs84_to_gcj02(tiny["lon"].to_numpy(), tiny["lat"].to_numpy())
+    gdf = gpd.GeoDataFrame({"code": ["G1", "G2", "G3"], "title": ["甲", "乙", "丙"],
+                            "type": ["乡镇卫生院", "Village clinic", "primary_school"], "医生": [3, 1, 0]},
+                           geometry=[Point(x, y) for x, y in zip(lon, lat, strict=True)], crs=4326)
+    at = _to_data_page(_app(monkeypatch, TINY))
+    at.file_uploader(key=keys.UP_FAC_FILE).set_value(("gcj.geojson", gdf.to_json().encode("utf-8"),
+                                                      "application/geo+json"))
+    at.run()
+    _ok(at)
+    at.selectbox(key=keys.UP_FAC_CRS).set_value("GCJ02")
+    at.selectbox(key=keys.UP_FAC_FIELD + "id").set_value("code")
+    at.selectbox(key=keys.UP_FAC_FIELD + "name").set_value("title")
+    at.selectbox(key=keys.UP_FAC_FIELD + "kind").set_value("type")
+    at.selectbox(key=keys.UP_FAC_FIELD + "doctors").set_value("医生")
+    at.run()
+    at.button(key=keys.UP_FAC_APPLY).click().run()
+    _ok(at)
+    assert at.session_state[keys.UPLOADS]
+    # converted back to WGS84: the same positions as the fixture, within a metre
+    ws = load_workspace(TINY)
+    from gisapp.ui import state
+
+    used = state.load_ws(str(TINY), at.session_state[keys.UPLOADS])
+    assert list(used.facilities["kind"]) == ["township_health_centre", "village_clinic", "primary_school"]
+    np.testing.assert_allclose(used.facilities["x"], ws.facilities["x"], atol=1.0)
+    np.testing.assert_allclose(used.facilities["doctors"], [3, 1, 0])
+
+
+def test_a_broken_workspace_shows_its_problems_instead_of_crashing(monkeypatch: pytest.MonkeyPatch,
+                                                                   tmp_path: Path) -> None:
+    bad = tmp_path / "workspace.yaml"
+    bad.write_text((TINY.read_text(encoding="utf-8")
+                    .replace("path: facilities.csv", f"path: {TINY.parent / 'missing.csv'}")
+                    .replace("path: population.tif", f"path: {TINY.parent / 'population.tif'}")
+                    .replace("path: districts.geojson", f"path: {TINY.parent / 'districts.geojson'}")),
+                   encoding="utf-8")
+    monkeypatch.setenv("GISAPP_WORKSPACE", str(bad))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.error and "1" in at.error[0].value
+    problems = at.dataframe[0].value
+    assert any("不存在" in str(m) for m in problems[t("prob.message", "zh")])  # "does not exist", in Chinese
+
+
+
+def test_travel_time_mode_matches_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Switching to travel-time mode shows the engine's terrain-mode figures (tiny: 130 / 1,120)."""
+    at = _app(monkeypatch, TINY)
+    at.radio(key=keys.TRAVEL).set_value("terrain").run()
+    _ok(at)
+    ws = load_workspace(TINY)
+    s = analysis.summary(ws, analysis.run_service(ws, "clinic", travel="terrain"))
+    assert s["covered"] == 1250.0  # differs from straight line (1,170)
+    assert _metric(at, t("word.covered", "zh")) == fmt_number(s["covered"], "zh")

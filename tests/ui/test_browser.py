@@ -1,0 +1,173 @@
+"""Browser test: start the app, drive Debian's chromium through Playwright, save screenshots.
+
+Opens the overview and the map of the demo workspace (the tiny fixture if the demo is not
+built), checks that the district table and facility markers are visible, switches to English
+and saves screenshots to ``test-artifacts/``.  Base-map tiles are blocked: the map must be
+meaningful without them.  Chromium comes from Debian (``scripts/setup.sh --system``), never
+from ``playwright install``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DEMO, ROOT, TINY
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+STARTUP_TIMEOUT_S = 120
+UI_TIMEOUT_MS = 120_000
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _workspace() -> Path:
+    return DEMO if (ROOT / "data" / "panzhihua" / "population_100m.tif").exists() else TINY
+
+
+@pytest.fixture(scope="module")
+def app_url() -> Iterator[str]:
+    """Start ``streamlit run streamlit_app.py`` on a free port; stop it afterwards."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed at /usr/bin/chromium (run scripts/setup.sh --system)")
+    port = _free_port()
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = (ARTIFACTS / "streamlit_server.log").open("w", encoding="utf-8")
+    env = dict(os.environ, GISAPP_WORKSPACE=str(_workspace()), MPLBACKEND="Agg")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited with {proc.returncode}; see {ARTIFACTS / 'streamlit_server.log'}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("streamlit did not start in time")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def page(app_url: str) -> Iterator[object]:
+    """A chromium page with base-map tiles blocked."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            ctx = browser.new_context(viewport={"width": 1500, "height": 1000}, locale="zh-CN")
+            ctx.route("**/tile.openstreetmap.org/**", lambda route: route.abort())
+            pg = ctx.new_page()
+            pg.set_default_timeout(UI_TIMEOUT_MS)
+            yield pg
+            with contextlib.suppress(Exception):
+                ctx.close()
+        finally:
+            browser.close()
+
+
+def _wait_idle(pg) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the app has finished its script run (no running indicator, no spinner)."""
+    pg.wait_for_timeout(700)  # let a rerun triggered by the last click start
+    pg.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"] [data-testid=\"stStatusWidgetRunningIcon\"]')"
+        " && !document.querySelector('[data-testid=\"stSpinner\"]')", timeout=UI_TIMEOUT_MS)
+
+
+def _open_map_and_check(pg, name: str) -> None:  # type: ignore[no-untyped-def]
+    zh = name.endswith("zh")
+    pg.get_by_role("link", name="地图" if zh else "Map").first.click()
+    _wait_idle(pg)
+    frame = pg.frame_locator("iframe[title='streamlit_folium.st_folium']").first
+    # the map of this language (not a stale one from before the rerun) has been drawn
+    frame.locator("#gisapp-legend", has_text="图例" if zh else "Legend").wait_for(state="visible")
+    markers = frame.locator("path.gisapp-facility")
+    markers.first.wait_for(state="visible", timeout=UI_TIMEOUT_MS)
+    assert markers.count() > 0
+    # districts (SVG paths with tooltips), image overlays and the legend are drawn without tiles
+    assert frame.locator("img.leaflet-image-layer").count() >= 1
+    assert frame.locator("#gisapp-legend").is_visible()
+    pg.wait_for_timeout(1500)  # let Leaflet finish fitting bounds before the screenshot
+    pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=False)
+
+
+def test_overview_map_and_language_switch(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
+    pg = page
+    pg.goto(app_url, wait_until="domcontentloaded")
+    pg.get_by_text("公共服务人口地图").first.wait_for(state="visible")
+    _wait_idle(pg)
+    metrics = pg.locator("[data-testid='stMetric']")
+    metrics.first.wait_for(state="visible")
+    assert metrics.count() >= 5
+    table = pg.locator("[data-testid='stDataFrame']").first
+    table.wait_for(state="visible")
+    assert table.bounding_box() is not None
+    pg.get_by_text("分区县覆盖").first.wait_for(state="visible")
+    pg.locator("[data-testid='stVegaLiteChart']").nth(1).wait_for(state="visible")
+    pg.wait_for_timeout(1000)  # let vega draw
+    pg.screenshot(path=str(ARTIFACTS / "overview_zh.png"), full_page=True)
+
+    _open_map_and_check(pg, "map_zh")
+
+    pg.get_by_text("English", exact=True).first.click()
+    pg.get_by_text("Public-Service Population Map").first.wait_for(state="visible")
+    _wait_idle(pg)
+    _open_map_and_check(pg, "map_en")
+    pg.get_by_role("link", name="Overview").first.click()
+    _wait_idle(pg)
+    pg.get_by_text("Coverage by district").first.wait_for(state="visible")
+    assert pg.locator("[data-testid='stDataFrame']").first.is_visible()
+    pg.locator("[data-testid='stVegaLiteChart']").nth(1).wait_for(state="visible")
+    pg.wait_for_timeout(1000)
+    pg.screenshot(path=str(ARTIFACTS / "overview_en.png"), full_page=True)
+
+    # gaps: pick the largest gap area in the table; the map beside it zooms there
+    pg.get_by_role("link", name="Gaps").first.click()
+    _wait_idle(pg)
+    gaps = pg.locator("[data-testid='stDataFrame']").first
+    gaps.wait_for(state="visible")
+    box = gaps.bounding_box()
+    assert box is not None
+    pg.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # the selection box of the first row
+    _wait_idle(pg)
+    pg.get_by_text("Open on the map page").first.wait_for(state="visible")
+    pg.frame_locator("iframe[title='streamlit_folium.st_folium']").first.locator(
+        "img.leaflet-image-layer").first.wait_for(state="attached")
+    pg.wait_for_timeout(1500)
+    pg.screenshot(path=str(ARTIFACTS / "gaps_en.png"), full_page=False)

@@ -1,0 +1,78 @@
+"""Browser test of the planning page: add a facility by coordinates, see the metric change, suggest sites.
+
+Reuses the app server and chromium fixtures of :mod:`tests.test_browser`; screenshots go to
+``test-artifacts/planning_*.png``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pyproj import Transformer
+
+from gisapp.metrics import service as analysis
+from gisapp.workspace import load_workspace
+
+from .test_browser import ARTIFACTS, UI_TIMEOUT_MS, _wait_idle, _workspace, app_url, page  # noqa: F401 - fixtures
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _uncovered_spot() -> tuple[float, float]:
+    """Return lon, lat of the most populous uncovered cell of the first service."""
+    ws = load_workspace(_workspace())
+    res = analysis.run_service(ws, next(iter(ws.spec.services)))
+    i = int(np.argmax(np.where(res.covered | ~res.eligible, 0.0, res.demand)))
+    x, y = float(ws.grid.x[i]), float(ws.grid.y[i])
+    lon, lat = Transformer.from_crs(ws.crs, 4326, always_xy=True).transform(x, y)
+    return round(float(lon), 6), round(float(lat), 6)
+
+
+def _covered(pg) -> str:  # type: ignore[no-untyped-def]
+    return str(pg.locator("[data-testid='stMetric']").first.locator("[data-testid='stMetricValue']").inner_text())
+
+
+def _fill(pg, label: str, value: float) -> None:  # type: ignore[no-untyped-def]
+    box = pg.get_by_label(label, exact=True).first
+    box.fill(f"{value:.6f}")
+    box.press("Enter")
+    _wait_idle(pg)
+
+
+def test_planning_add_a_facility_and_suggest_sites(page, app_url: str) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    pg = page
+    lon, lat = _uncovered_spot()
+    pg.goto(app_url, wait_until="domcontentloaded")
+    pg.get_by_text("公共服务人口地图").first.wait_for(state="visible")
+    _wait_idle(pg)
+    pg.get_by_role("link", name="规划情景").first.click()
+    _wait_idle(pg)
+    pg.get_by_role("tab", name="情景编辑").wait_for(state="visible")
+    pg.locator("[data-testid='stMetric']").first.wait_for(state="visible")
+    # the scenario map (with click-to-fill) is drawn without tiles
+    fr = pg.frame_locator("iframe[title='streamlit_folium.st_folium']").first
+    fr.locator("path.gisapp-facility").first.wait_for(state="visible", timeout=UI_TIMEOUT_MS)
+    assert _covered(pg)
+
+    _fill(pg, "经度", lon)
+    _fill(pg, "纬度", lat)
+    pg.get_by_role("button", name="新增设施").click()
+    _wait_idle(pg)
+    pg.get_by_text("最近一次修改").first.wait_for(state="visible")
+    # the covered figure (rounded to 万 in Chinese) carries the exact change as its delta
+    delta = pg.locator("[data-testid='stMetric']").first.locator("[data-testid='stMetricDelta']")
+    delta.wait_for(state="visible")
+    gained = int(delta.inner_text().split()[0].replace(",", ""))
+    assert gained > 0, delta.inner_text()
+    pg.wait_for_timeout(1500)  # let Leaflet draw before the screenshot
+    pg.screenshot(path=str(ARTIFACTS / "planning_scenario.png"), full_page=True)
+
+    # suggested sites: run with the defaults (k = 5 on grid candidates)
+    pg.get_by_role("tab", name="选址建议").click()
+    pg.get_by_role("button", name="计算建议选址").click()
+    _wait_idle(pg)
+    pg.get_by_text("个新址新增覆盖").first.wait_for(state="visible", timeout=UI_TIMEOUT_MS)
+    pg.get_by_role("button", name="将这些新址加入当前情景").wait_for(state="visible")
+    pg.locator("[data-testid='stVegaLiteChart']").first.wait_for(state="visible")
+    pg.wait_for_timeout(1500)
+    pg.screenshot(path=str(ARTIFACTS / "planning_suggest.png"), full_page=True)
