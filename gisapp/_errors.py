@@ -1,9 +1,12 @@
-"""Exception classes of gisapp: one base class, one subclass per kind of problem."""
+"""Exception classes of gisapp: one base class, one subclass per kind of problem, problems with codes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import PurePath
+
+from gisapp.i18n import t
 
 __all__ = [
     "CRSMismatchError",
@@ -17,7 +20,33 @@ __all__ = [
 
 
 class GisAppError(ValueError):
-    """Base class of every error gisapp raises on purpose."""
+    """Base class of every error gisapp raises on purpose.
+
+    An error a user can meet carries a ``code`` (its text is ``error.<code>`` in each language's
+    catalogue, :mod:`gisapp.i18n`) and the ``params`` of that text; ``str(err)`` is the English
+    text.  Errors of programming (a wrong argument to a library function) may carry a plain
+    English message only.
+
+    Examples
+    --------
+    >>> err = GisAppError(code="unknown_service", params={"name": "dentist", "known": "clinic"})
+    >>> err.text("zh") != err.text("en") == str(err)
+    True
+    """
+
+    def __init__(self, message: str = "", *, code: str | None = None,
+                 params: Mapping[str, object] | None = None) -> None:
+        self.code = code
+        self.params: dict[str, object] = dict(params or {})
+        if code is not None and not message:
+            message = t(f"error.{code}", "en", **self.params)
+        super().__init__(message)
+
+    def text(self, lang: str = "en") -> str:
+        """Return the message in ``lang`` (the English message when the error has no code)."""
+        if self.code is None:
+            return str(self)
+        return t(f"error.{self.code}", lang, **self.params)
 
 
 @dataclass(frozen=True)
@@ -30,20 +59,56 @@ class Problem:
         The file (or workspace key) where the problem is.
     field
         The field, column or YAML key concerned ("" when the whole file is concerned).
-    message
-        What is wrong.
-    fix
-        How to fix it.
+    code
+        The problem's code: its message is ``problem.<code>`` and its fix ``problem.<code>.fix``
+        in each language's catalogue (:mod:`gisapp.i18n`).
+    params
+        The values the message and the fix are formatted with.
+
+    Examples
+    --------
+    >>> p = Problem("/data/clinics.csv", "fields.id", "duplicate_facility_ids", {"ids": "C1"})
+    >>> p.message
+    'duplicate facility ids: C1.'
+    >>> p.text("zh")
+    '设施编号重复：C1。'
     """
 
     file: str
     field: str
-    message: str
-    fix: str
+    code: str
+    params: Mapping[str, object] = field(default_factory=dict, hash=False)
+
+    def text(self, lang: str = "en") -> str:
+        """Return what is wrong, in ``lang``."""
+        return t(f"problem.{self.code}", lang, **self.params)
+
+    def fix_text(self, lang: str = "en") -> str:
+        """Return how to fix it, in ``lang``."""
+        return t(f"problem.{self.code}.fix", lang, **self.params)
+
+    @property
+    def message(self) -> str:
+        """What is wrong, in English."""
+        return self.text("en")
+
+    @property
+    def fix(self) -> str:
+        """How to fix it, in English."""
+        return self.fix_text("en")
+
+    @property
+    def file_name(self) -> str:
+        """The file's name without its folders (what a user of a shared server is shown)."""
+        return PurePath(self.file).name if self.file else ""
+
+    def render(self, lang: str = "en", *, full_path: bool = True) -> str:
+        """Return one line ``- file [field]: message Fix: fix`` in ``lang``."""
+        where = (self.file if full_path else self.file_name) + (f" [{self.field}]" if self.field else "")
+        return t("problem.line", lang, where=where, message=self.text(lang), fix=self.fix_text(lang))
 
     def __str__(self) -> str:  # noqa: D105
-        where = f"{self.file}" + (f" [{self.field}]" if self.field else "")
-        return f"- {where}: {self.message} Fix: {self.fix}"
+        return self.render("en")
 
 
 class WorkspaceError(GisAppError):
@@ -54,8 +119,13 @@ class WorkspaceError(GisAppError):
 
     def __init__(self, problems: Iterable[Problem], *, title: str = "") -> None:
         self.problems: list[Problem] = list(problems)
-        head = title or f"{len(self.problems)} problem(s) found in the workspace:"
-        super().__init__(head + "\n" + "\n".join(str(p) for p in self.problems))
+        self.title = title
+        super().__init__(self.text("en"))
+
+    def text(self, lang: str = "en", *, full_path: bool = True) -> str:
+        """Return the title and one line per problem, in ``lang``."""
+        head = self.title or t("problem.title", lang, n=len(self.problems))
+        return head + "\n" + "\n".join(p.render(lang, full_path=full_path) for p in self.problems)
 
 
 class LayerSchemaError(WorkspaceError):

@@ -428,4 +428,15 @@ TEXT: dict[str, str] = {
     'problem.duplicate_facility_ids': '设施编号重复：{ids}。',
     'problem.duplicate_facility_ids.fix': '请为每个设施设置唯一编号。',
     'error.unknown_service': '未知的服务“{name}”（可用：{known}）。',
+    # --- codes: config (problem.* / error.* / cli.* keys of gisapp.config) ---
+    # --- codes: io (problem.* / error.* / cli.* keys of gisapp.io) ---
+    # --- codes: workspace (problem.* / error.* / cli.* keys of gisapp.workspace) ---
+    # --- codes: grid (problem.* / error.* / cli.* keys of gisapp.grid) ---
+    # --- codes: travel (problem.* / error.* / cli.* keys of gisapp.travel) ---
+    # --- codes: metrics (problem.* / error.* / cli.* keys of gisapp.metrics) ---
+    # --- codes: planning (problem.* / error.* / cli.* keys of gisapp.planning) ---
+    # --- codes: maps (problem.* / error.* / cli.* keys of gisapp.maps) ---
+    # --- codes: reports (problem.* / error.* / cli.* keys of gisapp.reports) ---
+    # --- codes: cli (problem.* / error.* / cli.* keys of gisapp.cli) ---
+    # --- codes: ui (problem.* / error.* / cli.* keys of gisapp.ui) ---
 }
