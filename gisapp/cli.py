@@ -39,7 +39,7 @@ def _cmd_services(args: argparse.Namespace) -> int:
 
 
 def _cmd_coverage(args: argparse.Namespace) -> int:
-    from gisapp.io.layers import atomic_path
+    from gisapp.io.atomic import atomic_path
     from gisapp.metrics import service as analysis
 
     ws = _load(args)
@@ -90,7 +90,7 @@ def _cmd_pipeline(args: argparse.Namespace) -> int:
 
 
 def _cmd_scenario(args: argparse.Namespace) -> int:
-    from gisapp.io.layers import atomic_path
+    from gisapp.io.atomic import atomic_path
     from gisapp.planning import scenario as sc
 
     ws = _load(args)
@@ -108,7 +108,7 @@ def _cmd_scenario(args: argparse.Namespace) -> int:
 
 
 def _cmd_suggest(args: argparse.Namespace) -> int:
-    from gisapp.io.layers import atomic_path
+    from gisapp.io.atomic import atomic_path
     from gisapp.planning import suggest as planning
 
     ws = _load(args)

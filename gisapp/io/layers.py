@@ -1,9 +1,8 @@
-"""File I/O: the only module that reads layer files or writes outputs to disk.
+"""Read the layer files of a workspace (population, districts, facilities, roads, rasters, points).
 
 Every reader validates what it reads and reports problems as :class:`gisapp._errors.Problem`
 objects naming the file, the field and the fix; :func:`gisapp.model.load_workspace`
-gathers them from every layer and raises once.  Writers are atomic: they write to a
-temporary file in the destination folder and rename it over the target only when complete.
+gathers them from every layer and raises once.
 """
 
 from __future__ import annotations
@@ -31,7 +30,6 @@ from gisapp.grid.coords import normalise_coord_system, to_wgs84
 
 __all__ = [
     "RasterData",
-    "atomic_path",
     "read_districts",
     "read_facilities",
     "read_population",
@@ -56,35 +54,6 @@ class RasterData:
         self.transform = transform
         self.crs = crs
         self.nodata = nodata
-
-
-@contextlib.contextmanager
-def atomic_path(dest: str | Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``dest``; on success rename it over ``dest``.
-
-    If the body raises, the temporary file is removed and ``dest`` is left untouched.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> d = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
-    >>> with atomic_path(d) as tmp:
-    ...     _ = tmp.write_text("ok")
-    >>> d.read_text()
-    'ok'
-    """
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=f".part{dest.suffix}", dir=dest.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    tmp_path.unlink()  # let writers create it (some refuse to overwrite)
-    try:
-        yield tmp_path
-        os.replace(tmp_path, dest)
-    finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
 
 
 def read_table(path: Path) -> pd.DataFrame:

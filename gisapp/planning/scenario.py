@@ -31,7 +31,7 @@ from scipy.spatial import cKDTree
 
 from gisapp._errors import GisAppError
 from gisapp.config.spec import Standard
-from gisapp.io.layers import atomic_path
+from gisapp.io.atomic import atomic_path
 from gisapp.metrics.service import ServiceResult, run_service, straight_line_travel
 from gisapp.travel.cost import straight_line_cost
 from gisapp.workspace import Workspace

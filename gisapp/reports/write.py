@@ -26,7 +26,7 @@ import pandas as pd
 from gisapp._errors import GisAppError
 from gisapp.config.spec import ServiceSpec, Standard
 from gisapp.i18n import TEXT, t
-from gisapp.io.layers import atomic_path
+from gisapp.io.atomic import atomic_path
 from gisapp.metrics import service as analysis
 from gisapp.workspace import Workspace
 
