@@ -23,11 +23,10 @@ PAGES: list[tuple[str, str, str]] = [
     ("gisapp/ui/pages/data.py", "page.data", ":material/database:"),
 ]
 
-st.set_page_config(page_title="公共服务人口地图 · Public-Service Population Map", page_icon="🗺️",
-                   layout="wide")
 lang = frame.lang()
+st.set_page_config(page_title=t("app.title", lang), page_icon="🗺️", layout="wide")
 nav = st.navigation([st.Page(path, title=t(key, lang), icon=icon, default=i == 0)
                      for i, (path, key, icon) in enumerate(PAGES)])
 st.sidebar.title(t("app.title", lang))
 frame.sidebar()
-nav.run()
+frame.run_page(nav)

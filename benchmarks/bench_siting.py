@@ -1,4 +1,4 @@
-"""Benchmark gisapp.siting (exact MIP and greedy + swap) against PySAL spopt's MCLP.
+"""Benchmark gisapp.planning.mclp (exact MIP and greedy + swap) against PySAL spopt's MCLP.
 
 Runs both on the same random instances in one process and prints one JSON line per case::
 
@@ -15,7 +15,7 @@ Instances: demand points uniform in a 10 km square with integer weights 1-1,000,
 sites uniform in the same square, and coverage = Euclidean distance <= a radius at which one
 site reaches about 2 % of the square (a bit less near the edges).  Both solvers start from
 the same dense cost matrix (metres), which is what spopt's ``MCLP.from_cost_matrix`` takes;
-ours thresholds it with :func:`gisapp.siting.coverage_sets` (timed).
+ours thresholds it with :func:`gisapp.planning.cover.coverage_sets` (timed).
 
 spopt's time is ``MCLP.from_cost_matrix`` (PuLP model build) plus ``solve`` with CBC.  With
 ``--peer-timeout`` the build is interrupted (SIGALRM) when it alone exceeds the budget, and
@@ -47,7 +47,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial.distance import cdist
 
-from gisapp.planning.mclp import SitingResult, coverage_sets, mclp_exact, mclp_greedy
+from gisapp.planning.cover import SitingResult, coverage_sets
+from gisapp.planning.mclp import mclp_exact, mclp_greedy
 
 SIDE_M = 10_000.0
 SITE_REACH_SHARE = 0.02  # share of the square one site reaches

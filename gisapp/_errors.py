@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import PurePath
 
 from gisapp.i18n import t
@@ -77,7 +78,7 @@ class Problem:
     file: str
     field: str
     code: str
-    params: Mapping[str, object] = field(default_factory=dict, hash=False)
+    params: Mapping[str, object] = dataclasses.field(default_factory=dict, hash=False)
 
     def text(self, lang: str = "en") -> str:
         """Return what is wrong, in ``lang``."""
@@ -114,18 +115,27 @@ class Problem:
 class WorkspaceError(GisAppError):
     """A workspace YAML file or one of the files it names is invalid.
 
-    Holds every problem found, so that the user can fix them all in one go.
+    Holds every problem found, so that the user can fix them all in one go.  Its first line is
+    ``error.<title_code>`` (formatted with ``title_params``) when a code is given, else
+    ``problem.title`` ("n problem(s) found").
     """
 
-    def __init__(self, problems: Iterable[Problem], *, title: str = "") -> None:
+    def __init__(self, problems: Iterable[Problem], *, title_code: str | None = None,
+                 title_params: Mapping[str, object] | None = None) -> None:
         self.problems: list[Problem] = list(problems)
-        self.title = title
+        self.title_code = title_code
+        self.title_params: dict[str, object] = dict(title_params or {})
         super().__init__(self.text("en"))
+
+    def heading(self, lang: str = "en") -> str:
+        """Return the first line: ``error.<title_code>`` if given, else "n problem(s) found"."""
+        if self.title_code is not None:
+            return t(f"error.{self.title_code}", lang, **self.title_params)
+        return t("problem.title", lang, n=len(self.problems))
 
     def text(self, lang: str = "en", *, full_path: bool = True) -> str:
         """Return the title and one line per problem, in ``lang``."""
-        head = self.title or t("problem.title", lang, n=len(self.problems))
-        return head + "\n" + "\n".join(p.render(lang, full_path=full_path) for p in self.problems)
+        return self.heading(lang) + "\n" + "\n".join(p.render(lang, full_path=full_path) for p in self.problems)
 
 
 class LayerSchemaError(WorkspaceError):

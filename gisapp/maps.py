@@ -25,10 +25,11 @@ from PIL import Image
 from pyproj import Transformer
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 
+from gisapp._errors import GisAppError
 from gisapp.config.spec import FACILITY_KINDS
 from gisapp.i18n import fmt_number, fmt_pct, t
-from gisapp.metrics import service as analysis
 from gisapp.metrics.service import ServiceResult
+from gisapp.metrics.tables import capacity_by_district, coverage_by_district
 from gisapp.workspace import Workspace
 
 __all__ = [
@@ -76,8 +77,8 @@ def district_metrics(ws: Workspace, res: ServiceResult) -> pd.DataFrame:
     (people, %), ``facilities, capacity, capacity_per_1000, norm_per_1000, capacity_gap,
     access_per_1000``.
     """
-    cov = analysis.coverage_by_district(ws, res)
-    cap = analysis.capacity_by_district(ws, res).drop(columns=["district_name", "population"])
+    cov = coverage_by_district(ws, res)
+    cap = capacity_by_district(ws, res).drop(columns=["district_name", "population"])
     return cov.merge(cap, on="district_id", how="left")
 
 
@@ -149,6 +150,11 @@ def _access_rgba(res: ServiceResult) -> tuple[NDArray[np.uint8], float]:
     norm = res.service.norm_per_1000
     vmax = float(2.0 * norm) if norm else (float(np.quantile(fin, 0.95)) if fin.size else 1.0)
     return _colour_scale(acc, "viridis", 0.0, max(vmax, 1e-9), 190), max(vmax, 1e-9)
+
+
+def _escaped(values: pd.Series) -> list[str]:
+    """Return user text (names) HTML-escaped: folium's tooltips and Leaflet's layer control insert it as HTML."""
+    return [html.escape(str(v)) for v in values]
 
 
 def _popup_html(row: pd.Series, capacities: list[str], lang: str) -> str:
@@ -233,7 +239,7 @@ def build_map(
     ws
         The loaded workspace.
     res
-        The service result (from :func:`gisapp.analysis.run_service`).
+        The service result (from :func:`gisapp.metrics.service.run_service`).
     lang
         "zh" or "en": every label comes from :mod:`gisapp.i18n`.
     metric
@@ -246,7 +252,7 @@ def build_map(
         (the coverage and access layers already colour every populated cell), otherwise
         it waits in the layer control.
     gaps
-        Gap-area polygons to draw (e.g. ``analysis.gap_polygons(ws, res, top=30)``), any CRS.
+        Gap-area polygons to draw (e.g. ``gisapp.metrics.gaps.gap_polygons(ws, res, top=30)``), any CRS.
     focus
         ``(west, south, east, north)`` degrees to zoom to; default the districts' extent.
     tiles
@@ -262,15 +268,14 @@ def build_map(
 
     Raises
     ------
-    ValueError
-        If ``metric`` or ``overlay`` is unknown.
+    GisAppError
+        If ``metric`` or ``overlay`` is unknown (codes ``map_metric``, ``map_overlay``; a
+        :class:`ValueError`).
     """
     if metric not in DISTRICT_METRICS:
-        msg = f"`metric` must be one of {', '.join(DISTRICT_METRICS)}, got {metric!r}."
-        raise ValueError(msg)
+        raise GisAppError(code="map_metric", params={"known": ", ".join(DISTRICT_METRICS), "metric": metric})
     if overlay not in (*OVERLAYS, "none"):
-        msg = f"`overlay` must be one of {', '.join(OVERLAYS)} or 'none', got {overlay!r}."
-        raise ValueError(msg)
+        raise GisAppError(code="map_overlay", params={"known": ", ".join(OVERLAYS), "overlay": overlay})
     if overlay == "access" and not res.service.capacity:
         overlay = "coverage"
 
@@ -318,6 +323,7 @@ def build_map(
         cmap = None
         legend_scale = None
     d_wgs = d_wgs.merge(table.drop(columns=["district_name"]), on="district_id", how="left")
+    d_wgs["district_name"] = _escaped(d_wgs["district_name"])  # the tooltip shows it as HTML
     d_wgs["_value"] = [_fmt_metric(v, metric, lang) for v in d_wgs[metric]]
     d_wgs["_covered"] = [fmt_pct(v, lang) for v in d_wgs["covered_pct"]]
     d_wgs["_uncovered"] = [fmt_number(v, lang) for v in d_wgs["uncovered"]]
@@ -347,6 +353,7 @@ def build_map(
         g4["geometry"] = g4.geometry.simplify(ws.grid.res_m / 2.0, preserve_topology=True)
         g4 = g4.to_crs(4326)
         g4["_rank"] = g4["gap_id"].astype(int).astype(str)
+        g4["district_name"] = _escaped(g4["district_name"])
         g4["_population"] = [fmt_number(v, lang) for v in g4["population"]]
         g4["_distance"] = [fmt_number(v, lang) + " " + t("unit.m", lang) for v in g4["min_distance_m"]]
         folium.GeoJson(
@@ -368,12 +375,13 @@ def build_map(
     for kind in kinds:
         sub = fac[fac["kind"] == kind]
         label = FACILITY_KINDS.get(kind, {}).get(lang, kind)
-        fg = folium.FeatureGroup(name=f"{label} ({len(sub)})", show=kind in serving)
+        # Leaflet's layer control shows the name as HTML
+        fg = folium.FeatureGroup(name=f"{html.escape(str(label))} ({len(sub)})", show=kind in serving)
         colour = KIND_COLOURS.get(kind, _OTHER_COLOUR)
         radius = 7 if kind == "hospital" else 5 if kind in ("township_health_centre", "community_health_centre",
                                                             "middle_school") else 4
         pts = gpd.GeoDataFrame(
-            {"name": sub["name"].astype(str).to_numpy(),
+            {"name": _escaped(sub["name"]),
              "_popup": [_popup_html(row, caps, lang) for _, row in sub.iterrows()]},
             geometry=gpd.points_from_xy(sub["lon"].to_numpy(float), sub["lat"].to_numpy(float)), crs=4326)
         style = {"color": "#222222", "weight": 1, "fillColor": colour, "fillOpacity": 0.95,

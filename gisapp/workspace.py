@@ -12,8 +12,8 @@ import numpy as np
 from numpy.typing import NDArray
 from pyproj import CRS
 
-from gisapp._errors import Problem, WorkspaceError
-from gisapp.config.spec import FACILITY_KINDS, LayerSpec, WorkspaceSpec, read_workspace
+from gisapp._errors import GisAppError, Problem, WorkspaceError
+from gisapp.config.spec import FACILITY_KINDS, LayerSpec, WorkspaceSpec
 from gisapp.grid.crs import analysis_crs
 from gisapp.grid.population import (
     PopulationGrid,
@@ -24,6 +24,7 @@ from gisapp.grid.population import (
 )
 from gisapp.grid.urban import degree_of_urbanisation, is_town
 from gisapp.io import layers as _io
+from gisapp.io.workspace_file import read_workspace
 
 __all__ = ["OUTSIDE_TOLERANCE_M", "Workspace", "load_workspace", "replace_layer"]
 
@@ -151,8 +152,9 @@ def load_workspace(workspace: str | Path | WorkspaceSpec | None = None) -> Works
     try:
         crs = analysis_crs((minx + maxx) / 2, (miny + maxy) / 2, declared=spec.analysis_crs)
     except ValueError as exc:
-        raise WorkspaceError([Problem(str(spec.path), "workspace.analysis_crs", str(exc),
-                                      "give a projected EPSG code or 'auto'.")]) from exc
+        error: object = exc if isinstance(exc, GisAppError) and exc.code is not None else str(exc)
+        raise WorkspaceError([Problem(str(spec.path), "workspace.analysis_crs", "analysis_crs",
+                                      {"error": error})]) from exc
     d_a = districts.to_crs(crs).reset_index(drop=True)
     res = spec.resolution_m
     same_grid = (CRS.from_user_input(raster.crs).equals(crs) and np.isclose(raster.transform.a, res)
@@ -183,10 +185,8 @@ def load_workspace(workspace: str | Path | WorkspaceSpec | None = None) -> Works
             fl = spec.layers["facilities"]
             problems.append(Problem(
                 str(fl.path), f"{fl.fields.get('lon', 'lon')}/{fl.fields.get('lat', 'lat')}",
-                f"{len(ids)} facilit{'y lies' if len(ids) == 1 else 'ies lie'} more than "
-                f"{OUTSIDE_TOLERANCE_M:,.0f} m outside every district: {', '.join(ids[:5])}.",
-                "check the declared coordinate system (AMap/Tencent = GCJ02, Baidu = BD09), that "
-                "longitude and latitude are not swapped, and the districts layer."))
+                "facility_outside" if len(ids) == 1 else "facilities_outside",
+                {"n": len(ids), "tolerance": f"{OUTSIDE_TOLERANCE_M:,.0f}", "ids": ", ".join(ids[:5])}))
         # near misses (boundary simplification): attach to the nearest district
         near_idx = f_a.index[outside]
         nearest = gpd.sjoin_nearest(f_a.loc[near_idx, ["geometry"]], d_a[["district_id", "geometry"]], how="left")
@@ -196,9 +196,8 @@ def load_workspace(workspace: str | Path | WorkspaceSpec | None = None) -> Works
     used = {k for s in spec.services.values() for k in s.kinds}
     if not used & set(f_a["kind"]):
         fl = spec.layers["facilities"]
-        problems.append(Problem(str(fl.path), f"fields.kind ({fl.fields['kind']})",
-                                f"no facility has a kind used by the services (found: {', '.join(unknown[:8])}).",
-                                f"use the kind names {', '.join(FACILITY_KINDS)}, or edit services.*.kinds."))
+        problems.append(Problem(str(fl.path), f"fields.kind ({fl.fields['kind']})", "no_service_kind",
+                                {"found": ", ".join(unknown[:8]), "kinds": ", ".join(FACILITY_KINDS)}))
     if problems:
         raise WorkspaceError(problems)
     ucls, blocks, _ = degree_of_urbanisation(grid.row, grid.col, grid.pop, shape=grid.shape, res_m=grid.res_m)

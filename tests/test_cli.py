@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -10,9 +11,16 @@ import pandas as pd
 import pytest
 
 from gisapp.cli import main
+from gisapp.i18n import t
 from gisapp.metrics import service as analysis
+from gisapp.metrics import tables as tables
 
 from .conftest import ROOT, TINY
+
+CJK = re.compile(r"[\u3400-\u9fff]")
+#: three or more ASCII words in a row: an English sentence
+ENGLISH_RUN = re.compile(r"[A-Za-z][A-Za-z'-]*(?: +[A-Za-z][A-Za-z'-]*){2,}")
+COMMANDS = ["services", "coverage", "pipeline", "scenario", "suggest", "report"]
 
 
 def test_services_lists_standards_and_sources(capsys):
@@ -25,7 +33,7 @@ def test_coverage_writes_csv_and_gpkg(tmp_path, tiny_ws):
     assert main(["coverage", "--service", "clinic", "--out", str(tmp_path), "--workspace", str(TINY)]) == 0
     df = pd.read_csv(tmp_path / "coverage_by_district.csv", dtype={"district_id": str})
     assert list(df.columns) == ["district_id", "district_name", "population", "covered", "uncovered", "covered_pct"]
-    expect = analysis.coverage_by_district(tiny_ws, analysis.run_service(tiny_ws, "clinic"))
+    expect = tables.coverage_by_district(tiny_ws, analysis.run_service(tiny_ws, "clinic"))
     pd.testing.assert_frame_equal(df, expect, check_dtype=False)
     gaps = gpd.read_file(tmp_path / "gaps.gpkg")
     assert len(gaps) == 1 and gaps.crs.to_epsg() == 4543
@@ -75,3 +83,72 @@ def test_errors_in_chinese_by_default(tmp_path):
     p = run_cli("coverage", "--service", "clinic", "--out", str(tmp_path), "--workspace", "missing.yaml")
     assert p.returncode == 1 and p.stderr.startswith("error:")
     assert "工作区文件不存在" in p.stderr and "请检查路径" in p.stderr
+
+
+def _flat(text: str) -> str:
+    return re.sub(r"\s+", "", text)  # argparse wraps long help lines
+
+
+def test_help_comes_from_the_catalogue_in_chinese_by_default_and_in_english():
+    from gisapp.i18n import CATALOGUES
+
+    helps = [k for k in CATALOGUES["en"] if k.startswith("cli.help.") and k[len("cli.help."):] in COMMANDS + ["workspace", "lang", "help"]]
+    zh, en = run_cli("--help"), run_cli("--lang", "en", "--help")
+    assert zh.returncode == 0 == en.returncode
+    for key in ["cli.description", *helps]:
+        assert _flat(t(key, "zh")) in _flat(zh.stdout), key
+        assert _flat(t(key, "en")) in _flat(en.stdout), key
+        assert _flat(t(key, "en")) not in _flat(zh.stdout), key
+    assert CJK.search(zh.stdout) and not CJK.search(en.stdout.replace("Language / 语言", ""))
+    words = zh.stdout.replace("python -m gisapp", "")
+    assert not ENGLISH_RUN.search(words), ENGLISH_RUN.search(words)
+    assert "usage:" not in zh.stdout and "show this help" not in zh.stdout
+
+
+@pytest.mark.parametrize("command", ["coverage", "scenario", "suggest", "report"])
+def test_help_of_each_command_is_chinese(command, capsys):
+    from gisapp.cli import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser("zh").parse_args([command, "--help"])
+    out = capsys.readouterr().out
+    assert _flat(t(f"cli.help.{command}", "zh")) in _flat(out) and _flat(t("cli.help.out", "zh")) in _flat(out)
+    words = out.replace(f"python -m gisapp {command}", "")  # the program's name is no sentence
+    assert CJK.search(words) and not ENGLISH_RUN.search(words), ENGLISH_RUN.search(words)
+
+
+def test_help_language_from_the_environment(monkeypatch):
+    from gisapp.cli import argv_lang
+
+    monkeypatch.setenv("GISAPP_LANG", "en")
+    assert argv_lang([]) == "en" and argv_lang(["--lang", "zh"]) == "zh" and argv_lang(["--lang=zh"]) == "zh"
+    monkeypatch.setenv("GISAPP_LANG", "xx")
+    assert argv_lang([]) == "zh"
+
+
+def test_coverage_prints_chinese_headers_and_english_ones(tmp_path, capsys):
+    assert main(["coverage", "--service", "clinic", "--out", str(tmp_path / "zh"), "--workspace", str(TINY)]) == 0
+    zh = capsys.readouterr().out
+    assert t("cli.col.covered_pct", "zh") in zh and "合计" in zh and "covered_pct" not in zh
+    assert main(["--lang", "en", "coverage", "--service", "clinic", "--out", str(tmp_path / "en"),
+                 "--workspace", str(TINY)]) == 0
+    en = capsys.readouterr().out
+    assert "covered_pct" in en and en.splitlines()[-1].startswith("total: 1,990 people, 1,170 covered")
+    # the files do not depend on the language
+    for name in ("coverage_by_district.csv",):
+        assert (tmp_path / "zh" / name).read_bytes() == (tmp_path / "en" / name).read_bytes()
+    assert not (tmp_path / "zh" / name).read_bytes().startswith(b"\xef\xbb\xbf")  # plain UTF-8, as always
+
+
+def test_workspace_problems_are_printed_in_chinese(tmp_path):
+    import shutil
+
+    d = tmp_path / "ws"
+    shutil.copytree(TINY.parent, d)
+    p = d / "facilities.csv"
+    lines = p.read_text(encoding="utf-8").splitlines()
+    p.write_text("\n".join([lines[0].replace("type", "typ"), *lines[1:]]) + "\n", encoding="utf-8")
+    r = run_cli("coverage", "--service", "clinic", "--out", str(tmp_path / "o"), "--workspace", str(d / "workspace.yaml"))
+    assert r.returncode == 1 and r.stderr.startswith("error: ") and "Traceback" not in r.stderr
+    assert "工作区中发现 1 个问题" in r.stderr and "缺少列“type”" in r.stderr
+    assert "is missing" not in r.stderr and "Fix:" not in r.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import json
 
@@ -12,12 +13,13 @@ import pytest
 from PIL import Image
 
 from gisapp import maps
-from gisapp.metrics import service as analysis
+from gisapp._errors import GisAppError
+from gisapp.metrics import gaps, service, tables
 
 
 @pytest.fixture(scope="module")
 def clinic(tiny_ws):
-    return analysis.run_service(tiny_ws, "clinic")
+    return service.run_service(tiny_ws, "clinic")
 
 
 def _decode(url: str) -> np.ndarray:
@@ -26,8 +28,8 @@ def _decode(url: str) -> np.ndarray:
 
 
 def test_build_map_has_every_layer(tiny_ws, clinic) -> None:
-    gaps = analysis.gap_polygons(tiny_ws, clinic)
-    m = maps.build_map(tiny_ws, clinic, lang="en", gaps=gaps)
+    polygons = gaps.gap_polygons(tiny_ws, clinic)
+    m = maps.build_map(tiny_ws, clinic, lang="en", gaps=polygons)
     assert isinstance(m, folium.Map)
     html = m.get_root().render()
     assert html.count("data:image/png;base64,") == 2  # population + coverage, one image each
@@ -62,7 +64,7 @@ def test_labels_follow_the_language(tiny_ws, clinic) -> None:
 def test_access_overlay_and_fallback_without_capacity(tiny_ws, clinic) -> None:
     acc = maps.build_map(tiny_ws, clinic, overlay="access", metric="access_per_1000", show_population=False)
     assert acc.get_root().render().count("data:image/png;base64,") == 1
-    no_cap = analysis.run_service(tiny_ws, "clinic_time")
+    no_cap = service.run_service(tiny_ws, "clinic_time")
     m = maps.build_map(tiny_ws, no_cap, overlay="access", show_population=False)
     assert "Coverage" in maps.build_map(tiny_ws, no_cap, lang="en", overlay="access",
                                         show_population=False).get_root().render()
@@ -70,10 +72,24 @@ def test_access_overlay_and_fallback_without_capacity(tiny_ws, clinic) -> None:
 
 
 def test_bad_arguments_name_the_argument(tiny_ws, clinic) -> None:
-    with pytest.raises(ValueError, match="`metric` must be one of"):
+    with pytest.raises(ValueError, match="`metric` must be one of") as ei:
         maps.build_map(tiny_ws, clinic, metric="nope")
-    with pytest.raises(ValueError, match="`overlay` must be one of"):
+    assert isinstance(ei.value, GisAppError) and ei.value.code == "map_metric"
+    assert "nope" in ei.value.text("zh") and "covered_pct" in ei.value.text("zh")
+    with pytest.raises(ValueError, match="`overlay` must be one of") as ei:
         maps.build_map(tiny_ws, clinic, overlay="nope")  # type: ignore[arg-type]
+    assert isinstance(ei.value, GisAppError) and ei.value.code == "map_overlay"
+
+
+def test_names_are_escaped_for_the_tooltips(tiny_ws, clinic) -> None:
+    """folium's tooltips and Leaflet's layer control insert text as HTML: names arrive escaped."""
+    hostile = "<img src=x onerror=alert(1)>"
+    ws = dataclasses.replace(tiny_ws, facilities=tiny_ws.facilities.assign(name=hostile),
+                             districts=tiny_ws.districts.assign(district_name=hostile), cache={})
+    doc = maps.build_map(ws, clinic, lang="en", gaps=gaps.gap_polygons(ws, clinic)).get_root().render()
+    assert json.dumps(hostile)[1:-1] not in doc
+    assert json.dumps(hostile).replace("<", "\\u003c").replace(">", "\\u003e")[1:-1] not in doc
+    assert "&lt;img src=x onerror=alert(1)&gt;" in doc.replace("\\u0026", "&")
 
 
 def test_raster_png_places_cells_inside_the_districts_bounds(tiny_ws, clinic) -> None:
@@ -101,8 +117,8 @@ def test_coverage_colours_match_the_result(tiny_ws, clinic) -> None:
 
 def test_district_metrics_equal_the_engine_tables(tiny_ws, clinic) -> None:
     table = maps.district_metrics(tiny_ws, clinic)
-    cov = analysis.coverage_by_district(tiny_ws, clinic)
-    cap = analysis.capacity_by_district(tiny_ws, clinic)
+    cov = tables.coverage_by_district(tiny_ws, clinic)
+    cap = tables.capacity_by_district(tiny_ws, clinic)
     np.testing.assert_allclose(table["covered"], cov["covered"])
     np.testing.assert_allclose(table["capacity_per_1000"], cap["capacity_per_1000"])
     assert set(maps.DISTRICT_METRICS) <= set(table.columns)

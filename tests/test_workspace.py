@@ -11,7 +11,7 @@ import rasterio
 import yaml
 
 from gisapp._errors import WorkspaceError
-from gisapp.config.spec import read_workspace
+from gisapp.io.workspace_file import read_workspace
 from gisapp.workspace import load_workspace
 
 from .conftest import ERROR_CONTRACT, TINY
@@ -81,6 +81,40 @@ def test_missing_file(ws_dir):
     with pytest.raises(WorkspaceError, match=ERROR_CONTRACT["missing_file"]) as ei:
         read_workspace(ws_dir / "workspace.yaml")
     assert ei.value.problems[0].field == "layers.facilities.path"
+
+
+def test_reading_resolves_paths(ws_dir):
+    (ws_dir / "sub").mkdir()
+    spec = read_workspace(ws_dir / "sub" / ".." / "workspace.yaml")
+    assert spec.path == (ws_dir / "workspace.yaml").resolve()
+    assert spec.layers["facilities"].path == (ws_dir / "facilities.csv").resolve()
+
+
+@pytest.mark.parametrize(("content", "code"), [
+    (None, "spec_file_missing"),
+    (b"workspace: [unclosed\n", "spec_not_yaml"),
+    ("名称: 攀枝花\n".encode("gbk"), "spec_not_utf8"),
+    (b"- just\n- a list\n", "spec_no_mapping"),
+])
+def test_unreadable_workspace_files(tmp_path, content, code):
+    p = tmp_path / "ws.yaml"
+    if content is not None:
+        p.write_bytes(content)
+    with pytest.raises(WorkspaceError) as ei:
+        read_workspace(p)
+    [problem] = ei.value.problems
+    assert (problem.file, problem.field, problem.code) == (str(p), "", code)
+    assert problem.text("zh") != f"problem.{code}"
+
+
+def test_missing_files_and_cross_problems_in_one_error(ws_dir):
+    (ws_dir / "facilities.csv").unlink()
+    p = edit_yaml(ws_dir, lambda raw: raw["services"]["school"].__setitem__("demand", "aliens"))
+    with pytest.raises(WorkspaceError) as ei:
+        read_workspace(p)
+    assert [(q.field, q.code) for q in ei.value.problems] == [
+        ("layers.facilities.path", "spec_layer_file_missing"), ("services.school.demand", "spec_unknown_demand")]
+    assert "文件" in ei.value.text("zh") and "不存在" in ei.value.text("zh")
 
 
 def write_csv(d: Path, fn) -> None:

@@ -85,11 +85,7 @@ def normalise_coord_system(name: str) -> str:
         return COORD_SYSTEMS[key]
     if key.startswith("epsg:") and key[5:].isdigit():
         return f"EPSG:{key[5:]}"
-    msg = (
-        f"Unknown coordinate system {name!r}. Use one of WGS84, CGCS2000, GCJ02 (AMap/Tencent), "
-        "BD09 (Baidu) or EPSG:<code>."
-    )
-    raise GisAppError(msg)
+    raise GisAppError(code="coord_system_unknown", params={"name": name})
 
 
 def _out_of_china(lon: Floats, lat: Floats) -> NDArray[np.bool_]:
@@ -240,5 +236,4 @@ def to_wgs84(lon: ArrayLike, lat: ArrayLike, coord_system: str) -> tuple[Floats,
         return gcj02_to_wgs84(lon, lat)
     if cs == "BD09":
         return bd09_to_wgs84(lon, lat)
-    msg = f"to_wgs84 handles WGS84, CGCS2000, GCJ02 and BD09, not {coord_system!r}; use pyproj."
-    raise GisAppError(msg)
+    raise GisAppError(code="coord_system_not_geographic", params={"name": coord_system})

@@ -6,8 +6,9 @@ import math
 
 import geopandas as gpd
 from pyproj import CRS
+from pyproj.exceptions import CRSError
 
-from gisapp._errors import CRSMismatchError, MissingCRSError
+from gisapp._errors import CRSMismatchError, GisAppError, MissingCRSError
 
 __all__ = ["analysis_crs", "cgcs2000_gk3_epsg", "ensure_same_crs", "require_projected"]
 
@@ -30,8 +31,8 @@ def cgcs2000_gk3_epsg(lon_deg: float) -> int:
 
     Raises
     ------
-    ValueError
-        If the longitude lies outside the CGCS2000 3-degree zones.
+    GisAppError
+        (a ``ValueError``) If the longitude lies outside the CGCS2000 3-degree zones.
 
     Examples
     --------
@@ -40,11 +41,7 @@ def cgcs2000_gk3_epsg(lon_deg: float) -> int:
     """
     cm = 3 * round(lon_deg / 3.0)
     if not 75 <= cm <= 135:
-        msg = (
-            f"Longitude {lon_deg:.3f} lies outside the CGCS2000 3-degree Gauss-Kruger zones "
-            "(73.5E-136.5E); set `analysis_crs` in the workspace (for example a UTM EPSG code)."
-        )
-        raise ValueError(msg)
+        raise GisAppError(code="outside_gk_zones", params={"lon": lon_deg})
     return 4534 + (cm - 75) // 3
 
 
@@ -64,16 +61,23 @@ def analysis_crs(lon_deg: float, lat_deg: float, *, declared: str | None = None)
         The declared CRS; otherwise the CGCS2000 3-degree Gauss-Krüger zone in China, or the
         WGS84 UTM zone elsewhere.
 
+    Raises
+    ------
+    GisAppError
+        (a ``ValueError``) If the declared CRS is unknown or not projected.
+
     Examples
     --------
     >>> analysis_crs(101.7, 26.6).name
     'CGCS2000 / 3-degree Gauss-Kruger CM 102E'
     """
     if declared and str(declared).lower() != "auto":
-        crs = CRS.from_user_input(declared)
+        try:
+            crs = CRS.from_user_input(declared)
+        except CRSError as exc:
+            raise GisAppError(code="crs_unknown", params={"crs": declared}) from exc
         if not crs.is_projected:
-            msg = f"analysis_crs {declared!r} is not projected (metric); choose a projected CRS."
-            raise ValueError(msg)
+            raise GisAppError(code="crs_not_projected", params={"crs": declared})
         return crs
     in_china = 73.5 <= lon_deg <= 136.5 and 3.0 <= lat_deg <= 54.0
     if in_china:
@@ -91,11 +95,9 @@ def require_projected(gdf: gpd.GeoDataFrame, name: str) -> None:
         If ``gdf`` has no CRS, or a geographic one.
     """
     if gdf.crs is None:
-        msg = f"`{name}` has no CRS; set one with `gdf.set_crs(...)` or declare `crs` in the workspace."
-        raise MissingCRSError(msg)
+        raise MissingCRSError(code="layer_without_crs", params={"name": name})
     if not gdf.crs.is_projected:
-        msg = f"`{name}` is in a geographic CRS ({gdf.crs.name}); project it with `to_crs` first."
-        raise MissingCRSError(msg)
+        raise MissingCRSError(code="layer_geographic", params={"name": name, "crs": gdf.crs.name})
 
 
 def ensure_same_crs(**frames: gpd.GeoDataFrame) -> CRS:
@@ -114,16 +116,12 @@ def ensure_same_crs(**frames: gpd.GeoDataFrame) -> CRS:
     first_name = ""
     for name, gdf in frames.items():
         if gdf.crs is None:
-            msg = f"`{name}` has no CRS; set one with `gdf.set_crs(...)`."
-            raise MissingCRSError(msg)
+            raise MissingCRSError(code="frame_without_crs", params={"name": name})
         if first is None:
             first, first_name = gdf.crs, name
         elif not CRS.from_user_input(gdf.crs).equals(first):
-            msg = (
-                f"CRS mismatch: `{first_name}` is {first.name} but `{name}` is {gdf.crs.name}; "
-                "reproject one with `to_crs`."
-            )
-            raise CRSMismatchError(msg)
+            raise CRSMismatchError(code="crs_mismatch", params={"first": first_name, "first_crs": first.name,
+                                                                "name": name, "crs": gdf.crs.name})
     if first is None:
         msg = "ensure_same_crs needs at least one frame."
         raise ValueError(msg)

@@ -1,17 +1,13 @@
 """Read the layer files of a workspace (population, districts, facilities, roads, rasters, points).
 
 Every reader validates what it reads and reports problems as :class:`gisapp._errors.Problem`
-objects naming the file, the field and the fix; :func:`gisapp.model.load_workspace`
+objects naming the file, the field and the fix; :func:`gisapp.workspace.load_workspace`
 gathers them from every layer and raises once.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +20,10 @@ from numpy.typing import NDArray
 from pyproj import CRS
 from rasterio.errors import RasterioIOError
 
-from gisapp._errors import Problem
+from gisapp._errors import GisAppError, Problem
 from gisapp.config.spec import LayerSpec
 from gisapp.grid.coords import normalise_coord_system, to_wgs84
+from gisapp.i18n import Term
 
 __all__ = [
     "RasterData",
@@ -39,6 +36,7 @@ __all__ = [
     "read_lines",
     "read_points",
     "read_vector",
+    "role_term",
 ]
 
 VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".zip", ".fgb"}
@@ -56,6 +54,22 @@ class RasterData:
         self.nodata = nodata
 
 
+def role_term(role: str) -> Term:
+    """Return the name of a layer role as shown inside a message ("roads" / "道路"; unknown roles as they are).
+
+    Examples
+    --------
+    >>> role_term("roads").text("zh"), role_term("roads").text("en"), role_term("wells").text("zh")
+    ('道路', 'roads', 'wells')
+    """
+    return Term(f"role.{role}", role)
+
+
+def _error(exc: Exception) -> object:
+    """The text of a reader's exception as a message parameter (in the message's language if it has a code)."""
+    return exc if isinstance(exc, GisAppError) and exc.code is not None else str(exc)
+
+
 def read_table(path: Path) -> pd.DataFrame:
     """Read a CSV (UTF-8, UTF-8 with BOM or GBK) or Excel table as strings-preserving frame."""
     suffix = path.suffix.lower()
@@ -67,8 +81,7 @@ def read_table(path: Path) -> pd.DataFrame:
             return pd.read_csv(path, encoding=enc)
         except UnicodeDecodeError as exc:
             last = exc
-    msg = f"cannot decode {path} as UTF-8 or GBK"
-    raise ValueError(msg) from last
+    raise GisAppError(code="table_encoding", params={"path": str(path)}) from last
 
 
 def read_vector(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
@@ -77,8 +90,7 @@ def read_vector(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
         with zipfile.ZipFile(path) as zf:
             shp = [n for n in zf.namelist() if n.lower().endswith(".shp")]
         if not shp:
-            msg = "the zip file holds no .shp file"
-            raise ValueError(msg)
+            raise GisAppError(code="zip_without_shp")
         return gpd.read_file(f"zip://{path}!{shp[0]}", engine="pyogrio")
     kw: dict[str, Any] = {"layer": layer} if layer else {}
     return gpd.read_file(path, engine="pyogrio", **kw)
@@ -90,31 +102,26 @@ def read_population(spec: LayerSpec, problems: list[Problem]) -> RasterData | No
     try:
         with rasterio.open(spec.path) as src:
             if spec.band > src.count:
-                problems.append(Problem(f, "band", f"band {spec.band} requested but the raster has {src.count}.",
-                                        "set `band` to an existing band number."))
+                problems.append(Problem(f, "band", "band_missing", {"band": spec.band, "count": src.count}))
                 return None
             vals = src.read(spec.band, masked=False).astype(np.float64)
             crs = CRS.from_user_input(src.crs) if src.crs else None
             transform, nodata = src.transform, src.nodata
     except (RasterioIOError, OSError) as exc:
-        problems.append(Problem(f, "", f"cannot read the raster ({exc}).",
-                                "give a GeoTIFF (.tif) with people per cell."))
+        problems.append(Problem(f, "", "population_unreadable", {"error": str(exc)}))
         return None
     if spec.crs and spec.crs.startswith("EPSG:") and crs is None:
         crs = CRS.from_user_input(spec.crs)
     elif spec.crs in ("WGS84", "CGCS2000") and crs is None:
         crs = CRS.from_epsg(4326 if spec.crs == "WGS84" else 4490)
     if crs is None:
-        problems.append(Problem(f, "crs", "the raster has no coordinate reference system.",
-                                "declare `crs` for the population layer (e.g. EPSG:4326) or fix the file."))
+        problems.append(Problem(f, "crs", "population_no_crs"))
     if nodata is not None:
         vals = np.where(vals == nodata, np.nan, vals)
     if not np.isfinite(vals).any() or np.nansum(np.clip(vals, 0, None)) <= 0:
-        problems.append(Problem(f, f"band {spec.band}", "the raster holds no population (all cells empty or zero).",
-                                "check the band and the nodata value."))
+        problems.append(Problem(f, f"band {spec.band}", "population_empty"))
     if np.nanmin(vals, initial=0.0) < 0:
-        problems.append(Problem(f, f"band {spec.band}", "the raster holds negative population values.",
-                                "set the raster's nodata value, or replace negatives with 0."))
+        problems.append(Problem(f, f"band {spec.band}", "population_negative"))
     return RasterData(vals, transform, crs, nodata)
 
 
@@ -126,8 +133,8 @@ def _check_fields(df: pd.DataFrame, spec: LayerSpec, keys: list[str], problems: 
             continue
         if col not in df.columns:
             cols = ", ".join(map(str, list(df.columns)[:12]))
-            problems.append(Problem(str(spec.path), f"fields.{key}", f"column {col!r} is missing.",
-                                    f"map `{key}` to one of the file's columns ({cols})."))
+            problems.append(Problem(str(spec.path), f"fields.{key}", "column_missing",
+                                    {"column": col, "field": key, "columns": cols}))
             ok = False
     return ok
 
@@ -138,11 +145,10 @@ def read_districts(spec: LayerSpec, problems: list[Problem]) -> gpd.GeoDataFrame
     try:
         gdf = read_vector(spec.path, spec.layer)
     except Exception as exc:  # pyogrio raises several types
-        problems.append(Problem(f, "", f"cannot read the district file ({exc}).",
-                                "give a GeoJSON, GeoPackage or (zipped) Shapefile of polygons."))
+        problems.append(Problem(f, "", "districts_unreadable", {"error": _error(exc)}))
         return None
     if len(gdf) == 0:
-        problems.append(Problem(f, "", "the district layer is empty.", "give at least one district polygon."))
+        problems.append(Problem(f, "", "districts_empty"))
         return None
     if not _check_fields(gdf, spec, ["id", "name"], problems):
         return None
@@ -150,8 +156,7 @@ def read_districts(spec: LayerSpec, problems: list[Problem]) -> gpd.GeoDataFrame
         if spec.crs in ("WGS84", "CGCS2000") or (spec.crs or "").startswith("EPSG:"):
             gdf = gdf.set_crs(4326 if spec.crs in ("WGS84", "CGCS2000") else spec.crs)
         else:
-            problems.append(Problem(f, "crs", "the district layer has no CRS.",
-                                    "declare `crs` (e.g. WGS84) for the districts layer."))
+            problems.append(Problem(f, "crs", "districts_no_crs"))
             return None
     if spec.crs in ("GCJ02", "BD09"):
         gdf = gdf.to_crs(4326)
@@ -165,12 +170,10 @@ def read_districts(spec: LayerSpec, problems: list[Problem]) -> gpd.GeoDataFrame
     ids = gdf[spec.fields["id"]].astype(str)
     dup = ids[ids.duplicated()].unique().tolist()
     if dup:
-        problems.append(Problem(f, "fields.id", f"duplicate district ids: {', '.join(dup[:5])}.",
-                                "give every district a unique id (e.g. its 6-digit adcode)."))
+        problems.append(Problem(f, "fields.id", "duplicate_district_ids", {"ids": ", ".join(dup[:5])}))
     gtypes = set(gdf.geometry.geom_type.dropna())
     if not gtypes <= {"Polygon", "MultiPolygon"}:
-        problems.append(Problem(f, "geometry", f"districts must be polygons, found {sorted(gtypes)}.",
-                                "give polygon boundaries."))
+        problems.append(Problem(f, "geometry", "districts_not_polygons", {"found": str(sorted(gtypes))}))
         return None
     geom = gdf.geometry.make_valid() if not gdf.geometry.is_valid.all() else gdf.geometry
     out = gpd.GeoDataFrame({"district_id": ids.values, "district_name": gdf[spec.fields["name"]].astype(str).values},
@@ -199,16 +202,14 @@ def read_facilities(spec: LayerSpec, problems: list[Problem]) -> gpd.GeoDataFram
             if not _check_fields(df, spec, ["id", "name", "kind", "lon", "lat", "consortium", "is_lead"], problems):
                 return None
             if "lon" not in fields or "lat" not in fields:
-                problems.append(Problem(f, "fields.lon/lat", "a table of facilities needs longitude and latitude columns.",
-                                        "map `lon` and `lat` in the workspace's facilities fields."))
+                problems.append(Problem(f, "fields.lon/lat", "facilities_no_lonlat"))
                 return None
             lon = pd.to_numeric(df[fields["lon"]], errors="coerce")
             lat = pd.to_numeric(df[fields["lat"]], errors="coerce")
             bad = df.index[lon.isna() | lat.isna()]
             if len(bad):
-                problems.append(Problem(f, f"{fields['lon']}/{fields['lat']}",
-                                        f"{len(bad)} row(s) have missing or non-numeric coordinates (rows {', '.join(str(i + 2) for i in bad[:5])}).",
-                                        "fill in decimal degrees, e.g. 101.7184, 26.5824."))
+                problems.append(Problem(f, f"{fields['lon']}/{fields['lat']}", "coordinates_missing",
+                                        {"n": len(bad), "rows": ", ".join(str(i + 2) for i in bad[:5])}))
                 return None
             lon_v, lat_v = lon.to_numpy(float), lat.to_numpy(float)
             src_cs = declared
@@ -218,7 +219,7 @@ def read_facilities(spec: LayerSpec, problems: list[Problem]) -> gpd.GeoDataFram
             if not _check_fields(df, spec, ["id", "name", "kind", "consortium", "is_lead"], problems):
                 return None
             if len(gdf) and not (gdf.geometry.geom_type == "Point").all():
-                problems.append(Problem(f, "geometry", "facilities must be points.", "give one point per facility."))
+                problems.append(Problem(f, "geometry", "facilities_not_points"))
                 return None
             if gdf.crs is None and declared.startswith("EPSG:"):
                 gdf = gdf.set_crs(declared)
@@ -231,49 +232,43 @@ def read_facilities(spec: LayerSpec, problems: list[Problem]) -> gpd.GeoDataFram
                 g = gdf.to_crs(4326)
                 lon_v, lat_v, src_cs = g.geometry.x.to_numpy(), g.geometry.y.to_numpy(), "WGS84"
         else:
-            problems.append(Problem(f, "", f"unsupported file type {suffix!r}.",
-                                    "give CSV, XLSX, GeoJSON, GeoPackage or a zipped Shapefile."))
+            problems.append(Problem(f, "", "unsupported_file_type", {"suffix": suffix}))
             return None
     except Exception as exc:  # noqa: BLE001 - any reader failure is reported, not raised
-        problems.append(Problem(f, "", f"cannot read the facilities file ({exc}).",
-                                "check the file is a valid CSV/XLSX/GeoJSON/GPKG/zipped SHP."))
+        problems.append(Problem(f, "", "facilities_unreadable", {"error": _error(exc)}))
         return None
     if len(df) == 0:
-        problems.append(Problem(f, "", "the facility layer is empty.", "give at least one facility."))
+        problems.append(Problem(f, "", "facilities_empty"))
         return None
     if src_cs.startswith("EPSG:"):
-        problems.append(Problem(f, "crs", f"a table with lon/lat cannot be in {src_cs}.",
-                                "declare WGS84, CGCS2000, GCJ02 or BD09, or give a vector file with its CRS."))
+        problems.append(Problem(f, "crs", "table_projected_crs", {"crs": src_cs}))
         return None
     out_of_range = (np.abs(lon_v) > 180) | (np.abs(lat_v) > 90)
     if out_of_range.any():
         problems.append(Problem(f, f"{fields.get('lon', 'lon')}/{fields.get('lat', 'lat')}",
-                                f"{int(out_of_range.sum())} coordinate(s) outside -180..180 / -90..90.",
-                                "give decimal degrees; check that longitude and latitude are not swapped."))
+                                "coordinates_out_of_range", {"n": int(out_of_range.sum())}))
         return None
     lon_w, lat_w = to_wgs84(lon_v, lat_v, normalise_coord_system(src_cs))
     ids = df[fields["id"]].astype(str).str.strip()
     dup = ids[ids.duplicated()].unique().tolist()
     if dup:
-        problems.append(Problem(f, f"fields.id ({fields['id']})", f"duplicate facility ids: {', '.join(dup[:5])}.",
-                                "give every facility a unique id."))
+        problems.append(Problem(f, f"fields.id ({fields['id']})", "duplicate_facility_ids",
+                                {"ids": ", ".join(dup[:5])}))
     out = pd.DataFrame({"facility_id": ids.values,
                         "name": df[fields["name"]].astype(str).values,
                         "kind": df[fields["kind"]].astype(str).str.strip().values})
     for cap in fields.get("capacity", []):
         if cap not in df.columns:
-            problems.append(Problem(f, "fields.capacity", f"capacity column {cap!r} is missing.",
-                                    "add the column or remove it from the capacity list."))
+            problems.append(Problem(f, "fields.capacity", "capacity_column_missing", {"column": cap}))
             continue
         v = pd.to_numeric(df[cap], errors="coerce")
         nonnum = df[cap].notna() & v.isna()
         if nonnum.any():
-            problems.append(Problem(f, cap, f"{int(nonnum.sum())} non-numeric value(s), e.g. {df[cap][nonnum].iloc[0]!r}.",
-                                    "give numbers only (no units in the cells)."))
+            problems.append(Problem(f, cap, "non_numeric", {"n": int(nonnum.sum()),
+                                                            "example": df[cap][nonnum].iloc[0]}))
         if (v < 0).any():
             rows = ids[v < 0].tolist()[:5]
-            problems.append(Problem(f, cap, f"negative capacity for {', '.join(rows)}.",
-                                    "capacities must be 0 or more."))
+            problems.append(Problem(f, cap, "negative_capacity", {"ids": ", ".join(rows)}))
         out[cap] = v.fillna(0.0).to_numpy(float)
     cons = fields.get("consortium")
     out["consortium_id"] = (df[cons].fillna("").astype(str).str.strip().values if cons else "")
@@ -290,8 +285,7 @@ def read_lines(spec: LayerSpec, crs: CRS, problems: list[Problem]) -> gpd.GeoDat
     try:
         gdf = read_vector(spec.path, spec.layer)
     except Exception as exc:  # noqa: BLE001 - reported, not raised
-        problems.append(Problem(f, "", f"cannot read the {spec.role} layer ({exc}).",
-                                "give a GeoJSON, GeoPackage or (zipped) Shapefile."))
+        problems.append(Problem(f, "", "lines_unreadable", {"layer": role_term(spec.role), "error": _error(exc)}))
         return None
     if gdf.crs is None:
         declared = spec.crs or ""
@@ -300,13 +294,12 @@ def read_lines(spec: LayerSpec, crs: CRS, problems: list[Problem]) -> gpd.GeoDat
         elif declared.startswith("EPSG:"):
             gdf = gdf.set_crs(declared)
         else:
-            problems.append(Problem(f, "crs", f"the {spec.role} layer has no CRS.",
-                                    f"declare `crs` for layers.{spec.role}."))
+            problems.append(Problem(f, "crs", "layer_no_crs", {"layer": role_term(spec.role), "role": spec.role}))
             return None
     col = spec.fields.get("class")
     if col is not None and col not in gdf.columns:
-        problems.append(Problem(f, "fields.class", f"column {col!r} is missing.",
-                                f"map `class` to one of {', '.join(map(str, gdf.columns[:10]))}."))
+        problems.append(Problem(f, "fields.class", "class_column_missing",
+                                {"column": col, "columns": ", ".join(map(str, gdf.columns[:10]))}))
         return None
     return gdf.to_crs(crs)
 
@@ -321,11 +314,10 @@ def _read_on_grid(spec: LayerSpec, crs: CRS, transform: Affine, shape: tuple[int
             vals = src.read(spec.band).astype(np.float64)
             src_crs, src_t, nodata = src.crs, src.transform, src.nodata
     except (RasterioIOError, OSError) as exc:
-        problems.append(Problem(f, "", f"cannot read the raster ({exc}).", "give a GeoTIFF."))
+        problems.append(Problem(f, "", "raster_unreadable", {"error": str(exc)}))
         return None
     if src_crs is None:
-        problems.append(Problem(f, "crs", "the raster has no coordinate reference system.",
-                                f"fix the file or declare `crs` for layers.{spec.role}."))
+        problems.append(Problem(f, "crs", "raster_no_crs", {"role": spec.role}))
         return None
     out = np.full(shape, np.nan)
     reproject(vals, out, src_transform=src_t, src_crs=src_crs, src_nodata=nodata, dst_transform=transform,
@@ -362,14 +354,12 @@ def read_points(spec: LayerSpec, problems: list[Problem]) -> gpd.GeoDataFrame | 
             lon_c, lat_c = fields.get("lon", "lon"), fields.get("lat", "lat")
             missing = [c for c in (lon_c, lat_c) if c not in df.columns]
             if missing:
-                problems.append(Problem(f, "fields.lon/lat", f"column(s) {', '.join(missing)} missing.",
-                                        "map `lon` and `lat` to the table's coordinate columns."))
+                problems.append(Problem(f, "fields.lon/lat", "lonlat_columns_missing", {"columns": ", ".join(missing)}))
                 return None
             lon = pd.to_numeric(df[lon_c], errors="coerce").to_numpy(float)
             lat = pd.to_numeric(df[lat_c], errors="coerce").to_numpy(float)
             if np.isnan(lon).any() or np.isnan(lat).any():
-                problems.append(Problem(f, f"{lon_c}/{lat_c}", "some coordinates are missing or not numbers.",
-                                        "fill in decimal degrees."))
+                problems.append(Problem(f, f"{lon_c}/{lat_c}", "points_coordinates_missing"))
                 return None
             lon, lat = to_wgs84(lon, lat, spec.crs or "WGS84")
         else:
@@ -380,8 +370,7 @@ def read_points(spec: LayerSpec, problems: list[Problem]) -> gpd.GeoDataFrame | 
             if spec.crs in ("GCJ02", "BD09"):
                 lon, lat = to_wgs84(lon, lat, spec.crs)
     except Exception as exc:  # noqa: BLE001 - reported, not raised
-        problems.append(Problem(f, "", f"cannot read the {spec.role} layer ({exc}).",
-                                "give a CSV/XLSX with lon/lat or a point GeoJSON/GPKG."))
+        problems.append(Problem(f, "", "points_unreadable", {"layer": role_term(spec.role), "error": _error(exc)}))
         return None
     name_c = fields.get("name", "name")
     names = df[name_c].astype(str).to_numpy() if name_c in df.columns else np.array([""] * len(df))

@@ -1,11 +1,11 @@
-"""Suggest new facility sites that cover the most uncovered people (maximal covering location).
+"""The maximal-covering model family: new facility sites that cover the most uncovered people.
 
-The core works on one boolean sparse matrix, ``cover`` (demand rows x candidate columns, True
-where the candidate site would serve the demand cell), a weight per demand row (people) and,
-optionally, the rows that existing facilities already cover.  Existing facilities are kept:
-rows they cover add nothing when covered again, so they are dropped before solving.
+The solvers work on the covering problem of :mod:`.cover`: one boolean sparse matrix,
+``cover`` (demand rows x candidate columns), a weight per demand row (people) and, optionally,
+the rows that existing facilities already cover.  Existing facilities are kept: rows they
+cover add nothing when covered again, so they are dropped before solving.
 
-Two solvers share that input and return one :class:`SitingResult`:
+Two solvers share that input and return one :class:`~gisapp.planning.cover.SitingResult`:
 
 * :func:`mclp_exact` builds the whole mixed-integer programme in one step from sparse
   arrays (no constraint-by-constraint modelling layer) and solves it with HiGHS through
@@ -19,538 +19,59 @@ Two solvers share that input and return one :class:`SitingResult`:
   (candidate, site) pairs at once, until no swap improves coverage, and a short tabu walk to
   leave that local optimum.  On random instances it lands within 1 % of the optimum
   (typically 0-0.7 %), in well under a second at 20,000 rows x 1,000 candidates.
-* :func:`mclp_target` finds the fewest sites reaching a target covered share.
+* :func:`mclp_target` finds the fewest sites reaching a target covered share;
+* :func:`suggest_sites` chooses between the exact and the greedy solver by problem size.
 
-:func:`coverage_sets` and :func:`covered_by` are the thin adapters from the
-:class:`~gisapp.travel.CostMatrix` of :mod:`gisapp.travel`; :func:`candidate_grid` makes a
-regular grid of candidate points over populated cells.
-
-Weights are people in the app, but any non-negative quantity works; "people" below means
-"weight units".
+Build ``cover`` with :func:`gisapp.planning.cover.coverage_sets`.  Weights are people in the
+app, but any non-negative quantity works; "people" below means "weight units".
 """
 
 from __future__ import annotations
 
 import heapq
 import time
-from dataclasses import dataclass
 from typing import Literal, cast
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from gisapp._errors import GisAppError
-from gisapp.travel.cost import CostMatrix
+from gisapp.planning.cover import (
+    CoverProblem,
+    SitingResult,
+    check_k,
+    column_rows,
+    prepare,
+    siting_result,
+)
 
 __all__ = [
-    "COL_CANDIDATE_ID",
-    "COL_PEOPLE_ADDED",
-    "COL_PEOPLE_COVERED",
-    "COL_SHARE_COVERED",
-    "INDEX_RANK",
-    "SitingResult",
-    "candidate_grid",
-    "coverage_sets",
-    "covered_by",
+    "Method",
     "mclp_exact",
     "mclp_greedy",
     "mclp_target",
     "suggest_sites",
 ]
 
-INDEX_RANK = "rank"
-COL_CANDIDATE_ID = "candidate_id"
-COL_PEOPLE_ADDED = "people_added"
-COL_PEOPLE_COVERED = "people_covered"
-COL_SHARE_COVERED = "share_covered"
-
 Method = Literal["auto", "exact", "greedy"]
 _AUTO_EXACT_MAX_NNZ = 500_000  # "auto" solves exactly up to this many cover pairs
-_REL_TOL = 1e-12  # improvements smaller than this share of the total weight are noise
 _DISP = False  # HiGHS log to the console (debugging)
 _TABU_ITER = 10  # non-improving swaps tried after the swap local optimum
-
-
-# --------------------------------------------------------------------------- result type
-
-
-@dataclass(frozen=True)
-class SitingResult:
-    """Sites proposed by a maximal-covering solver, in the order they are added.
-
-    Attributes
-    ----------
-    selected
-        Candidate (column) indices, in order of addition.  For the greedy this is the order
-        it chose them; for an exact or swapped set it is the greedy order within the set
-        (each next site is the one adding most, given the earlier ones).  Sites that would
-        add nobody are never proposed, so there may be fewer than ``k``.
-    gains
-        People added by each site given the sites before it (same order as ``selected``).
-        With capacities these are the people each site serves.
-    curve
-        People covered (including those already covered by existing facilities) after
-        1, 2, ..., ``len(selected)`` sites: ``base_weight + cumsum(gains)``.  For a greedy
-        result this is the greedy coverage curve for every smaller k; for an exact result
-        it is the curve of the optimal k-set taken in greedy order (an optimal set for a
-        smaller k may be different and better).
-    base_weight
-        People already covered by the existing facilities.
-    total_weight
-        All people (weights of every demand row).
-    method
-        ``"exact"``, ``"greedy"`` or ``"greedy+swap"`` (with ``"+capacity"`` when
-        capacities were given, and ``" (time limit)"`` when the exact solve was stopped).
-    optimal
-        True when the solver proved the set optimal.
-    upper_bound
-        Proven upper bound on the people coverable with k new sites, including
-        ``base_weight`` (the MIP dual bound; for the uncapacitated greedy the submodular
-        bound ``f(S) + sum of the k largest remaining gains``); ``nan`` when unknown.
-    gap
-        ``(upper_bound - covered_weight) / upper_bound``; 0 when proven optimal, ``nan``
-        when unknown.
-    solve_time_s
-        Wall-clock time of the solve, seconds.
-    n_swaps
-        Improving swaps applied after the greedy (0 for other methods).
-    target_share
-        The share asked for by :func:`mclp_target`, else None.
-    """
-
-    selected: NDArray[np.int64]
-    gains: NDArray[np.float64]
-    curve: NDArray[np.float64]
-    base_weight: float
-    total_weight: float
-    method: str
-    optimal: bool
-    upper_bound: float
-    gap: float
-    solve_time_s: float
-    n_swaps: int = 0
-    target_share: float | None = None
-
-    @property
-    def k(self) -> int:
-        """Return the number of proposed sites."""
-        return int(self.selected.size)
-
-    @property
-    def added_weight(self) -> float:
-        """Return the people added by all proposed sites together."""
-        return float(self.gains.sum())
-
-    @property
-    def covered_weight(self) -> float:
-        """Return the people covered with the new sites, existing coverage included."""
-        return self.base_weight + self.added_weight
-
-    @property
-    def covered_share(self) -> float:
-        """Return ``covered_weight / total_weight`` (0 when the total weight is 0)."""
-        return self.covered_weight / self.total_weight if self.total_weight > 0 else 0.0
-
-    @property
-    def curve_share(self) -> NDArray[np.float64]:
-        """Return :attr:`curve` as shares of the total weight."""
-        if self.total_weight <= 0:
-            return np.zeros_like(self.curve)
-        return self.curve / self.total_weight
-
-    @property
-    def target_reached(self) -> bool | None:
-        """Return whether :attr:`covered_share` reaches :attr:`target_share` (None if unset)."""
-        if self.target_share is None:
-            return None
-        return self.covered_share >= self.target_share - _REL_TOL
-
-    def to_frame(self, candidate_ids: ArrayLike | None = None) -> pd.DataFrame:
-        """Return one row per proposed site, in order of addition.
-
-        Parameters
-        ----------
-        candidate_ids
-            Identifier of every candidate (indexed by column); default the column index.
-
-        Returns
-        -------
-        pandas.DataFrame
-            Indexed by ``rank`` (1 = first site added), with columns ``candidate_id``,
-            ``people_added`` (people the site adds), ``people_covered`` (cumulative, existing
-            coverage included) and ``share_covered`` (0-1).
-        """
-        ids = self.selected if candidate_ids is None else np.asarray(candidate_ids)[self.selected]
-        frame = pd.DataFrame(
-            {
-                COL_CANDIDATE_ID: ids,
-                COL_PEOPLE_ADDED: self.gains,
-                COL_PEOPLE_COVERED: self.curve,
-                COL_SHARE_COVERED: self.curve_share,
-            },
-            index=pd.RangeIndex(1, self.k + 1, name=INDEX_RANK),
-        )
-        return frame
-
-
-# --------------------------------------------------------------------------- adapters
-
-
-def coverage_sets(
-    cost: CostMatrix | sp.sparray | sp.spmatrix | NDArray[np.floating],
-    threshold: float | ArrayLike,
-) -> sp.csc_array:
-    """Return which demand rows each candidate covers: cost at most ``threshold``.
-
-    Parameters
-    ----------
-    cost
-        Demand x candidate costs: a :class:`~gisapp.travel.CostMatrix`, a scipy sparse
-        matrix (stored entries are pairs within reach, explicit zeros included; entries not
-        stored are out of reach) or a dense array (every entry is a cost; ``nan`` and
-        ``inf`` never cover).
-    threshold
-        Largest cost that still counts as covered, in the cost's unit (metres or minutes);
-        a scalar or one value per demand row.
-
-    Returns
-    -------
-    scipy.sparse.csc_array
-        Boolean, shape (n_demand, n_candidates), sorted indices, no stored False.
-
-    Raises
-    ------
-    GisAppError
-        If ``threshold`` is negative or not finite, has the wrong length, or exceeds the
-        cut-off of a :class:`~gisapp.travel.CostMatrix` (pairs beyond the cut-off were never
-        stored, so coverage would be under-counted).
-
-    Examples
-    --------
-    >>> from gisapp.travel.cost import cost_matrix_from_pairs
-    >>> cm = cost_matrix_from_pairs(np.array([0, 1, 1]), np.array([0, 0, 1]),
-    ...                             np.array([0.0, 900.0, 300.0]), shape=(2, 2), unit="m",
-    ...                             cutoff=1000)
-    >>> coverage_sets(cm, 500).toarray().tolist()
-    [[True, False], [False, True]]
-    """
-    thr = np.asarray(threshold, dtype=np.float64)
-    if isinstance(cost, CostMatrix):
-        if np.any(thr > cost.cutoff * (1 + 1e-12)):
-            msg = (f"coverage_sets: `threshold` ({float(np.max(thr))} {cost.unit}) exceeds the "
-                   f"cost matrix cut-off ({cost.cutoff} {cost.unit}); rebuild the cost matrix "
-                   "with a cut-off at least as large as the threshold.")
-            raise GisAppError(msg)
-        mat: sp.sparray | sp.spmatrix | NDArray[np.floating] = cost.matrix
-    else:
-        mat = cost
-    n_rows = int(mat.shape[0])
-    if not np.all(np.isfinite(thr)) or np.any(thr < 0):
-        msg = "coverage_sets: `threshold` must be finite and non-negative."
-        raise GisAppError(msg)
-    if thr.ndim and thr.shape != (n_rows,):
-        msg = (f"coverage_sets: a per-row `threshold` needs one value per demand row "
-               f"({n_rows}), got shape {thr.shape}.")
-        raise GisAppError(msg)
-    if sp.issparse(mat):
-        coo = sp.coo_array(mat)
-        row = np.asarray(coo.row, dtype=np.int64)
-        keep = np.asarray(coo.data, dtype=np.float64) <= (thr[row] if thr.ndim else thr)
-        out = sp.csc_array(
-            (np.ones(int(keep.sum()), dtype=bool), (row[keep], np.asarray(coo.col)[keep])),
-            shape=coo.shape,
-        )
-    else:
-        dense = np.asarray(mat, dtype=np.float64)
-        if dense.ndim != 2:
-            msg = f"coverage_sets: `cost` must be 2-D, got {dense.ndim}-D."
-            raise GisAppError(msg)
-        mask = dense <= (thr[:, None] if thr.ndim else thr)
-        cols = np.nonzero(mask)[1]  # row-major: sorted by row, then column
-        indptr = np.zeros(n_rows + 1, dtype=np.int64)
-        np.cumsum(np.count_nonzero(mask, axis=1), out=indptr[1:])
-        idx = np.int32 if cols.size < 2**31 - 1 else np.int64
-        csr = sp.csr_array((np.ones(cols.size, dtype=bool), cols.astype(idx), indptr.astype(idx)),
-                           shape=mask.shape)
-        return sp.csc_array(csr)  # CSR -> CSC leaves sorted indices
-    out.sum_duplicates()
-    out.sort_indices()
-    return out
-
-
-def covered_by(cost: CostMatrix | sp.sparray | sp.spmatrix | NDArray[np.floating],
-               threshold: float | ArrayLike) -> NDArray[np.bool_]:
-    """Return, for each demand row, whether any facility of ``cost`` covers it.
-
-    Use it on the cost matrix of the existing facilities to get ``already_covered``.
-
-    Parameters
-    ----------
-    cost
-        Demand x facility costs, as for :func:`coverage_sets`.
-    threshold
-        Largest cost that counts as covered, in the cost's unit.
-
-    Returns
-    -------
-    numpy.ndarray
-        Boolean, one value per demand row.
-
-    Examples
-    --------
-    >>> covered_by(np.array([[100.0, 900.0], [800.0, 700.0]]), 500).tolist()
-    [True, False]
-    """
-    cov = sp.csr_array(coverage_sets(cost, threshold))
-    return np.asarray(np.diff(cov.indptr) > 0)
-
-
-def candidate_grid(
-    cell_x: ArrayLike,
-    cell_y: ArrayLike,
-    pop: ArrayLike,
-    *,
-    spacing_m: float,
-    min_pop: float = 0.0,
-    at: Literal["centre", "pop_centroid"] = "centre",
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """Candidate sites on a regular grid over populated cells.
-
-    The plane is cut into square blocks of ``spacing_m`` (aligned on multiples of the
-    spacing); a block becomes a candidate when the people of the cells whose centres fall in
-    it exceed ``min_pop`` (and are positive).
-
-    Parameters
-    ----------
-    cell_x, cell_y
-        Cell centre coordinates in a projected CRS, metres.
-    pop
-        People per cell.
-    spacing_m
-        Grid spacing, metres.
-    min_pop
-        Fewest people a block must hold to get a candidate.
-    at
-        ``"centre"``: the block centre (a regular grid); ``"pop_centroid"``: the
-        population-weighted centroid of the block's cells (always near people).
-
-    Returns
-    -------
-    x, y, block_pop
-        Candidate coordinates (metres) and the people of each candidate's block, sorted by
-        block (row-major from the lower-left).
-
-    Raises
-    ------
-    GisAppError
-        If ``spacing_m`` is not positive or the arrays differ in length.
-
-    Examples
-    --------
-    >>> x, y, p = candidate_grid([50, 150, 1050], [50, 50, 50], [10, 5, 0], spacing_m=1000)
-    >>> x.tolist(), y.tolist(), p.tolist()
-    ([500.0], [500.0], [15.0])
-    """
-    cx = np.asarray(cell_x, dtype=np.float64)
-    cy = np.asarray(cell_y, dtype=np.float64)
-    pp = np.asarray(pop, dtype=np.float64)
-    if not (np.isfinite(spacing_m) and spacing_m > 0):
-        msg = f"candidate_grid: `spacing_m` must be a positive number of metres, got {spacing_m}."
-        raise GisAppError(msg)
-    if not (cx.shape == cy.shape == pp.shape and cx.ndim == 1):
-        msg = (f"candidate_grid: `cell_x`, `cell_y` and `pop` must be 1-D of equal length, got "
-               f"{cx.shape}, {cy.shape}, {pp.shape}.")
-        raise GisAppError(msg)
-    if at not in ("centre", "pop_centroid"):
-        msg = f"candidate_grid: `at` must be 'centre' or 'pop_centroid', got {at!r}."
-        raise GisAppError(msg)
-    ok = np.isfinite(pp) & (pp > 0)
-    cx, cy, pp = cx[ok], cy[ok], pp[ok]
-    if cx.size == 0:
-        empty = np.zeros(0, dtype=np.float64)
-        return empty, empty.copy(), empty.copy()
-    bx = np.floor(cx / spacing_m).astype(np.int64)
-    by = np.floor(cy / spacing_m).astype(np.int64)
-    keys, inv = np.unique(np.column_stack([by, bx]), axis=0, return_inverse=True)
-    inv = inv.ravel()
-    block_pop = np.bincount(inv, weights=pp, minlength=keys.shape[0])
-    if at == "centre":
-        x = (keys[:, 1] + 0.5) * spacing_m
-        y = (keys[:, 0] + 0.5) * spacing_m
-    else:
-        x = np.bincount(inv, weights=pp * cx, minlength=keys.shape[0]) / block_pop
-        y = np.bincount(inv, weights=pp * cy, minlength=keys.shape[0]) / block_pop
-    keep = block_pop >= min_pop
-    return (x[keep].astype(np.float64), y[keep].astype(np.float64),
-            block_pop[keep].astype(np.float64))
-
-
-# --------------------------------------------------------------------------- preparation
-
-
-@dataclass(frozen=True)
-class _Problem:
-    """The reduced problem: uncovered, coverable, weighted rows, identical rows merged."""
-
-    cover: sp.csc_array  # reduced rows x candidates, bool
-    w: NDArray[np.float64]  # weight of each reduced row
-    n_cand: int
-    base_weight: float
-    total_weight: float
-    capacity: NDArray[np.float64] | None  # per candidate, finite (inf replaced by column total)
-
-    @property
-    def tol(self) -> float:
-        return _REL_TOL * max(self.total_weight, 1.0)
-
-
-def _check_inputs(cover: sp.sparray | sp.spmatrix | NDArray[np.bool_], weights: ArrayLike,
-                  already_covered: ArrayLike | None, capacity: ArrayLike | None,
-                  fn: str) -> tuple[sp.csr_array, NDArray[np.float64], NDArray[np.bool_],
-                                    NDArray[np.float64] | None]:
-    problems: list[str] = []
-    if sp.issparse(cover):
-        if np.dtype(cover.dtype) != np.bool_:
-            msg = (f"{fn}: `cover` must be a boolean matrix, got dtype {cover.dtype}; build it "
-                   "with gisapp.siting.coverage_sets(cost, threshold).")
-            raise GisAppError(msg)
-        a = sp.csr_array(cover, copy=True)  # canonicalised in place below: never the input
-    else:
-        arr = np.asarray(cover)
-        if arr.ndim != 2 or arr.dtype != np.bool_:
-            msg = (f"{fn}: `cover` must be a 2-D boolean matrix, got {arr.ndim}-D {arr.dtype}; "
-                   "build it with gisapp.siting.coverage_sets(cost, threshold).")
-            raise GisAppError(msg)
-        a = sp.csr_array(arr)
-    a.sum_duplicates()
-    a.eliminate_zeros()
-    a.sort_indices()
-    n_dem, n_cand = (int(s) for s in a.shape)
-    w = np.asarray(weights, dtype=np.float64)
-    if w.shape != (n_dem,):
-        problems.append(f"`weights` needs one value per demand row ({n_dem}), got shape {w.shape}.")
-    elif not np.all(np.isfinite(w)) or np.any(w < 0):
-        problems.append("`weights` must be finite and non-negative.")
-    if already_covered is None:
-        done = np.zeros(n_dem, dtype=bool)
-    else:
-        done = np.asarray(already_covered)
-        if done.shape != (n_dem,) or done.dtype != np.bool_:
-            problems.append(f"`already_covered` must be a boolean array with one value per "
-                            f"demand row ({n_dem}), got {done.dtype} of shape {done.shape}.")
-    cap: NDArray[np.float64] | None = None
-    if capacity is not None:
-        cap = np.asarray(capacity, dtype=np.float64)
-        if cap.ndim == 0:
-            cap = np.full(n_cand, float(cap))
-        if cap.shape != (n_cand,):
-            problems.append(f"`capacity` needs one value per candidate ({n_cand}) or a scalar, "
-                            f"got shape {cap.shape}.")
-        elif np.any(np.isnan(cap)) or np.any(cap < 0):
-            problems.append("`capacity` must be non-negative (people); use inf for no limit.")
-    if problems:
-        msg = f"{fn}: " + " ".join(problems)
-        raise GisAppError(msg)
-    return a, w, done, cap
-
-
-def _merge_identical_rows(a: sp.csr_array, w: NDArray[np.float64]
-                          ) -> tuple[sp.csr_array, NDArray[np.float64]]:
-    """Merge rows with the same candidate set, summing their weights (exact, vectorised)."""
-    n = int(a.shape[0])
-    if n < 2:
-        return a, w
-    rng = np.random.default_rng(20240611)
-    hashes = sp.csr_array((np.ones(a.nnz), a.indices, a.indptr), shape=a.shape) @ \
-        rng.random((int(a.shape[1]), 2))
-    counts = np.diff(a.indptr)
-    keys = np.column_stack([counts.astype(np.float64), hashes])
-    _, first, inv = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-    inv = inv.ravel()
-    if first.size == n:
-        return a, w
-    # verify the hash grouping exactly: every row equals its group's representative
-    rep = first[inv]
-    off = np.arange(a.nnz) - np.repeat(a.indptr[:-1], counts)
-    rep_pos = np.repeat(a.indptr[rep], counts) + off
-    if not np.array_equal(a.indices, a.indices[rep_pos]):  # a hash collision: do not merge
-        return a, w
-    merged_w = np.bincount(inv, weights=w, minlength=first.size).astype(np.float64)
-    return sp.csr_array(a[first]), merged_w
-
-
-def _prepare(cover: sp.sparray | sp.spmatrix | NDArray[np.bool_], weights: ArrayLike,
-             already_covered: ArrayLike | None, capacity: ArrayLike | None, fn: str,
-             *, merge: bool = True) -> _Problem:
-    a, w, done, cap = _check_inputs(cover, weights, already_covered, capacity, fn)
-    total = float(w.sum())
-    base = float(w[done].sum())
-    keep = ~done & (w > 0) & (np.diff(a.indptr) > 0)
-    a_red = sp.csr_array(a[np.flatnonzero(keep)])
-    w_red = w[keep]
-    if merge:
-        a_red, w_red = _merge_identical_rows(a_red, w_red)
-    csc = sp.csc_array(a_red)
-    csc.sort_indices()
-    if cap is not None:
-        col_total = csc.T @ w_red
-        cap = np.minimum(cap, col_total)  # a site never serves more than it reaches
-    return _Problem(csc, np.asarray(w_red, dtype=np.float64), int(a.shape[1]), base, total, cap)
-
-
-def _check_k(k: int, n_cand: int, fn: str) -> int:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        msg = f"{fn}: `k` must be a positive integer (number of new sites), got {k!r}."
-        raise GisAppError(msg)
-    if k > n_cand:
-        msg = (f"{fn}: `k` ({k}) exceeds the number of candidate sites ({n_cand}); add "
-               "candidates or ask for fewer sites.")
-        raise GisAppError(msg)
-    return int(k)
 
 
 # --------------------------------------------------------------------------- helpers
 
 
-def _column_rows(cover: sp.csc_array, j: int) -> NDArray[np.integer]:
-    rows: NDArray[np.integer] = cover.indices[cover.indptr[j]:cover.indptr[j + 1]]
-    return rows
-
-
-def _greedy_order(prob: _Problem, sites: NDArray[np.int64]
+def _greedy_order(prob: CoverProblem, sites: NDArray[np.int64]
                   ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     """Order a fixed set of sites greedily (largest marginal gain first); drop zero gains."""
-    sub = _Problem(sp.csc_array(prob.cover[:, sites]), prob.w, int(sites.size),
-                   prob.base_weight, prob.total_weight, None)
+    sub = CoverProblem(sp.csc_array(prob.cover[:, sites]), prob.w, int(sites.size),
+                       prob.base_weight, prob.total_weight, None)
     order, gains = _lazy_greedy(sub, int(sites.size), prob.w.copy())
     return sites[np.asarray(order, dtype=np.int64)], np.asarray(gains, dtype=np.float64)
 
-
-def _result(prob: _Problem, sel: NDArray[np.int64], gains: NDArray[np.float64], *, method: str,
-            optimal: bool, upper_bound: float, t0: float, n_swaps: int = 0,
-            target_share: float | None = None) -> SitingResult:
-    covered = prob.base_weight + float(gains.sum())
-    if optimal:
-        upper_bound = covered
-    gap = (upper_bound - covered) / upper_bound if upper_bound > 0 else (
-        0.0 if upper_bound == 0 else float("nan"))
-    return SitingResult(
-        selected=np.asarray(sel, dtype=np.int64),
-        gains=np.asarray(gains, dtype=np.float64),
-        curve=prob.base_weight + np.cumsum(gains),
-        base_weight=prob.base_weight,
-        total_weight=prob.total_weight,
-        method=method,
-        optimal=optimal,
-        upper_bound=float(upper_bound),
-        gap=float(max(gap, 0.0)) if np.isfinite(gap) else float("nan"),
-        solve_time_s=time.perf_counter() - t0,
-        n_swaps=n_swaps,
-        target_share=target_share,
-    )
 
 
 # --------------------------------------------------------------------------- exact
@@ -599,7 +120,7 @@ def mclp_exact(
     Parameters
     ----------
     cover
-        Boolean demand x candidate matrix (see :func:`coverage_sets`).
+        Boolean demand x candidate matrix (see :func:`.cover.coverage_sets`).
     weights
         People per demand row, non-negative.
     k
@@ -635,8 +156,8 @@ def mclp_exact(
     """
     t0 = time.perf_counter()
     fn = "mclp_exact"
-    prob = _prepare(cover, weights, already_covered, capacity, fn)
-    k = _check_k(k, prob.n_cand, fn)
+    prob = prepare(cover, weights, already_covered, capacity, fn)
+    k = check_k(k, prob.n_cand, fn)
     if time_limit_s is not None and not time_limit_s > 0:
         msg = f"{fn}: `time_limit_s` must be a positive number of seconds, got {time_limit_s}."
         raise GisAppError(msg)
@@ -644,8 +165,8 @@ def mclp_exact(
         msg = f"{fn}: `mip_rel_gap` must lie in [0, 1), got {mip_rel_gap}."
         raise GisAppError(msg)
     if prob.w.size == 0:  # nothing left to cover
-        return _result(prob, np.zeros(0, np.int64), np.zeros(0), method="exact",
-                       optimal=True, upper_bound=prob.base_weight, t0=t0)
+        return siting_result(prob, np.zeros(0, np.int64), np.zeros(0), method="exact",
+                               optimal=True, upper_bound=prob.base_weight, t0=t0)
     deadline = None if time_limit_s is None else t0 + float(time_limit_s)
     if prob.capacity is None:
         sites, upper, optimal = _exact_uncapacitated(prob, k, deadline, mip_rel_gap)
@@ -656,15 +177,15 @@ def mclp_exact(
         method = "exact+capacity"
     if not optimal:
         method += " (time limit)"
-    return _result(prob, sel, gains, method=method, optimal=optimal,
-                   upper_bound=prob.base_weight + upper, t0=t0)
+    return siting_result(prob, sel, gains, method=method, optimal=optimal,
+                           upper_bound=prob.base_weight + upper, t0=t0)
 
 
 def _remaining(deadline: float | None) -> float | None:
     return None if deadline is None else deadline - time.perf_counter()
 
 
-def _coverage_value(prob: _Problem, sites: NDArray[np.int64]) -> float:
+def _coverage_value(prob: CoverProblem, sites: NDArray[np.int64]) -> float:
     """People (of the reduced rows) covered by a set of sites."""
     hit = np.zeros(prob.w.size, dtype=bool)
     hit[sp.csc_array(prob.cover[:, sites]).indices] = True
@@ -715,8 +236,7 @@ def _milp(cover: sp.csc_array, w: NDArray[np.float64], k: int, deadline: float |
     if res.status == 2 and min_value is not None:  # infeasible: nothing beats the incumbent
         return None, float(min_value), True
     if res.status not in (0, 1):  # 0 optimal, 1 iteration or time limit
-        msg = f"mclp_exact: HiGHS failed (status {res.status}): {res.message}"
-        raise GisAppError(msg)
+        raise GisAppError(code="solver_failed", params={"status": res.status, "message": res.message})
     sites = None if res.x is None else np.flatnonzero(res.x[:n] > 0.5).astype(np.int64)
     dual = getattr(res, "mip_dual_bound", None)
     bound = -float(dual) if dual is not None and np.isfinite(dual) else float(w.sum())
@@ -732,7 +252,7 @@ def _cutoff(w: NDArray[np.float64], value: float, mip_rel_gap: float) -> float:
     return value + max(mip_rel_gap * value, 1e-9 * value, 1e-12)
 
 
-def _exact_uncapacitated(prob: _Problem, k: int, deadline: float | None, mip_rel_gap: float
+def _exact_uncapacitated(prob: CoverProblem, k: int, deadline: float | None, mip_rel_gap: float
                          ) -> tuple[NDArray[np.int64], float, bool]:
     """Return (sites, upper bound on the people they can add, proven optimal)."""
     n = prob.n_cand
@@ -799,7 +319,7 @@ def _exact_uncapacitated(prob: _Problem, k: int, deadline: float | None, mip_rel
     return best, upper, optimal or best_val >= upper - tol
 
 
-def _exact_capacitated(prob: _Problem, k: int, deadline: float | None, mip_rel_gap: float
+def _exact_capacitated(prob: CoverProblem, k: int, deadline: float | None, mip_rel_gap: float
                        ) -> tuple[NDArray[np.int64], NDArray[np.float64], float, bool]:
     """Capacitated MCLP by one MIP: (sites, people served by each, upper bound, optimal)."""
     if prob.capacity is None:
@@ -830,8 +350,7 @@ def _exact_capacitated(prob: _Problem, k: int, deadline: float | None, mip_rel_g
                bounds=Bounds(np.zeros(n + nnz), ub),
                constraints=LinearConstraint(big, -np.inf, cu), options=opts)
     if res.status not in (0, 1):
-        msg = f"mclp_exact: HiGHS failed (status {res.status}): {res.message}"
-        raise GisAppError(msg)
+        raise GisAppError(code="solver_failed", params={"status": res.status, "message": res.message})
     dual = getattr(res, "mip_dual_bound", None)
     bound = -float(dual) if dual is not None and np.isfinite(dual) else float("nan")
     if res.x is None:  # no MIP solution in time: the capacitated greedy
@@ -885,7 +404,7 @@ def mclp_greedy(
     Parameters
     ----------
     cover
-        Boolean demand x candidate matrix (see :func:`coverage_sets`).
+        Boolean demand x candidate matrix (see :func:`.cover.coverage_sets`).
     weights
         People per demand row, non-negative.
     k
@@ -924,8 +443,8 @@ def mclp_greedy(
     """
     t0 = time.perf_counter()
     fn = "mclp_greedy"
-    prob = _prepare(cover, weights, already_covered, capacity, fn, merge=False)
-    k = _check_k(k, prob.n_cand, fn)
+    prob = prepare(cover, weights, already_covered, capacity, fn, merge=False)
+    k = check_k(k, prob.n_cand, fn)
     if isinstance(tabu_iter, bool) or not isinstance(tabu_iter, (int, np.integer)) \
             or tabu_iter < 0:
         msg = f"{fn}: `tabu_iter` must be a non-negative integer, got {tabu_iter!r}."
@@ -933,7 +452,7 @@ def mclp_greedy(
     return _greedy_core(prob, k, swap=swap, t0=t0, tabu_iter=int(tabu_iter))
 
 
-def _lazy_greedy(prob: _Problem, k: int, resid: NDArray[np.float64], *,
+def _lazy_greedy(prob: CoverProblem, k: int, resid: NDArray[np.float64], *,
                  stop_at: float = np.inf) -> tuple[list[int], list[float]]:
     """Add up to ``k`` sites by lazy greedy; ``resid`` (uncovered people per row) is updated.
 
@@ -951,7 +470,7 @@ def _lazy_greedy(prob: _Problem, k: int, resid: NDArray[np.float64], *,
     added = 0.0
     while len(sel) < k and heap and added < stop_at:
         _, j = heapq.heappop(heap)
-        rows = _column_rows(cover, j)
+        rows = column_rows(cover, j)
         avail = float(resid[rows].sum())
         gain = avail if cap is None else min(avail, float(cap[j]))
         if gain <= tol:
@@ -969,7 +488,7 @@ def _lazy_greedy(prob: _Problem, k: int, resid: NDArray[np.float64], *,
     return sel, gains
 
 
-def _swap(prob: _Problem, sites: NDArray[np.int64], max_iter: int, *, tabu_iter: int = 0,
+def _swap(prob: CoverProblem, sites: NDArray[np.int64], max_iter: int, *, tabu_iter: int = 0,
           tenure: int = 7) -> tuple[NDArray[np.int64], int]:
     """Best-improvement 1-swap until no swap improves coverage, then a short tabu walk.
 
@@ -1053,11 +572,11 @@ def _swap(prob: _Problem, sites: NDArray[np.int64], max_iter: int, *, tabu_iter:
                 break
             stall += 1
         out = int(sites[s_pos])
-        rows = np.union1d(_column_rows(cover, out), _column_rows(cover, c)).astype(np.int64)
+        rows = np.union1d(column_rows(cover, out), column_rows(cover, c)).astype(np.int64)
         sub = cover_r[rows]
         account(rows, sub, count[rows], owner[rows], -1.0)
-        count[_column_rows(cover, out)] -= 1
-        count[_column_rows(cover, c)] += 1
+        count[column_rows(cover, out)] -= 1
+        count[column_rows(cover, c)] += 1
         is_sel[out], is_sel[c] = False, True
         pos[out], pos[c] = -1, s_pos
         sites[s_pos] = c
@@ -1071,7 +590,7 @@ def _swap(prob: _Problem, sites: NDArray[np.int64], max_iter: int, *, tabu_iter:
     return best_sites, best_moves
 
 
-def _greedy_core(prob: _Problem, k: int, *, swap: bool, t0: float,
+def _greedy_core(prob: CoverProblem, k: int, *, swap: bool, t0: float,
                  tabu_iter: int = _TABU_ITER) -> SitingResult:
     resid = prob.w.copy()
     sel_list, gain_list = _lazy_greedy(prob, k, resid)
@@ -1080,8 +599,8 @@ def _greedy_core(prob: _Problem, k: int, *, swap: bool, t0: float,
     suffix = "" if prob.capacity is None else "+capacity"
     n_swaps = 0
     if prob.capacity is not None:
-        return _result(prob, sel, gains, method="greedy" + suffix, optimal=False,
-                       upper_bound=float("nan"), t0=t0)
+        return siting_result(prob, sel, gains, method="greedy" + suffix, optimal=False,
+                               upper_bound=float("nan"), t0=t0)
     method = "greedy"
     if swap and 0 < sel.size < prob.n_cand:
         method = "greedy+swap"
@@ -1091,11 +610,11 @@ def _greedy_core(prob: _Problem, k: int, *, swap: bool, t0: float,
             sel, gains = _greedy_order(prob, sites)
     upper = _submodular_bound(prob, sel, k)
     optimal = upper - (prob.base_weight + float(gains.sum())) <= prob.tol
-    return _result(prob, sel, gains, method=method, optimal=optimal, upper_bound=upper, t0=t0,
-                   n_swaps=n_swaps)
+    return siting_result(prob, sel, gains, method=method, optimal=optimal, upper_bound=upper, t0=t0,
+                           n_swaps=n_swaps)
 
 
-def _submodular_bound(prob: _Problem, sel: NDArray[np.int64], k: int) -> float:
+def _submodular_bound(prob: CoverProblem, sel: NDArray[np.int64], k: int) -> float:
     """f(S) + sum of the k largest gains given S: an upper bound on the optimum (submodularity)."""
     uncovered = np.ones(prob.w.size, dtype=bool)
     if sel.size:
@@ -1128,7 +647,7 @@ def mclp_target(
     Parameters
     ----------
     cover
-        Boolean demand x candidate matrix (see :func:`coverage_sets`).
+        Boolean demand x candidate matrix (see :func:`.cover.coverage_sets`).
     weights
         People per demand row, non-negative.
     target_share
@@ -1166,12 +685,12 @@ def mclp_target(
     if not (np.isfinite(target_share) and 0 < target_share <= 1):
         msg = f"{fn}: `target_share` must lie in (0, 1], got {target_share}."
         raise GisAppError(msg)
-    prob = _prepare(cover, weights, already_covered, capacity, fn, merge=False)
-    k_max = _check_k(prob.n_cand if max_k is None else min(max_k, prob.n_cand), prob.n_cand, fn)
+    prob = prepare(cover, weights, already_covered, capacity, fn, merge=False)
+    k_max = check_k(prob.n_cand if max_k is None else min(max_k, prob.n_cand), prob.n_cand, fn)
     need = target_share * prob.total_weight - prob.base_weight - prob.tol
     if need <= 0:
-        return _result(prob, np.zeros(0, np.int64), np.zeros(0), method="greedy", optimal=True,
-                       upper_bound=prob.base_weight, t0=t0, target_share=target_share)
+        return siting_result(prob, np.zeros(0, np.int64), np.zeros(0), method="greedy", optimal=True,
+                               upper_bound=prob.base_weight, t0=t0, target_share=target_share)
     resid = prob.w.copy()
     sel_list, gain_list = _lazy_greedy(prob, k_max, resid, stop_at=need)
     gains = np.asarray(gain_list, dtype=np.float64)
@@ -1193,8 +712,8 @@ def mclp_target(
             sel, gains, n_swaps = s2, g2, ns
     upper = _submodular_bound(prob, sel, max(sel.size, 1)) if prob.capacity is None \
         else float("nan")
-    return _result(prob, sel, gains, method=method, optimal=False, upper_bound=upper, t0=t0,
-                   n_swaps=n_swaps, target_share=target_share)
+    return siting_result(prob, sel, gains, method=method, optimal=False, upper_bound=upper, t0=t0,
+                           n_swaps=n_swaps, target_share=target_share)
 
 
 # --------------------------------------------------------------------------- dispatcher
@@ -1215,7 +734,7 @@ def suggest_sites(
     Parameters
     ----------
     cover
-        Boolean demand x candidate matrix (see :func:`coverage_sets`).
+        Boolean demand x candidate matrix (see :func:`.cover.coverage_sets`).
     weights
         People per demand row.
     k

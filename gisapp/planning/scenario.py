@@ -1,5 +1,5 @@
 """Planning scenarios: edits to the facilities (add, close, move, change capacity), applied
-incrementally to one service, saved to and read from a GeoPackage.
+incrementally to one service, saved and listed (through :mod:`gisapp.io.scenarios`), compared.
 
 :class:`IncrementalService` keeps the per-cell state of one service (nearest facility,
 coverage, 2SFCA) and updates only what an edit touches: the catchment of the facility that
@@ -7,16 +7,17 @@ is added, closed or moved (its column of the cost matrix), the cells whose neare
 changes, and the access of the cells in the affected catchments.  The demand side of 2SFCA
 does not change with an edit, so R_j of every other facility stays the same; an edit to
 facility j changes A_i only for the cells in j's catchment.  The result equals a full
-recompute (:func:`gisapp.analysis.run_service` on the edited table) to rounding.
+recompute (:func:`gisapp.metrics.service.run_service` on the edited table) to rounding.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,12 +32,14 @@ from scipy.spatial import cKDTree
 
 from gisapp._errors import GisAppError
 from gisapp.config.spec import Standard
-from gisapp.io.atomic import atomic_path
+from gisapp.io import scenarios as _store
 from gisapp.metrics.service import ServiceResult, run_service, straight_line_travel
+from gisapp.metrics.tables import coverage_by_district
 from gisapp.travel.cost import straight_line_cost
 from gisapp.workspace import Workspace
 
-__all__ = ["Edit", "IncrementalService", "Scenario", "apply_edits", "compare_scenarios",
+__all__ = ["BASELINE", "EDIT_COLUMNS", "FORMAT", "Edit", "IncrementalService", "Scenario", "apply_edits",
+           "before_after", "compare_scenarios", "comparison_workbook", "edits_table", "flat_comparison",
            "list_scenarios", "load_scenario", "save_scenario"]
 
 EditOp = Literal["add", "close", "move", "capacity"]
@@ -105,11 +108,9 @@ def apply_edits(ws: Workspace, edits: Iterable[Edit]) -> gpd.GeoDataFrame:
         known = fac.index[fac["facility_id"] == e.facility_id]
         if e.op == "add":
             if len(known) and not fac.loc[known, "closed"].all():
-                msg = f"Cannot add facility {e.facility_id!r}: the id is already used; choose a new id."
-                raise GisAppError(msg)
+                raise GisAppError(code="facility_id_used", params={"id": e.facility_id})
             if e.lon is None or e.lat is None:
-                msg = f"Adding facility {e.facility_id!r} needs lon and lat (WGS84 degrees)."
-                raise GisAppError(msg)
+                raise GisAppError(code="add_needs_position", params={"id": e.facility_id})
             x, y = _to_xy(ws, e.lon, e.lat)
             row: dict[str, Any] = {"facility_id": e.facility_id, "name": e.name or e.facility_id,
                                    "kind": e.kind, "consortium_id": "", "is_lead": False,
@@ -122,15 +123,13 @@ def apply_edits(ws: Workspace, edits: Iterable[Edit]) -> gpd.GeoDataFrame:
             fac = gpd.GeoDataFrame(fac, geometry="geometry", crs=ws.crs)
             continue
         if not len(known):
-            msg = f"Unknown facility {e.facility_id!r} in a {e.op!r} edit."
-            raise GisAppError(msg)
+            raise GisAppError(code="unknown_facility", params={"id": e.facility_id, "op": e.op})
         i = known[-1]
         if e.op == "close":
             fac.loc[i, "closed"] = True
         elif e.op == "move":
             if e.lon is None or e.lat is None:
-                msg = f"Moving facility {e.facility_id!r} needs lon and lat (WGS84 degrees)."
-                raise GisAppError(msg)
+                raise GisAppError(code="move_needs_position", params={"id": e.facility_id})
             x, y = _to_xy(ws, e.lon, e.lat)
             fac.loc[i, ["lon", "lat", "x", "y"]] = [e.lon, e.lat, x, y]
             fac.loc[i, "district_id"] = _district_of(ws, x, y)
@@ -138,15 +137,13 @@ def apply_edits(ws: Workspace, edits: Iterable[Edit]) -> gpd.GeoDataFrame:
         elif e.op == "capacity":
             for c, v in e.capacity.items():
                 if c not in caps:
-                    msg = f"Unknown capacity field {c!r}; the workspace has {', '.join(caps)}."
-                    raise GisAppError(msg)
+                    raise GisAppError(code="unknown_capacity_field", params={"field": c, "known": ", ".join(caps)})
                 if v < 0:
-                    msg = f"Capacity {c} of {e.facility_id!r} must be 0 or more, got {v}."
-                    raise GisAppError(msg)
+                    raise GisAppError(code="negative_capacity_edit",
+                                      params={"field": c, "id": e.facility_id, "value": v})
                 fac.loc[i, c] = float(v)
-        else:  # pragma: no cover - Literal guards this
-            msg = f"Unknown edit {e.op!r}."
-            raise GisAppError(msg)
+        else:  # a saved file may hold any text
+            raise GisAppError(code="unknown_edit", params={"op": e.op})
     return fac
 
 
@@ -287,18 +284,44 @@ class IncrementalService:
                                    nearest_facility=self.near_row.copy(), travel_cost=travel,
                                    covered=covered, access_per_1000=acc, timings_s={"update": self.last_update_s})
 
+    def fork(self) -> IncrementalService:
+        """Return an independent copy to apply more edits to (the workspace and baseline are shared).
+
+        Forking the state after n edits and applying one more costs one edit, not n + 1.
+        """
+        new = copy.copy(self)
+        for name, value in vars(self).items():
+            if name not in ("ws", "base", "svc"):
+                setattr(new, name, copy.deepcopy(value))
+        return new
+
     def workspace(self) -> Workspace:
         """Return the workspace with this scenario's facility table (for the analysis tables)."""
         return self.ws.with_facilities(self.facilities)
 
 
 # ---- saving and reading ---------------------------------------------------------------------
+#: the format tag written into every scenario file
+FORMAT = "gisapp-scenario-1"
+#: columns of the edits table (the ``edits`` layer of a scenario file, a sheet of the comparison workbook)
+EDIT_COLUMNS = ["seq", "op", "facility_id", "name", "kind", "capacity", "lon", "lat"]
+
+
 def _safe_name(name: str) -> str:
     s = re.sub(r"[^\w\u4e00-\u9fff-]+", "_", name.strip()).strip("_")
     if not s:
-        msg = "A scenario needs a name (letters, digits, Chinese characters, '_' or '-')."
-        raise GisAppError(msg)
+        raise GisAppError(code="scenario_needs_name")
     return s[:80]
+
+
+def edits_table(edits: Iterable[Edit]) -> pd.DataFrame:
+    """Return the edits as a table (columns :data:`EDIT_COLUMNS`; capacity as JSON, no position: NaN)."""
+    rows = []
+    for k, e in enumerate(edits):
+        rows.append({"seq": k, "op": e.op, "facility_id": e.facility_id, "name": e.name, "kind": e.kind,
+                     "capacity": json.dumps(e.capacity, ensure_ascii=False),
+                     "lon": e.lon if e.lon is not None else np.nan, "lat": e.lat if e.lat is not None else np.nan})
+    return pd.DataFrame(rows, columns=EDIT_COLUMNS)
 
 
 def save_scenario(folder: str | Path, scenario: Scenario) -> Path:
@@ -308,24 +331,19 @@ def save_scenario(folder: str | Path, scenario: Scenario) -> Path:
     -------
     Path
         The GeoPackage written.  A failed save leaves any earlier file of that name intact.
+
+    Raises
+    ------
+    GisAppError
+        If the name has no letter, digit or Chinese character.
     """
-    folder = Path(folder)
-    dest = folder / f"{_safe_name(scenario.name)}.gpkg"
-    rows = []
-    for k, e in enumerate(scenario.edits):
-        rows.append({"seq": k, "op": e.op, "facility_id": e.facility_id, "name": e.name, "kind": e.kind,
-                     "capacity": json.dumps(e.capacity, ensure_ascii=False),
-                     "lon": e.lon if e.lon is not None else np.nan, "lat": e.lat if e.lat is not None else np.nan})
-    df = pd.DataFrame(rows, columns=["seq", "op", "facility_id", "name", "kind", "capacity", "lon", "lat"])
-    geom = gpd.points_from_xy(df["lon"].fillna(0.0), df["lat"].fillna(0.0)) if len(df) else None
-    edits = gpd.GeoDataFrame(df, geometry=geom, crs=4326)
+    dest = _store.scenario_file(folder, _safe_name(scenario.name))
+    df = edits_table(scenario.edits)
+    edits = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"].fillna(0.0), df["lat"].fillna(0.0)), crs=4326)
     meta = gpd.GeoDataFrame({"name": [scenario.name], "workspace": [scenario.workspace], "notes": [scenario.notes],
                              "created": [scenario.created or datetime.now(timezone.utc).isoformat(timespec="seconds")],
-                             "format": ["gisapp-scenario-1"]}, geometry=gpd.points_from_xy([0.0], [0.0]), crs=4326)
-    with atomic_path(dest) as tmp:
-        meta.to_file(tmp, layer="scenario", driver="GPKG", engine="pyogrio")
-        edits.to_file(tmp, layer="edits", driver="GPKG", engine="pyogrio", mode="a")
-    return dest
+                             "format": [FORMAT]}, geometry=gpd.points_from_xy([0.0], [0.0]), crs=4326)
+    return _store.write_scenario(dest, meta, edits)
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -338,11 +356,9 @@ def load_scenario(path: str | Path) -> Scenario:
     """
     p = Path(path)
     try:
-        meta = gpd.read_file(p, layer="scenario", engine="pyogrio")
-        edits = gpd.read_file(p, layer="edits", engine="pyogrio")
+        meta, edits = _store.read_scenario(p)
     except Exception as exc:
-        msg = f"{p} is not a scenario GeoPackage ({exc}); save scenarios from the app or with save_scenario."
-        raise GisAppError(msg) from exc
+        raise GisAppError(code="not_a_scenario", params={"file": str(p), "error": str(exc)}) from exc
     out = []
     for r in edits.sort_values("seq").itertuples(index=False):  # edits are few; not cells
         lon = None if pd.isna(r.lon) else float(r.lon)
@@ -354,38 +370,105 @@ def load_scenario(path: str | Path) -> Scenario:
                     created=str(m["created"]))
 
 
-def list_scenarios(folder: str | Path) -> list[str]:
-    """Return the names of the scenarios saved in ``folder``."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        return []
-    names = []
-    for p in sorted(folder.glob("*.gpkg")):
-        if p.name.startswith("."):
-            continue
+def list_scenarios(folder: str | Path) -> dict[str, Path]:
+    """Return the scenarios saved in ``folder``: name -> GeoPackage, in file-name order.
+
+    Files that are not scenario GeoPackages are skipped; a folder that does not exist holds
+    none.  Iterating the result gives the names.
+    """
+    out: dict[str, Path] = {}
+    for p in _store.scenario_files(folder):
         try:
-            names.append(load_scenario(p).name)
+            out[load_scenario(p).name] = p
         except GisAppError:
             continue
-    return names
+    return out
 
 
-def compare_scenarios(ws: Workspace, service: str, scenarios: dict[str, list[Edit]]) -> pd.DataFrame:
+# ---- comparison -----------------------------------------------------------------------------
+#: name of the scenario without edits in comparisons
+BASELINE = "baseline"
+
+
+def compare_scenarios(ws: Workspace, service: str, scenarios: Mapping[str, Sequence[Edit]], *,
+                      standard: Standard | None = None, travel: str | None = None) -> pd.DataFrame:
     """Return covered people by district for the baseline and each scenario, side by side.
 
-    Columns: ``district_id, district_name, population``, then ``covered`` and
-    ``covered_pct`` per scenario (a two-level column index: scenario, measure).
-    """
-    from gisapp.metrics.service import coverage_by_district
+    Parameters
+    ----------
+    ws
+        The workspace (its facility table is the baseline).
+    service
+        The service name.
+    scenarios
+        Scenario name -> its edits.
+    standard
+        An override of the service's standard (e.g. the app's slider); None: the service's own.
+    travel
+        ``"straight_line"`` or ``"terrain"`` (see :func:`gisapp.metrics.service.run_service`);
+        None: the workspace's default.
 
-    base = coverage_by_district(ws, run_service(ws, service))
-    frames = {"baseline": base[["covered", "covered_pct"]]}
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``district_id, district_name``; columns ``covered`` and ``covered_pct`` per
+        scenario (a two-level column index: scenario, measure; the baseline is
+        :data:`BASELINE`), then ``("", "population")``.
+
+    Raises
+    ------
+    GisAppError
+        If the service is unknown or an edit does not apply.
+    """
+    base = coverage_by_district(ws, run_service(ws, service, standard=standard, travel=travel))
+    frames = {BASELINE: base[["covered", "covered_pct"]]}
     for name, edits in scenarios.items():
-        fac = apply_edits(ws, edits)
-        w2 = ws.with_facilities(fac)
-        t = coverage_by_district(w2, run_service(w2, service))
+        w2 = ws.with_facilities(apply_edits(ws, edits))
+        t = coverage_by_district(w2, run_service(w2, service, standard=standard, travel=travel))
         frames[name] = t[["covered", "covered_pct"]]
     out = pd.concat(frames, axis=1)
     out.index = pd.MultiIndex.from_frame(base[["district_id", "district_name"]])
     out[("", "population")] = base["population"].to_numpy()
+    return out
+
+
+def flat_comparison(table: pd.DataFrame) -> pd.DataFrame:
+    """Return a :func:`compare_scenarios` table with one header row (``scenario · measure``), districts as columns.
+
+    Columns: ``district_id, district_name, population``, then ``<scenario> · covered`` and
+    ``<scenario> · covered_pct`` per scenario.
+    """
+    out = table.copy()
+    pairs: list[tuple[str, str]] = [(str(c[0]), str(c[1])) for c in out.columns]
+    out.columns = pd.Index([m if not s else f"{s} · {m}" for s, m in pairs])
+    out = out.reset_index()
+    cols = ["district_id", "district_name", "population"]
+    return out[cols + [c for c in out.columns if c not in cols]]
+
+
+def comparison_workbook(table: pd.DataFrame, scenarios: Mapping[str, Sequence[Edit]], *, service: str) -> bytes:
+    """Return an XLSX workbook: the comparison (numbers as numbers), every scenario's edits, the service.
+
+    Sheets: ``compare`` (:func:`flat_comparison` of ``table``), ``edits`` (``scenario``, then
+    :data:`EDIT_COLUMNS` with the position before the capacity) and ``about``.
+    """
+    parts = [edits_table(edits).assign(scenario=name) for name, edits in scenarios.items()]
+    cols = ["scenario", "seq", "op", "facility_id", "name", "kind", "lon", "lat", "capacity"]
+    rows = pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
+    return _store.workbook_bytes({"compare": flat_comparison(table), "edits": rows,
+                                  "about": pd.DataFrame({"service": [service]})})
+
+
+def before_after(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """Return covered people by district before and after, from two :func:`~gisapp.metrics.tables.coverage_by_district` tables.
+
+    Columns: ``district_id, district_name, population, covered_before, covered_after,
+    covered_delta, covered_pct_before, covered_pct_after``.
+    """
+    out = before[["district_id", "district_name", "population"]].copy()
+    out["covered_before"] = before["covered"].to_numpy()
+    out["covered_after"] = after["covered"].to_numpy()
+    out["covered_delta"] = out["covered_after"] - out["covered_before"]
+    out["covered_pct_before"] = before["covered_pct"].to_numpy()
+    out["covered_pct_after"] = after["covered_pct"].to_numpy()
     return out

@@ -1,31 +1,37 @@
-"""Suggest new facility sites for a service on a workspace (adapter over :mod:`gisapp.siting`).
+"""Suggest new facility sites for a service on a workspace: the workspace adapter of the siting models.
 
 Builds the maximal-covering problem from the workspace: demand rows are the populated
 eligible cells of the service (people of its demand group), candidate columns are points
 (a grid over populated land, the workspace's settlements layer, or user points), and a
 candidate covers a cell when the straight-line distance is within the cell's standard.
-Existing facilities are kept: the people they already cover add nothing.
+Existing facilities are kept: the people they already cover add nothing.  The problem is
+built with :mod:`.cover` and solved by the maximal-covering models of :mod:`.mclp`.  A user's
+own candidate points come from a CSV read by :func:`read_candidate_points`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 from pyproj import Transformer
 
 from gisapp._errors import GisAppError, Problem, WorkspaceError
 from gisapp.config.spec import Standard
 from gisapp.io import layers as _io
+from gisapp.io.points import read_points_csv
 from gisapp.metrics.service import run_service
-from gisapp.planning import mclp as siting
+from gisapp.planning import mclp
+from gisapp.planning.cover import SitingResult, candidate_grid, coverage_sets
 from gisapp.planning.scenario import Edit
 from gisapp.travel.cost import straight_line_cost
 from gisapp.workspace import Workspace
 
-__all__ = ["Suggestion", "candidate_sites", "has_settlements", "suggest", "to_edits"]
+__all__ = ["Suggestion", "candidate_sites", "has_settlements", "read_candidate_points", "suggest", "to_edits"]
 
 Candidates = Literal["grid", "settlements", "points"]
 
@@ -49,7 +55,7 @@ class Suggestion:
     baseline_covered, total
         People covered by the existing facilities, and all eligible people.
     result
-        The solver's :class:`~gisapp.siting.SitingResult`.
+        The solver's :class:`~gisapp.planning.cover.SitingResult`.
     """
 
     service: str
@@ -57,7 +63,7 @@ class Suggestion:
     curve: pd.DataFrame
     baseline_covered: float
     total: float
-    result: siting.SitingResult
+    result: SitingResult
 
     @property
     def method(self) -> str:
@@ -78,6 +84,47 @@ class Suggestion:
 def has_settlements(ws: Workspace) -> bool:
     """Return True when the workspace has a ``settlements`` point layer (candidate sites)."""
     return "settlements" in ws.spec.layers
+
+
+def _points(table: pd.DataFrame | None) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[Any]]:
+    """Return lon, lat and names of a table of candidate points, checked (names default to P1, P2, ...)."""
+    if table is None or len(table) == 0:
+        raise GisAppError(code="no_candidate_points")
+    missing = {"lon", "lat"} - set(table.columns)
+    if missing:
+        raise GisAppError(code="candidate_columns", params={"columns": ", ".join(sorted(missing))})
+    lon = pd.to_numeric(table["lon"], errors="coerce").to_numpy(float)
+    lat = pd.to_numeric(table["lat"], errors="coerce").to_numpy(float)
+    if np.isnan(lon).any() or np.isnan(lat).any():
+        raise GisAppError(code="candidate_coordinates")
+    names = (table["name"].astype(str).to_numpy() if "name" in table.columns
+             else np.array([f"P{i + 1}" for i in range(lon.size)]))
+    return lon, lat, names
+
+
+def read_candidate_points(source: bytes | str | Path) -> pd.DataFrame:
+    """Read a user's candidate points: a CSV (upload bytes or file) with ``lon``, ``lat`` and optionally ``name``.
+
+    Column names are matched whatever their case; the CSV may be UTF-8 or GBK.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``lon``, ``lat`` (WGS84 degrees, float) and ``name`` (text; ``P1``, ``P2``, ...
+        when the file has none): what :func:`candidate_sites` takes as ``candidate_points``.
+
+    Raises
+    ------
+    GisAppError
+        If the file is not a CSV, lacks ``lon`` or ``lat``, has no rows, or holds coordinates
+        that are missing or not numbers.
+    """
+    try:
+        table = read_points_csv(source)
+    except ValueError as exc:  # not a CSV, or neither UTF-8 nor GBK
+        raise GisAppError(code="candidate_csv_unreadable", params={"error": str(exc)}) from exc
+    lon, lat, names = _points(table)
+    return pd.DataFrame({"lon": lon, "lat": lat, "name": names})
 
 
 def candidate_sites(ws: Workspace, candidates: Candidates = "grid", *, spacing_m: float | None = None,
@@ -102,20 +149,22 @@ def candidate_sites(ws: Workspace, candidates: Candidates = "grid", *, spacing_m
     Raises
     ------
     GisAppError
-        If the candidates cannot be made (no settlements layer, no points, bad columns).
+        If the candidates cannot be made (no settlements layer, no points, bad columns, a
+        negative spacing).
     """
     to_a = Transformer.from_crs(4326, ws.crs, always_xy=True)
     to_w = Transformer.from_crs(ws.crs, 4326, always_xy=True)
     if candidates == "grid":
+        if spacing_m is not None and not (np.isfinite(spacing_m) and spacing_m >= 0):
+            raise GisAppError(code="bad_spacing", params={"spacing": spacing_m})
         g = ws.grid
         sp = float(spacing_m or max(g.res_m, service_radius_m / 2.0))
-        x, y, _ = siting.candidate_grid(g.x, g.y, g.pop, spacing_m=sp, min_pop=0.0)
+        x, y, _ = candidate_grid(g.x, g.y, g.pop, spacing_m=sp, min_pop=0.0)
         lon, lat = to_w.transform(x, y)
         names = np.array([f"G{i + 1}" for i in range(x.size)])
     elif candidates == "settlements":
         if not has_settlements(ws):
-            msg = "The workspace has no `settlements` layer; add one under layers, or use grid candidates."
-            raise GisAppError(msg)
+            raise GisAppError(code="no_settlements_layer")
         problems: list[Problem] = []
         pts = _io.read_points(ws.spec.layers["settlements"], problems)
         if pts is None:
@@ -124,24 +173,10 @@ def candidate_sites(ws: Workspace, candidates: Candidates = "grid", *, spacing_m
         x, y = to_a.transform(lon, lat)
         names = pts["name"].to_numpy()
     elif candidates == "points":
-        if candidate_points is None or len(candidate_points) == 0:
-            msg = "Candidate points are empty; give a table with lon and lat columns (WGS84)."
-            raise GisAppError(msg)
-        missing = {"lon", "lat"} - set(candidate_points.columns)
-        if missing:
-            msg = f"Candidate points lack column(s) {', '.join(sorted(missing))}; give lon and lat (WGS84 degrees)."
-            raise GisAppError(msg)
-        lon = pd.to_numeric(candidate_points["lon"], errors="coerce").to_numpy(float)
-        lat = pd.to_numeric(candidate_points["lat"], errors="coerce").to_numpy(float)
-        if np.isnan(lon).any() or np.isnan(lat).any():
-            msg = "Some candidate coordinates are missing or not numbers; fill in decimal degrees."
-            raise GisAppError(msg)
+        lon, lat, names = _points(candidate_points)
         x, y = to_a.transform(lon, lat)
-        names = (candidate_points["name"].astype(str).to_numpy() if "name" in candidate_points.columns
-                 else np.array([f"P{i + 1}" for i in range(lon.size)]))
     else:
-        msg = f"Unknown candidate type {candidates!r}; use grid, settlements or points."
-        raise GisAppError(msg)
+        raise GisAppError(code="unknown_candidates", params={"candidates": candidates})
     x, y = np.asarray(x, float), np.asarray(y, float)
     return pd.DataFrame({"candidate_id": [f"C{i + 1}" for i in range(x.size)], "name": names,
                          "lon": np.asarray(lon, float), "lat": np.asarray(lat, float), "x": x, "y": y})
@@ -149,7 +184,7 @@ def candidate_sites(ws: Workspace, candidates: Candidates = "grid", *, spacing_m
 
 def suggest(ws: Workspace, service: str, *, k: int | None = None, target_share: float | None = None,
             candidates: Candidates = "grid", spacing_m: float | None = None,
-            candidate_points: pd.DataFrame | None = None, method: siting.Method = "auto",
+            candidate_points: pd.DataFrame | None = None, method: mclp.Method = "auto",
             capacity: float | None = None, standard: Standard | None = None,
             max_k: int = 200) -> Suggestion:
     """Propose new sites that cover the most people not yet covered (existing facilities kept).
@@ -185,8 +220,13 @@ def suggest(ws: Workspace, service: str, *, k: int | None = None, target_share: 
         If neither or both of ``k`` and ``target_share`` are given, or inputs are invalid.
     """
     if (k is None) == (target_share is None):
-        msg = "Give either k (number of new sites) or target_share (percent covered), not both."
-        raise GisAppError(msg)
+        raise GisAppError(code="k_or_target")
+    if k is not None and (isinstance(k, bool) or int(k) != k or k < 1):
+        raise GisAppError(code="bad_site_count", params={"k": k})
+    if target_share is not None and not (np.isfinite(target_share) and 0 < target_share <= 100):
+        raise GisAppError(code="bad_target_share", params={"share": target_share})
+    if capacity is not None and not capacity >= 0:
+        raise GisAppError(code="bad_site_capacity", params={"capacity": capacity})
     res = run_service(ws, service, standard=standard, travel="straight_line")
     svc = res.service
     g = ws.grid
@@ -198,19 +238,20 @@ def suggest(ws: Workspace, service: str, *, k: int | None = None, target_share: 
     cm = straight_line_cost(g.cell_index, g.transform, cand["x"].to_numpy(), cand["y"].to_numpy(),
                             cutoff_m=float(thr.max()))
     within = cm.within(thr)
-    cover = siting.coverage_sets(within.matrix[rows], float(thr.max())) if rows.size else None
+    cover = coverage_sets(within.matrix[rows], float(thr.max())) if rows.size else None
     if cover is None:
-        msg = f"Service {service!r} has no demand to cover."
-        raise GisAppError(msg)
+        raise GisAppError(code="no_demand", params={"service": service})
+    if k is not None and k > len(cand):
+        raise GisAppError(code="too_many_sites", params={"k": k, "n": len(cand)})
     w = dem[rows]
     already = res.covered[rows]
     cap = None if capacity is None else np.full(len(cand), float(capacity))
     if k is not None:
-        sr = siting.suggest_sites(cover, w, int(k), method=method, already_covered=already, capacity=cap)
+        sr = mclp.suggest_sites(cover, w, int(k), method=method, already_covered=already, capacity=cap)
     else:
         share = float(target_share) / 100.0  # type: ignore[arg-type]
-        sr = siting.mclp_target(cover, w, share, already_covered=already, capacity=cap,
-                                max_k=min(max_k, len(cand)))
+        sr = mclp.mclp_target(cover, w, share, already_covered=already, capacity=cap,
+                              max_k=min(max_k, len(cand)))
     sel = np.asarray(sr.selected, dtype=np.int64)
     total = float(w.sum())
     sites = cand.iloc[sel].reset_index(drop=True)

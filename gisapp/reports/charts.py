@@ -3,7 +3,7 @@
 No pyplot: every figure is a :class:`matplotlib.figure.Figure` of its own, drawn under a
 local ``rc_context``, so nothing leaks into global plotting state.  Chinese labels need a
 CJK font (:func:`find_cjk_font`); Latin text uses matplotlib's bundled DejaVu Sans, with the
-CJK font as the per-glyph fallback.
+CJK font as the per-glyph fallback.  The fonts are found by :mod:`gisapp.io.assets`.
 """
 
 from __future__ import annotations
@@ -12,31 +12,17 @@ import io as _io
 import math
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import numpy as np
 
 from gisapp._errors import GisAppError
 from gisapp.i18n import t
+from gisapp.io import assets
+from gisapp.io.assets import latin_font
+from gisapp.reports.data import ReportData, ServiceReport, standard_text
 
-if TYPE_CHECKING:
-    from gisapp.reports.write import ReportData, ServiceReport
-
-__all__ = ["CJK_FONT_PATHS", "find_cjk_font", "latin_font", "service_charts"]
-
-#: Where to look for a font with Chinese glyphs (Debian/Ubuntu packages, then others).
-CJK_FONT_PATHS: Final = (
-    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",        # fonts-droid-fallback
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",           # fonts-noto-cjk
-    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",                   # fonts-wqy-microhei
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",                     # fonts-wqy-zenhei
-    "/usr/share/fonts/wqy-microhei/wqy-microhei.ttc",
-    "/System/Library/Fonts/PingFang.ttc",
-    "C:/Windows/Fonts/msyh.ttc",
-    "C:/Windows/Fonts/simsun.ttc",
-)
+__all__ = ["all_charts", "find_cjk_font", "latin_font", "service_charts"]
 
 COVERED: Final = "#2b8a3e"
 UNCOVERED: Final = "#e03131"
@@ -46,27 +32,17 @@ ACCENT: Final = "#1c7ed6"
 
 @lru_cache(maxsize=1)
 def find_cjk_font() -> Path:
-    """Return the path of an installed font with Chinese glyphs.
+    """Return the path of an installed font with Chinese glyphs (see :data:`gisapp.io.assets.CJK_FONT_PATHS`).
 
     Raises
     ------
     GisAppError
-        If none of :data:`CJK_FONT_PATHS` exists; the message names the Debian package.
+        Code ``report_no_cjk_font`` if none is installed; the message names the Debian package.
     """
-    for p in CJK_FONT_PATHS:
-        if Path(p).is_file():
-            return Path(p)
-    msg = ("No font with Chinese glyphs found (looked for " + ", ".join(CJK_FONT_PATHS[:5]) + ", ...). "
-           "Install one, e.g. `apt-get install -y fonts-droid-fallback` (Debian/Ubuntu) or fonts-noto-cjk.")
-    raise GisAppError(msg)
-
-
-def latin_font(bold: bool = False) -> Path:
-    """Return matplotlib's bundled DejaVu Sans (always installed with matplotlib)."""
-    import matplotlib
-
-    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
-    return Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name
+    path = assets.find_cjk_font()
+    if path is None:
+        raise GisAppError(code="report_no_cjk_font", params={"paths": ", ".join(assets.CJK_FONT_PATHS[:5])})
+    return path
 
 
 @lru_cache(maxsize=1)
@@ -231,8 +207,6 @@ def coverage_map(data: ReportData, sr: ServiceReport, lang: str) -> bytes:
 
 def standard_label(sr: ServiceReport, lang: str) -> str:
     """Return the service's standard as a short label."""
-    from gisapp.reports.write import standard_text
-
     return standard_text(sr.spec, lang)
 
 
@@ -241,3 +215,8 @@ def service_charts(data: ReportData, sr: ServiceReport) -> dict[str, bytes]:
     lang = data.lang
     return {"district": district_chart(sr, lang), "class": class_chart(sr, lang),
             "curve": curve_chart(sr, lang), "map": coverage_map(data, sr, lang)}
+
+
+def all_charts(data: ReportData) -> dict[str, dict[str, bytes]]:
+    """Return :func:`service_charts` of every service of the report, by service name."""
+    return {sr.name: service_charts(data, sr) for sr in data.services}

@@ -1,30 +1,39 @@
 """Write report.html: one self-contained page (inline Leaflet, maps, tables, PNG charts).
 
-The interactive maps come from :func:`gisapp.maps.build_map`; each is rendered to its own
-HTML document in which every CDN ``<script src>`` / ``<link href>`` folium adds is removed
-and the vendored Leaflet (and d3, for the colour-scale legend) from ``gisapp/static`` is
-inlined, then embedded with ``<iframe srcdoc>`` so the map's own page styles stay inside it.
-Base tiles are an overlay that is off by default: without a network the map still shows the
-districts, facilities, coverage grid and gap areas.
+The page comes from the jinja2 templates in ``gisapp/reports/templates`` with autoescape on:
+every name, label and number is escaped by the template engine, never by hand.  The
+interactive maps come from :func:`gisapp.maps.build_map`; each is rendered to its own HTML
+document in which every CDN ``<script src>`` / ``<link href>`` folium adds is removed and the
+vendored Leaflet (and d3, for the colour-scale legend) from ``gisapp/static`` is inlined
+(:mod:`gisapp.io.assets` reads them), then embedded with ``<iframe srcdoc>`` (escaped as an
+attribute value) so the map's own page styles stay inside it.  Base tiles are an overlay that
+is off by default: without a network the map still shows the districts, facilities, coverage
+grid and gap areas.
 """
 
 from __future__ import annotations
 
 import base64
-import html
+import functools
 import math
 import re
-from functools import lru_cache
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
+import folium
+import jinja2
+from markupsafe import Markup
+
+from gisapp import maps
 from gisapp.i18n import fmt_number, fmt_pct, t
-from gisapp.reports.write import (
+from gisapp.io.assets import STATIC, static_bytes, static_text
+from gisapp.io.atomic import write_text
+from gisapp.reports.data import (
     MAP_GAPS,
     TOP_GAPS,
+    Fmt,
     ReportData,
     ServiceReport,
-    Table,
     class_table,
     consortia_table,
     district_table,
@@ -37,33 +46,56 @@ from gisapp.reports.write import (
     summary_table,
 )
 
-__all__ = ["STATIC", "inline_assets", "map_document", "write_html"]
-
-#: Folder of the vendored assets (see its README.md for versions and licences).
-STATIC: Final = Path(__file__).resolve().parents[1] / "static"
+__all__ = ["STATIC", "inline_assets", "map_document", "render_html", "write_html"]
 
 _REMOTE_SCRIPT = re.compile(r"<script[^>]*\bsrc\s*=\s*[\"']?(?:https?:)?//[^>]*>\s*</script>", re.I)
 _REMOTE_LINK = re.compile(r"<link[^>]*\bhref\s*=\s*[\"']?(?:https?:)?//[^>]*>", re.I)
+#: a use of the d3 library (not the end of a folium element id such as ``geo_json_...aed3.addTo``)
+_USES_D3 = re.compile(r"(?<![\w$])d3\.")
 
 
-@lru_cache(maxsize=4)
-def _asset(rel: str) -> str:
-    return (STATIC / rel).read_text(encoding="utf-8")
+def _png_data_url(png: bytes) -> str:
+    """Return PNG bytes as a ``data:`` URL (base64 needs no escaping in an attribute)."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-@lru_cache(maxsize=1)
+def _script_body(js: str) -> Markup:
+    """Return a vendored script as the raw text of a ``<script>`` element.
+
+    Script text is not HTML: entities are not decoded there, so it cannot be HTML-escaped;
+    the only sequence that could end the element early, ``</script``, is written ``<\\/script``.
+    """
+    return Markup(js.replace("</script", "<\\/script"))  # noqa: S704 - our vendored script, made inert above
+
+
+def _cell(v: Any, fmt: Fmt) -> str:
+    return format_value(v, fmt)
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("gisapp.reports", "templates"),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "j2"), default_for_string=True,
+                                            default=True),
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters.update(cell=_cell, png_data_url=_png_data_url, script_body=_script_body)
+    return env
+
+
+#: The template environment of the report page (autoescape on, undefined names fail).
+ENV: Final = _environment()
+
+
+@functools.lru_cache(maxsize=1)
 def _leaflet_css() -> str:
-    css = _asset("leaflet/leaflet.css")
+    css = static_text("leaflet/leaflet.css")
 
     def data_uri(m: re.Match[str]) -> str:
-        png = (STATIC / "leaflet" / "images" / m.group(1)).read_bytes()
-        return "url(data:image/png;base64," + base64.b64encode(png).decode("ascii") + ")"
+        return "url(" + _png_data_url(static_bytes(f"leaflet/images/{m.group(1)}")) + ")"
 
     return re.sub(r"url\(images/([\w.-]+\.png)\)", data_uri, css)
-
-
-def _script(js: str) -> str:
-    return "<script>" + js.replace("</script", "<\\/script") + "</script>"
 
 
 def inline_assets(doc: str) -> str:
@@ -74,13 +106,17 @@ def inline_assets(doc: str) -> str:
     >>> out = inline_assets('<html><head><script src="https://x/leaflet.js"></script></head></html>')
     >>> "https://x" in out, "L.map" in out or "Leaflet" in out
     (False, True)
+    >>> inline_assets("<head></head><script>d3.select('svg')</script>").count("<script>")  # Leaflet, d3, ours
+    3
+    >>> inline_assets("<head></head><script>geo_json_aed3.addTo(m)</script>").count("<script>")  # an id, not d3
+    2
     """
-    needs_d3 = "d3." in doc
+    needs_d3 = _USES_D3.search(doc) is not None
     doc = _REMOTE_SCRIPT.sub("", doc)
     doc = _REMOTE_LINK.sub("", doc)
-    head = ("<style>" + _leaflet_css() + "</style>" + _script(_asset("leaflet/leaflet.js"))
-            + (_script(_asset("d3/d3.min.js")) if needs_d3 else "")
-            + "<style>.leaflet-image-layer{image-rendering:pixelated}</style>")
+    head = ENV.get_template("map_assets.html.j2").render(
+        leaflet_css=_leaflet_css(), leaflet_js=static_text("leaflet/leaflet.js"),
+        d3_js=static_text("d3/d3.min.js") if needs_d3 else "").strip()
     m = re.search(r"<head[^>]*>", doc, re.I)
     if m is None:
         return head + doc
@@ -90,10 +126,6 @@ def inline_assets(doc: str) -> str:
 def map_document(data: ReportData, sr: ServiceReport, *, base_tiles: bool = True,
                  show_population: bool = False) -> str:
     """Return the self-contained HTML document of one service's interactive map."""
-    import folium
-
-    from gisapp import maps
-
     gaps = sr.gaps.head(MAP_GAPS).copy()
     # one-cell tolerance removes the pixel staircase and keeps the page small
     gaps["geometry"] = gaps.geometry.simplify(data.ws.grid.res_m, preserve_topology=True)
@@ -109,59 +141,7 @@ def map_document(data: ReportData, sr: ServiceReport, *, base_tiles: bool = True
     return inline_assets(m.get_root().render())
 
 
-def _table_html(table: Table, *, css_id: str = "", cls: str = "data") -> str:
-    ident = f' id="{html.escape(css_id)}"' if css_id else ""
-    num = [f != "text" for f in table.formats]
-    head = "".join(f"<th{' class=num' if n else ''}>{html.escape(h)}</th>" for h, n in
-                   zip(table.headers, num, strict=True))
-    body = []
-    last = len(table.rows) - 1
-    for k, row in enumerate(table.rows):
-        tr = ' class="total"' if table.total and k == last else ""
-        cells = "".join(f"<td{' class=num' if n else ''}>{html.escape(format_value(v, f))}</td>"
-                        for v, f, n in zip(row, table.formats, num, strict=True))
-        body.append(f"<tr{tr}>{cells}</tr>")
-    return (f'<div class="tablewrap"><table class="{cls}"{ident}><thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(body)}</tbody></table></div>")
-
-
-def _img(png: bytes, alt: str, cls: str = "chart") -> str:
-    return (f'<img class="{cls}" alt="{html.escape(alt)}" '
-            f'src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">')
-
-
-_CSS: Final = """
-html,body{height:auto;margin:0;padding:0}
-body{font-family:"Noto Sans CJK SC","Microsoft YaHei","PingFang SC","Droid Sans Fallback",system-ui,sans-serif;
- color:#212529;background:#f8f9fa;line-height:1.5}
-main{max-width:1180px;margin:0 auto;padding:16px 24px 48px;background:#fff}
-h1{font-size:1.7em;margin:.2em 0}h2{border-bottom:2px solid #1c7ed6;padding-bottom:4px;margin-top:2em}
-h3{margin-top:1.4em}
-.meta{color:#555}
-.notice{border:2px solid #e8590c;background:#fff4e6;padding:10px 14px;border-radius:6px;margin:12px 0}
-.notice b{color:#d9480f}
-.notice p{margin:.2em 0}
-nav ul{columns:2;margin:.3em 0}
-.tablewrap{overflow-x:auto}
-table.data{border-collapse:collapse;font-size:.86em;margin:.6em 0}
-table.data th,table.data td{border:1px solid #dee2e6;padding:3px 7px;vertical-align:top}
-table.data th{background:#e7f5ff;text-align:left}
-td.num,th.num{text-align:right;white-space:nowrap}
-tr.total td{font-weight:bold;background:#f1f3f5}
-.kpis{display:flex;flex-wrap:wrap;gap:10px;margin:.6em 0}
-.kpi{background:#f1f3f5;border-radius:6px;padding:6px 12px;min-width:140px}
-.kpi .v{font-size:1.3em;font-weight:bold}
-.charts{display:flex;flex-wrap:wrap;gap:8px}
-img.chart{max-width:100%;width:560px;border:1px solid #eee}
-iframe.map{width:100%;height:560px;border:1px solid #ced4da;border-radius:4px}
-img.printmap{display:none;max-width:100%}
-.small{font-size:.85em;color:#555}
-@media print{iframe.map{display:none}img.printmap{display:block;width:16cm}main{max-width:none}
- h2{break-before:page}}
-"""
-
-
-def _kpis(data: ReportData, sr: ServiceReport) -> str:
+def _kpis(data: ReportData, sr: ServiceReport) -> list[tuple[str, str]]:
     lang, s = data.lang, sr.summary
     unit = t(f"unit.{sr.unit}", lang)
     med = s["median_cost"]
@@ -173,100 +153,63 @@ def _kpis(data: ReportData, sr: ServiceReport) -> str:
               (f"{med:,.0f}" if sr.unit == "m" else f"{med:,.1f}") + f" {unit}" if math.isfinite(med) else "—")]
     if math.isfinite(s["gini_access"]):
         items.append((t("col.gini", lang), f"{s['gini_access']:.2f}"))
-    return '<div class="kpis">' + "".join(
-        f'<div class="kpi"><div class="small">{html.escape(k)}</div><div class="v">{html.escape(v)}</div></div>'
-        for k, v in items) + "</div>"
+    return items
 
 
 def _service_section(data: ReportData, sr: ServiceReport, charts: dict[str, bytes], *, base_tiles: bool,
-                     first: bool) -> str:
+                     first: bool) -> dict[str, Any]:
+    """Return what ``service.html.j2`` shows of one service."""
     lang = data.lang
-    e = html.escape
-    parts = [f'<section id="svc-{e(sr.name)}"><h2>{e(sr.spec.title(lang))}</h2>',
-             f"<p><b>{e(t('word.standard', lang))}</b>: {e(standard_text(sr.spec, lang))}"]
-    for key, src in sr.spec.source.items():
-        parts.append(f'<br><span class="small">{e(t("word.source", lang))} ({e(key)}): {e(src)}</span>')
-    parts.append("</p>")
-    parts.append(_kpis(data, sr))
-    doc = map_document(data, sr, base_tiles=base_tiles, show_population=first)
-    parts.append(f"<h3>{e(t('rep.map', lang))}</h3>")
-    parts.append(f'<iframe class="map" id="map-{e(sr.name)}" title="{e(sr.spec.title(lang))}" '
-                 f'srcdoc="{html.escape(doc, quote=True)}"></iframe>')
-    if "map" in charts:
-        parts.append(_img(charts["map"], t("rep.map_static", lang), "printmap"))
-    parts.append(f'<p class="small">{e(t("rep.map_note", lang))}</p>')
-    parts.append(f"<h3>{e(t('rep.by_district', lang))}</h3>")
-    parts.append(_table_html(district_table(sr, lang), css_id=f"districts-{sr.name}"))
-    parts.append(f"<h3>{e(t('rep.by_class', lang))}</h3>")
-    parts.append(_table_html(class_table(sr, lang), css_id=f"classes-{sr.name}"))
     ratio = sr.town_country_ratio
-    parts.append(f"<p>{e(t('rep.ratio', lang, v=f'{ratio:.2f}' if math.isfinite(ratio) else '—'))}</p>")
-    parts.append(f"<h3>{e(t('rep.charts', lang))}</h3><div class='charts'>")
-    for key in ("district", "class", "curve"):
-        if key in charts:
-            parts.append(_img(charts[key], f"{sr.spec.title(lang)} {key}"))
-    parts.append("</div>")
     total = len(sr.gaps)
-    parts.append(f"<h3>{e(t('rep.gaps', lang))}</h3>")
-    if total:
-        parts.append(f"<p>{e(t('rep.gaps_top', lang, n=min(TOP_GAPS, total), total=total))}</p>")
-        parts.append(_table_html(gap_table(sr, lang, top=TOP_GAPS), css_id=f"gaps-{sr.name}"))
-    else:
-        parts.append(f"<p>{e(t('rep.no_gaps', lang))}</p>")
-    parts.append("</section>")
-    return "".join(parts)
+    return {
+        "name": sr.name, "title": sr.spec.title(lang), "standard": standard_text(sr.spec, lang),
+        "sources": list(sr.spec.source.items()), "kpis": _kpis(data, sr),
+        "map_doc": map_document(data, sr, base_tiles=base_tiles, show_population=first),
+        "charts": charts,
+        "district_table": district_table(sr, lang), "class_table": class_table(sr, lang),
+        "ratio": t("rep.ratio", lang, v=f"{ratio:.2f}" if math.isfinite(ratio) else "—"),
+        "gaps_top": t("rep.gaps_top", lang, n=min(TOP_GAPS, total), total=total) if total else "",
+        "gap_table": gap_table(sr, lang, top=TOP_GAPS) if total else None,
+    }
 
 
 def render_html(data: ReportData, *, charts: dict[str, dict[str, bytes]], base_tiles: bool = True) -> str:
     """Return the report page as one HTML string (no external resource needed to render)."""
     lang = data.lang
-    e = html.escape
-    title = f"{t('app.title', lang)} · {t('rep.title', lang)}"
-    by = data.layers_by_status()
-    notice = "".join(f"<p>{'<b>' if i == len(data.provenance_lines()) - 1 and by['synthetic'] else ''}"
-                     f"{e(line)}{'</b>' if i == len(data.provenance_lines()) - 1 and by['synthetic'] else ''}</p>"
-                     for i, line in enumerate(data.provenance_lines()))
+    lines = data.provenance_lines()
+    synthetic = bool(data.layers_by_status()["synthetic"])
     toc = [("summary", t("rep.summary", lang))]
     toc += [(f"svc-{sr.name}", sr.spec.title(lang)) for sr in data.services]
     toc += [("consortia", t("rep.consortia", lang)), ("standards", t("rep.standards", lang)),
             ("provenance", t("rep.provenance", lang))]
-    body = [f"<header><h1>{e(title)}</h1>",
-            f"<div class='meta'>{e(t('rep.workspace', lang, name=data.ws.spec.title(lang)))} · "
-            f"{e(t('rep.generated', lang, when=data.generated))}</div></header>",
-            f"<section class='notice' id='data-notice'><b>{e(t('rep.data_notice', lang))}</b>{notice}</section>",
-            f"<nav><b>{e(t('rep.contents', lang))}</b><ul>"
-            + "".join(f"<li><a href='#{e(a)}'>{e(b)}</a></li>" for a, b in toc) + "</ul></nav>",
-            f"<section id='summary'><h2>{e(t('rep.summary', lang))}</h2>",
-            _table_html(summary_table(data), css_id="summary-table"),
-            f"<p class='small'>{e(t('rep.method', lang))}</p></section>"]
-    for i, sr in enumerate(data.services):
-        body.append(_service_section(data, sr, charts.get(sr.name, {}), base_tiles=base_tiles, first=i == 0))
-    for sr in data.services:
-        st_ = scenario_table(data, sr.name)
-        if st_ is not None:
-            body.append(f"<section id='scenarios-{e(sr.name)}'><h2>{e(t('rep.scenarios', lang))} · "
-                        f"{e(sr.spec.title(lang))}</h2>" + _table_html(st_, css_id=f"scenarios-{sr.name}")
-                        + "</section>")
-    body.append(f"<section id='consortia'><h2>{e(t('rep.consortia', lang))}</h2>")
+    scenarios = [(sr.name, sr.spec.title(lang), st_) for sr in data.services
+                 if (st_ := scenario_table(data, sr.name)) is not None]
     ref = data.ws.spec.referral_standard
-    if ref is not None:
-        body.append(f"<p>{e(t('rep.consortia_note', lang, std=ref.label(lang)))}"
-                    + (f" <span class='small'>({e(data.ws.spec.referral_source)})</span>" if data.ws.spec.referral_source else "")
-                    + "</p>")
-    if len(data.consortia):
-        body.append(_table_html(consortia_table(data), css_id="consortia-table"))
-    else:
-        body.append(f"<p>{e(t('rep.no_consortia', lang))}</p>")
-    body.append("</section>")
-    body.append(f"<section id='standards'><h2>{e(t('rep.standards', lang))}</h2>"
-                + _table_html(standards_table(data), css_id="standards-table") + "</section>")
-    body.append(f"<section id='provenance'><h2>{e(t('rep.provenance', lang))}</h2>"
-                + _table_html(provenance_table(data), css_id="provenance-table") + "</section>")
-    return (f"<!DOCTYPE html>\n<html lang='{'zh-CN' if lang == 'zh' else 'en'}'><head><meta charset='utf-8'>"
-            f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{e(title)}</title>"
-            f"<style>{_CSS}</style></head><body><main>{''.join(body)}</main></body></html>\n")
+
+    def text(key: str, **params: object) -> str:
+        return t(key, lang, **params)
+
+    return ENV.get_template("report.html.j2").render(
+        t=text,
+        html_lang="zh-CN" if lang == "zh" else "en",
+        title=f"{t('app.title', lang)} · {t('rep.title', lang)}",
+        workspace=data.ws.spec.title(lang), generated=data.generated,
+        notice=[(line, synthetic and i == len(lines) - 1) for i, line in enumerate(lines)],
+        toc=toc,
+        summary_table=summary_table(data),
+        services=[_service_section(data, sr, charts.get(sr.name, {}), base_tiles=base_tiles, first=i == 0)
+                  for i, sr in enumerate(data.services)],
+        scenarios=scenarios,
+        referral=ref.label(lang) if ref is not None else None,
+        referral_source=data.ws.spec.referral_source,
+        consortia_table=consortia_table(data) if len(data.consortia) else None,
+        standards_table=standards_table(data),
+        provenance_table=provenance_table(data),
+    )
 
 
-def write_html(data: ReportData, path: Path, *, charts: dict[str, dict[str, bytes]], base_tiles: bool = True) -> None:
-    """Write the self-contained report page to ``path`` (UTF-8)."""
-    path.write_text(render_html(data, charts=charts, base_tiles=base_tiles), encoding="utf-8")
+def write_html(data: ReportData, path: str | Path, *, charts: dict[str, dict[str, bytes]],
+               base_tiles: bool = True) -> Path:
+    """Write the self-contained report page (:func:`render_html`) to ``path`` atomically and return it."""
+    return write_text(path, render_html(data, charts=charts, base_tiles=base_tiles))

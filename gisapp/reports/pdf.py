@@ -1,8 +1,10 @@
 """Write report.pdf with fpdf2: the report's tables, charts and static maps, Chinese included.
 
 Latin text uses DejaVu Sans (bundled with matplotlib); Chinese glyphs come from a CJK
-font found by :func:`gisapp.charts.find_cjk_font` as fpdf2's fallback font.  fpdf2 embeds
-both as subsets, so the PDF shows and extracts the Chinese text on any machine.
+font found by :func:`gisapp.reports.charts.find_cjk_font` as fpdf2's fallback font.  fpdf2
+embeds both as subsets, so the PDF shows and extracts the Chinese text on any machine.
+:func:`pdf_bytes` builds the document in memory; :func:`write_pdf` hands it to
+:mod:`gisapp.io.atomic`.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from gisapp.i18n import fmt_number, fmt_pct, t
-from gisapp.reports.charts import find_cjk_font, latin_font
-from gisapp.reports.write import (
+from gisapp.io.assets import latin_font
+from gisapp.io.atomic import write_bytes
+from gisapp.reports.charts import find_cjk_font
+from gisapp.reports.data import (
     TOP_GAPS,
     ReportData,
     ServiceReport,
@@ -32,7 +36,7 @@ from gisapp.reports.write import (
     summary_table,
 )
 
-__all__ = ["write_pdf"]
+__all__ = ["pdf_bytes", "write_pdf"]
 
 _ORANGE = (232, 89, 12)
 _BLUE = (28, 126, 214)
@@ -207,8 +211,8 @@ def _service(pdf: Any, data: ReportData, sr: ServiceReport, charts: dict[str, by
         _para(pdf, t("rep.no_gaps", lang))
 
 
-def write_pdf(data: ReportData, path: Path, *, charts: dict[str, dict[str, bytes]]) -> None:
-    """Write the printable report to ``path``: provenance first, then every section of the HTML report."""
+def pdf_bytes(data: ReportData, *, charts: dict[str, dict[str, bytes]]) -> bytes:
+    """Return the printable report: provenance first, then every section of the HTML report."""
     lang = data.lang
     pdf = _new_pdf(data)
     pdf.add_page()
@@ -252,4 +256,9 @@ def write_pdf(data: ReportData, path: Path, *, charts: dict[str, dict[str, bytes
         _para(pdf, t("rep.no_consortia", lang))
     _heading(pdf, t("rep.standards", lang))
     _table(pdf, standards_table(data))
-    pdf.output(str(path))
+    return bytes(pdf.output())
+
+
+def write_pdf(data: ReportData, path: str | Path, *, charts: dict[str, dict[str, bytes]]) -> Path:
+    """Write the printable report (:func:`pdf_bytes`) to ``path`` atomically and return it."""
+    return write_bytes(path, pdf_bytes(data, charts=charts))

@@ -182,11 +182,9 @@ def distance_to_minutes(distance_m: NDArray[np.float64] | float, *, speed_kph: f
     15.0
     """
     if speed_kph <= 0:
-        msg = f"speed_kph must be positive, got {speed_kph}."
-        raise UnitsError(msg)
+        raise UnitsError(code="speed_not_positive", params={"speed": speed_kph})
     if circuity < 1.0:
-        msg = f"circuity must be at least 1 (a route is never shorter than a straight line), got {circuity}."
-        raise UnitsError(msg)
+        raise UnitsError(code="circuity_below_one", params={"circuity": circuity})
     return np.asarray(distance_m, dtype=np.float64) * circuity / (speed_kph * 1000.0 / 60.0)
 
 
@@ -238,8 +236,7 @@ def straight_line_cost(
         If the grid's cells are not square or the cut-off is not positive.
     """
     if cutoff_m <= 0:
-        msg = f"cutoff_m must be positive (metres), got {cutoff_m}."
-        raise UnitsError(msg)
+        raise UnitsError(code="cutoff_not_positive", params={"cutoff": cutoff_m})
     res = float(transform.a)
     if not np.isclose(abs(transform.e), res) or transform.b != 0 or transform.d != 0:
         msg = "straight_line_cost needs a north-up grid with square cells."
@@ -292,8 +289,7 @@ def _finish(rows: NDArray[np.int64], cols: NDArray[np.int64], dist: NDArray[np.f
             speed_kph: float | None) -> CostMatrix:
     if speed_kph is None:
         if circuity < 1.0:
-            msg = f"circuity must be at least 1, got {circuity}."
-            raise UnitsError(msg)
+            raise UnitsError(code="circuity_below_one", params={"circuity": circuity})
         return cost_matrix_from_pairs(rows, cols, dist * circuity, shape=(n_cells, n_fac),
                                       unit="m", cutoff=cutoff_m * circuity)
     minutes = distance_to_minutes(dist, speed_kph=speed_kph, circuity=circuity)

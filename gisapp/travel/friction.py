@@ -37,6 +37,7 @@ from rasterio import features
 from shapely.geometry.base import BaseGeometry
 
 from gisapp._errors import CRSMismatchError, LayerSchemaError, MissingCRSError, Problem, UnitsError
+from gisapp.io.tables import read_sheet
 
 __all__ = [
     "BICYCLE_MAX_FACTOR",
@@ -260,11 +261,10 @@ def speed_table_from_frame(frame: pd.DataFrame, *, source: str = "speed table",
     problems: list[Problem] = []
     for name in (class_column, speed_column, mode_column):
         if name.lower() not in cols:
-            problems.append(Problem(source, name, f"column {name!r} is missing (columns: "
-                                    f"{', '.join(map(str, frame.columns))}).",
-                                    f"add a {name!r} column or name the right one."))
+            problems.append(Problem(source, name, "speed_column_missing",
+                                    {"column": name, "columns": ", ".join(map(str, frame.columns))}))
     if problems:
-        raise LayerSchemaError(problems, title=f"The speed table {source} is invalid:")
+        raise LayerSchemaError(problems, title_code="speed_table_invalid", title_params={"source": source})
     kc = frame[cols[class_column.lower()]]
     sc = frame[cols[speed_column.lower()]]
     mc = frame[cols[mode_column.lower()]]
@@ -272,25 +272,21 @@ def speed_table_from_frame(frame: pd.DataFrame, *, source: str = "speed table",
     speed = pd.to_numeric(sc, errors="coerce")
     bad_class = klass.isna() | (klass != np.round(klass))
     if bad_class.any():
-        problems.append(Problem(source, class_column, f"classes must be integers; rows "
-                                f"{_rows(bad_class)} are not.", "write whole numbers."))
+        problems.append(Problem(source, class_column, "speed_class_not_integer", {"rows": _rows(bad_class)}))
     dup = klass.duplicated(keep=False) & ~klass.isna()
     if dup.any():
-        problems.append(Problem(source, class_column, f"classes {sorted(set(klass[dup].astype(int)))} "
-                                "appear more than once.", "keep one row per class."))
+        problems.append(Problem(source, class_column, "speed_class_repeated",
+                                {"classes": sorted(set(klass[dup].astype(int)))}))
     bad_speed = speed.isna() | (speed < 0) | ~np.isfinite(speed.to_numpy(dtype=float, na_value=np.nan))
     if bad_speed.any():
-        problems.append(Problem(source, speed_column, f"speeds must be numbers >= 0 (km/h); rows "
-                                f"{_rows(bad_speed)} are not.",
-                                "give a speed in km/h (0 makes a class impassable)."))
+        problems.append(Problem(source, speed_column, "speed_invalid", {"rows": _rows(bad_speed)}))
     names = mc.astype(str).str.strip().str.upper()
     mode = names.map(lambda m: int(_MODE_NAMES.get(m, -1)))
     bad_mode = mode < 0
     if bad_mode.any():
-        problems.append(Problem(source, mode_column, f"unknown modes {sorted(set(names[bad_mode]))}.",
-                                "use WALKING, BICYCLING or MOTORIZED."))
+        problems.append(Problem(source, mode_column, "speed_mode_unknown", {"modes": sorted(set(names[bad_mode]))}))
     if problems:
-        raise LayerSchemaError(problems, title=f"The speed table {source} is invalid:")
+        raise LayerSchemaError(problems, title_code="speed_table_invalid", title_params={"source": source})
     labels: tuple[str, ...] = ()
     if label_column.lower() in cols:
         labels = tuple(frame[cols[label_column.lower()]].fillna("").astype(str))
@@ -323,22 +319,8 @@ def read_speed_table(path: str | Path, *, sheet: str | int = 0, **columns: str) 
     LayerSchemaError
         If the file cannot be read as a table or its rows are invalid.
     """
-    p = Path(path)
-    suffix = p.suffix.lower()
-    try:
-        if suffix == ".csv":
-            frame = pd.read_csv(p)
-        elif suffix in (".xlsx", ".xlsm"):
-            frame = pd.read_excel(p, sheet_name=sheet)
-        else:
-            raise LayerSchemaError([Problem(str(p), "", f"unsupported extension {suffix!r}.",
-                                            "save the table as .csv or .xlsx.")])
-    except (OSError, ValueError, KeyError) as exc:
-        if isinstance(exc, LayerSchemaError):
-            raise
-        raise LayerSchemaError([Problem(str(p), "", f"cannot be read ({exc}).",
-                                        "check the path and that it is a CSV/XLSX table.")]) from exc
-    return speed_table_from_frame(frame, source=str(p), **columns)
+    frame = read_sheet(path, sheet=sheet)  # gisapp.io reads the file
+    return speed_table_from_frame(frame, source=str(Path(path)), **columns)
 
 
 # --------------------------------------------------------------------------- the surface
@@ -400,12 +382,10 @@ def _check_layer_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries, name: str, crs: CRS 
     if crs is None:
         return
     if gdf.crs is None:
-        msg = f"`{name}` has no CRS; set it with `set_crs(...)` (the grid is {crs.name})."
-        raise MissingCRSError(msg)
+        raise MissingCRSError(code="grid_layer_without_crs", params={"name": name, "grid_crs": crs.name})
     if not CRS.from_user_input(gdf.crs).equals(crs):
-        msg = (f"CRS mismatch: the grid is {crs.name} but `{name}` is {gdf.crs.name}; "
-               f"reproject it with `{name}.to_crs(grid_crs)`.")
-        raise CRSMismatchError(msg)
+        raise CRSMismatchError(code="grid_crs_mismatch", params={"name": name, "grid_crs": crs.name,
+                                                                 "crs": gdf.crs.name})
 
 
 def _burn(geoms: Sequence[BaseGeometry | None], shape: tuple[int, int], transform: Affine,
@@ -517,9 +497,7 @@ def speed_surface(
     found = np.isin(klass, speed_table.classes) | nodata
     if not found.all():
         missing = sorted(int(v) for v in np.unique(klass[~found]))
-        problems.append(Problem("landcover", "class", f"classes {missing[:20]} have no row in the "
-                                "speed table.", "add a row for each (speed 0 makes a class "
-                                "impassable) or set `landcover_nodata`."))
+        problems.append(Problem("landcover", "class", "landcover_class_unknown", {"classes": missing[:20]}))
     klass = np.where(nodata, -1, klass)
     blocked = np.zeros(shape, dtype=bool)
 
@@ -537,20 +515,16 @@ def speed_surface(
     if roads is not None and len(roads) > 0:
         _check_layer_crs(roads, "roads", grid_crs)
         if road_class_column not in roads.columns:
-            problems.append(Problem("roads", road_class_column, "the road class column is "
-                                    f"missing (columns: {', '.join(map(str, roads.columns))}).",
-                                    "name the column holding the road class."))
+            problems.append(Problem("roads", road_class_column, "road_class_column_missing",
+                                    {"columns": ", ".join(map(str, roads.columns))}))
         else:
             rc = pd.to_numeric(roads[road_class_column], errors="coerce")
             present = sorted(int(v) for v in rc.dropna().unique())
             unknown = [c for c in present if c not in set(speed_table.classes.tolist())]
             if rc.isna().any():
-                problems.append(Problem("roads", road_class_column, f"{int(rc.isna().sum())} "
-                                        "roads have no class.", "give every road a class."))
+                problems.append(Problem("roads", road_class_column, "road_class_empty", {"n": int(rc.isna().sum())}))
             if unknown:
-                problems.append(Problem("roads", road_class_column, f"road classes {unknown[:20]} "
-                                        "have no row in the speed table.",
-                                        "add a row for each road class."))
+                problems.append(Problem("roads", road_class_column, "road_class_unknown", {"classes": unknown[:20]}))
             if not problems:
                 if road_priority is None:
                     sp_, _, _ = speed_table.lookup(np.asarray(present))
@@ -565,7 +539,7 @@ def speed_surface(
                         road_class[_burn(list(roads.geometry[sel]), shape, transform,
                                          all_touched=True)] = c
     if problems:
-        raise LayerSchemaError(problems, title="The friction surface cannot be built:")
+        raise LayerSchemaError(problems, title_code="friction_invalid")
 
     road = road_class >= 0
     if bridges:

@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gisapp._errors import GisAppError, Problem, WorkspaceError
+from gisapp.i18n import Term
 from gisapp.io import layers as _io
 from gisapp.travel.cost import CostMatrix, cost_matrix_from_pairs
 from gisapp.travel.friction import FrictionSurface, Mode, SpeedTable, speed_surface
@@ -45,9 +46,8 @@ def available(ws: Workspace) -> bool:
 def _table(ws: Workspace, mode: str) -> SpeedTable:
     speeds: dict[str, Any] = ws.spec.travel.get("speeds", {})
     if mode not in speeds:
-        msg = (f"The workspace's travel.speeds has no {mode!r} table (it has {', '.join(speeds) or 'none'}); "
-               f"add one to use terrain mode for {mode} standards.")
-        raise GisAppError(msg)
+        have: object = ", ".join(speeds) if speeds else Term("rep.none")
+        raise GisAppError(code="travel_speeds_missing", params={"mode": mode, "have": have})
     classes, kph, modes = [], [], []
     for k, v in speeds[mode].items():
         classes.append(OFFROAD_CLASS if str(k) == "offroad" else int(k))

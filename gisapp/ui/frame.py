@@ -1,23 +1,32 @@
-"""The frame shared by every page: language, service and standard in the sidebar, problem display."""
+"""The frame shared by every page: language, service and standard in the sidebar, problem display.
+
+Everything the frame shows comes from the catalogues of :mod:`gisapp.i18n`, including the texts
+Streamlit draws itself inside our widgets: the placeholders of select boxes (``placeholder=``,
+see :func:`choose_one` / :func:`choose_many`) and the file uploader's button and instructions,
+which Streamlit offers no argument for: :func:`localise_widgets` injects a stylesheet, per
+language, that hides Streamlit's English texts and shows the catalogue's (``::after``).
+"""
 
 from __future__ import annotations
 
 import copy
+import re
+from collections.abc import Sequence
 
 import folium
 import pandas as pd
 import streamlit as st
+from streamlit.navigation.page import StreamlitPage
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 from streamlit_folium import st_folium
 
-from gisapp._errors import Problem, WorkspaceError
+from gisapp._errors import GisAppError, Problem, WorkspaceError
 from gisapp.config.spec import ServiceSpec
-from gisapp.i18n import LANGS, problem_text, t
+from gisapp.i18n import LANGS, Term, t
 from gisapp.metrics.service import standard_minutes
 from gisapp.travel import terrain as terrain
 from gisapp.ui import keys, state
 from gisapp.workspace import Workspace
-
-LANG_LABELS = {"zh": "中文", "en": "English"}
 
 
 def lang() -> str:
@@ -25,13 +34,144 @@ def lang() -> str:
     return str(st.session_state.get(keys.LANG, "zh"))
 
 
-def show_problems(problems: list[Problem], lang_: str, *, title_key: str = "msg.problems") -> None:
+def lang_label(code: str) -> str:
+    """Return the name of a language in that language (中文, English)."""
+    return t(f"lang.name_{code}", code)
+
+
+# --- texts shown without server folders ----------------------------------------------------------
+
+#: the folders of an absolute path (POSIX or Windows); a URL's "//" and "a/b" words do not match
+_FOLDERS = re.compile(r"(?<![\w:/\\])(?:[A-Za-z]:)?[\\/](?:[^\s\\/'\"“”‘’（）()，。：；;,]+[\\/])+")
+
+
+def without_folders(text: str) -> str:
+    """Return ``text`` with every absolute path shortened to its file name (no server folders).
+
+    Examples
+    --------
+    >>> without_folders("文件 /srv/data/tiny/missing.csv 不存在。")
+    '文件 missing.csv 不存在。'
+    >>> without_folders("see https://example.org/a/b and CSV/XLSX, 医共体/教共体")
+    'see https://example.org/a/b and CSV/XLSX, 医共体/教共体'
+    """
+    return _FOLDERS.sub("", text)
+
+
+def error_text(exc: GisAppError, lang_: str) -> str:
+    """Return an engine error's message in ``lang_``, file names only."""
+    if isinstance(exc, WorkspaceError):
+        return without_folders(exc.text(lang_, full_path=False))
+    return without_folders(exc.text(lang_))
+
+
+def problem_rows(problems: Sequence[Problem], lang_: str) -> pd.DataFrame:
+    """Return the table of problems: file name, field, problem and fix, in ``lang_``."""
+    return pd.DataFrame([{t("prob.file", lang_): p.file_name, t("prob.field", lang_): p.field,
+                          t("prob.message", lang_): without_folders(p.text(lang_)),
+                          t("prob.fix", lang_): without_folders(p.fix_text(lang_))} for p in problems],
+                        columns=[t(k, lang_) for k in ("prob.file", "prob.field", "prob.message", "prob.fix")])
+
+
+def show_problems(problems: Sequence[Problem], lang_: str, *, title_key: str = "msg.problems") -> None:
     """Show every validation problem: one error box and a table of file, field, problem and fix."""
     st.error(t(title_key, lang_, n=len(problems)))
-    rows = [{t("prob.file", lang_): p.file.rsplit("/", 1)[-1], t("prob.field", lang_): p.field,
-             t("prob.message", lang_): problem_text(p.message, lang_),
-             t("prob.fix", lang_): problem_text(p.fix, lang_)} for p in problems]
-    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    st.dataframe(problem_rows(problems, lang_), hide_index=True)
+
+
+def show_error(exc: GisAppError, lang_: str) -> None:
+    """Show an engine error: its problems as a table for a workspace error, else its message."""
+    if isinstance(exc, WorkspaceError) and exc.problems:
+        show_problems(exc.problems, lang_)
+    else:
+        st.error(error_text(exc, lang_))
+
+
+# --- Streamlit's own texts in the chosen language ------------------------------------------------
+
+
+def choose_one(lang_: str) -> str:
+    """Return the placeholder of a select box ("Choose an option") in ``lang_``."""
+    return t("widget.choose_option", lang_)
+
+
+def choose_many(lang_: str) -> str:
+    """Return the placeholder of a multiselect ("Choose options") in ``lang_``."""
+    return t("widget.choose_options", lang_)
+
+
+_DROPZONE = '[data-testid="stFileUploaderDropzone"]'
+_BUTTON_LABEL = f'{_DROPZONE} [data-testid="stBaseButton-secondary"] [data-testid="stMarkdownContainer"]'
+_INSTRUCTIONS = f'{_DROPZONE} [data-testid="stFileUploaderDropzoneInstructions"] > div'
+_DRAG_TEXT = f"{_DROPZONE} > div:not([data-testid]) > span:only-child"
+
+
+def css_string(text: str) -> str:
+    """Return ``text`` as a quoted CSS string (for ``content:``).
+
+    Examples
+    --------
+    >>> css_string('上传 "a"\\\\b')
+    '"上传 \\\\"a\\\\"\\\\\\\\b"'
+    """
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\A ") + '"'
+
+
+def upload_limit_mb() -> int:
+    """Return the largest upload Streamlit accepts, MB (``server.maxUploadSize``)."""
+    return int(st.get_option("server.maxUploadSize"))
+
+
+def upload_types(types: Sequence[str]) -> str:
+    """Return accepted suffixes as Streamlit lists them ("CSV, XLSX").
+
+    Examples
+    --------
+    >>> upload_types(["csv", ".xlsx"])
+    'CSV, XLSX'
+    """
+    return ", ".join(s.lstrip(".").upper() for s in types)
+
+
+def widget_css(lang_: str) -> str:
+    """Return the stylesheet that shows the file uploader's texts in ``lang_``.
+
+    Streamlit 1.67 draws, inside ``stFileUploaderDropzone``, a button labelled "Upload", the
+    instructions "200MB per file • CSV, ..." and, while a file is dragged over it, "Drag and drop
+    a file here".  Each original text is hidden and the catalogue's is drawn instead (``::after``).
+    """
+    size = f"{upload_limit_mb()}MB"
+    rules = [
+        f"{_BUTTON_LABEL} p {{display: none;}}",
+        f"{_BUTTON_LABEL}::after {{content: {css_string(t('widget.upload', lang_))};}}",
+        f"{_INSTRUCTIONS} > span {{display: none;}}",
+        f"{_INSTRUCTIONS}::after {{content: {css_string(t('widget.upload_limit', lang_, size=size))};"
+        " font-size: 0.875rem; opacity: 0.7;}",
+        f"{_DRAG_TEXT} {{font-size: 0;}}",
+        f"{_DRAG_TEXT}::after {{content: {css_string(t('widget.drop_file', lang_))}; font-size: 0.875rem;}}",
+    ]
+    return "\n".join(rules)
+
+
+def uploader_css(key: str, types: Sequence[str], lang_: str) -> str:
+    """Return the rule that shows one uploader's instructions (limit and accepted types) in ``lang_``."""
+    text = t("widget.upload_limit_types", lang_, size=f"{upload_limit_mb()}MB", types=upload_types(types))
+    return f".st-key-{key} {_INSTRUCTIONS}::after {{content: {css_string(text)};}}"
+
+
+def localise_widgets(lang_: str) -> None:
+    """Inject the stylesheet of :func:`widget_css` (a style-only ``st.html`` takes no space)."""
+    st.html(f"<style>\n{widget_css(lang_)}\n</style>")
+
+
+def file_uploader(label: str, types: Sequence[str], *, key: str, lang_: str,
+                  help_: str | None = None) -> UploadedFile | None:
+    """Show a file uploader whose instructions (size limit and accepted types) are in ``lang_``."""
+    st.html(f"<style>\n{uploader_css(key, types, lang_)}\n</style>")
+    return st.file_uploader(label, type=list(types), key=key, help=help_)
+
+
+# --- sidebar ------------------------------------------------------------------------------------
 
 
 def slider_range(svc: ServiceSpec) -> tuple[float, float, float]:
@@ -64,21 +204,26 @@ def load_current() -> Workspace:
         show_problems(exc.problems, ch.lang, title_key="msg.workspace_failed")
         st.stop()
         raise  # unreachable: st.stop() raises
+    except GisAppError as exc:
+        st.error(error_text(exc, ch.lang))
+        st.stop()
+        raise  # unreachable: st.stop() raises
 
 
 def sidebar() -> Workspace:
     """Draw the sidebar (language, service, standard) and return the loaded workspace."""
     with st.sidebar:
         st.radio(t("lang.switch", lang()), LANGS, key=keys.LANG, horizontal=True,
-                 format_func=lambda x: LANG_LABELS.get(x, x), on_change=_relabel_widgets)
+                 format_func=lang_label, on_change=_relabel_widgets)
     lg = lang()
+    localise_widgets(lg)
     ws = load_current()
     services = list(ws.spec.services)
     ss = st.session_state
     if ss.get(keys.SERVICE) not in services:
         ss[keys.SERVICE] = services[0]
     with st.sidebar:
-        st.selectbox(t("word.service", lg), services, key=keys.SERVICE,
+        st.selectbox(t("word.service", lg), services, key=keys.SERVICE, placeholder=choose_one(lg),
                      format_func=lambda s: ws.spec.services[s].title(lg), on_change=_reset_standard)
         svc = ws.spec.services[str(ss[keys.SERVICE])]
         lo, hi, step = slider_range(svc)
@@ -104,6 +249,27 @@ def sidebar() -> Workspace:
         if state.overrides():
             st.caption(t("side.uploads_active", lg))
     return ws
+
+
+def run_page(page: StreamlitPage) -> None:
+    """Run the chosen page; an engine error it raises is shown in the chosen language."""
+    try:
+        page.run()
+    except GisAppError as exc:
+        show_error(exc, lang())
+
+
+# --- shared pieces of pages -------------------------------------------------------------------
+
+
+def layer_label(role: str, lang_: str) -> str:
+    """Return the label of a layer role (``layer.<role>``; a role a user made up as it is)."""
+    return Term(f"layer.{role}", role).text(lang_)
+
+
+def source_label(item: str, lang_: str) -> str:
+    """Return the label of an item of a service's ``source`` (standard, norm, ...)."""
+    return Term(f"rep.item.{item}", item).text(lang_)
 
 
 def banner(ws: Workspace, lang_: str) -> None:

@@ -1,6 +1,6 @@
 """Cached loaders: the workspace, service results and tables, keyed by hashable primitives only.
 
-The loaded :class:`~gisapp.model.Workspace` and each :class:`~gisapp.analysis.ServiceResult`
+The loaded :class:`~gisapp.model.Workspace` and each :class:`~gisapp.metrics.service.ServiceResult`
 are large read-only objects shared by every session (``st.cache_resource``); tables are small
 and copied per caller (``st.cache_data``).  Every loader takes the workspace path string and the
 JSON of accepted uploads (``overrides``), so an upload is simply another key.
@@ -24,10 +24,12 @@ from gisapp.config.spec import (
     Standard,
     WorkspaceSpec,
     default_workspace_path,
-    read_workspace,
 )
-from gisapp.metrics import service as analysis
-from gisapp.metrics.service import ServiceResult
+from gisapp.io.workspace_file import read_workspace
+from gisapp.metrics import consortia as _consortia
+from gisapp.metrics import gaps as _gaps
+from gisapp.metrics import tables as _tables
+from gisapp.metrics.service import ServiceResult, run_service
 from gisapp.ui import keys
 from gisapp.workspace import Workspace, load_workspace, replace_layer
 
@@ -72,14 +74,13 @@ def standard_for(svc: ServiceSpec, value: float | None) -> Standard | None:
 def service_result(path: str, overrides_json: str, service: str, value: float | None, travel: str = "straight_line") -> ServiceResult:
     """Run one service with its standard threshold set to ``value`` (in the standard's unit)."""
     ws = load_ws(path, overrides_json)
-    return analysis.run_service(ws, service, standard=standard_for(ws.spec.services[service], value),
-                                travel=travel)
+    return run_service(ws, service, standard=standard_for(ws.spec.services[service], value), travel=travel)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def summary(path: str, overrides_json: str, service: str, value: float | None, travel: str = "straight_line") -> dict[str, float]:
-    """Return :func:`gisapp.analysis.summary` of the service."""
-    return analysis.summary(load_ws(path, overrides_json), service_result(path, overrides_json, service, value, travel))
+    """Return :func:`gisapp.metrics.tables.summary` of the service."""
+    return _tables.summary(load_ws(path, overrides_json), service_result(path, overrides_json, service, value, travel))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -90,38 +91,38 @@ def district_table(path: str, overrides_json: str, service: str, value: float | 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def class_table(path: str, overrides_json: str, service: str, value: float | None, travel: str = "straight_line") -> pd.DataFrame:
-    """Return :func:`gisapp.analysis.coverage_by_class` (town and country)."""
-    return analysis.coverage_by_class(load_ws(path, overrides_json),
-                                      service_result(path, overrides_json, service, value, travel))
+    """Return :func:`gisapp.metrics.tables.coverage_by_class` (town and country)."""
+    return _tables.coverage_by_class(load_ws(path, overrides_json),
+                                     service_result(path, overrides_json, service, value, travel))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def curve(path: str, overrides_json: str, service: str, value: float | None, travel: str = "straight_line") -> pd.DataFrame:
-    """Return :func:`gisapp.analysis.cumulative_curve` of the service."""
-    return analysis.cumulative_curve(service_result(path, overrides_json, service, value, travel))
+    """Return :func:`gisapp.metrics.tables.cumulative_curve` of the service."""
+    return _tables.cumulative_curve(service_result(path, overrides_json, service, value, travel))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def gap_table(path: str, overrides_json: str, service: str, value: float | None, travel: str = "straight_line",
               min_people: float = 0.0) -> pd.DataFrame:
-    """Return :func:`gisapp.analysis.gap_areas`, ranked by population."""
-    return analysis.gap_areas(load_ws(path, overrides_json), service_result(path, overrides_json, service, value, travel),
-                              min_people=min_people)
+    """Return :func:`gisapp.metrics.gaps.gap_areas`, ranked by population."""
+    return _gaps.gap_areas(load_ws(path, overrides_json), service_result(path, overrides_json, service, value, travel),
+                           min_people=min_people)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def gap_polys(path: str, overrides_json: str, service: str, value: float | None, travel: str, top: int,
               min_people: float = 0.0) -> gpd.GeoDataFrame:
     """Return the ``top`` gap areas as polygons (analysis CRS)."""
-    return analysis.gap_polygons(load_ws(path, overrides_json), service_result(path, overrides_json, service, value, travel),
-                                 top=top, min_people=min_people)
+    return _gaps.gap_polygons(load_ws(path, overrides_json), service_result(path, overrides_json, service, value, travel),
+                              top=top, min_people=min_people)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def consortia(path: str, overrides_json: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return (:func:`consortia_summary`, :func:`consortia_members`) of the workspace."""
     ws = load_ws(path, overrides_json)
-    return analysis.consortia_summary(ws), analysis.consortia_members(ws)
+    return _consortia.consortia_summary(ws), _consortia.consortia_members(ws)
 
 
 @st.cache_resource(max_entries=12, show_spinner=False)

@@ -8,8 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from gisapp.config.spec import FACILITY_KINDS
-from gisapp.i18n import fmt_number, fmt_pct, t
+from gisapp.i18n import Term, fmt_number, fmt_pct, t
 
 
 def _num(lang: str, digits: int = 0) -> Callable[[Any], str]:
@@ -78,8 +77,8 @@ def class_frame(cls: pd.DataFrame, lang: str) -> Any:
 
 
 def kind_label(kind: str, lang: str) -> str:
-    """Return the label of a facility kind."""
-    return FACILITY_KINDS.get(kind, {}).get(lang, kind)
+    """Return the label of a facility kind (``kind.<code>``; a kind the app does not know as it is)."""
+    return Term(f"kind.{kind}", kind).text(lang)
 
 
 def num(lang: str, digits: int = 0) -> Callable[[Any], str]:

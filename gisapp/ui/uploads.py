@@ -1,28 +1,18 @@
-"""Keep the user's uploaded layer files and prepare them for the engine's readers.
+"""What the data page needs to offer uploads: the fields a user maps, guesses, the overrides JSON.
 
-Uploads are stored under the system temporary folder, one sub-folder per content hash, so the
-same file uploaded twice is the same path (and the same cache key).  The engine validates
-them (:func:`gisapp.model.load_workspace`); this module only saves bytes and, when the user's
-columns need renaming, writes a normalised copy.
+Storing and reading the uploaded files is :mod:`gisapp.io.uploads` (only :mod:`gisapp.io`
+touches files); this module holds no file access, only choices and the JSON of accepted
+uploads that every cached loader takes as part of its key.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
-import tempfile
-from pathlib import Path
-
-import geopandas as gpd
-
-from gisapp.config.spec import FACILITY_KINDS
-from gisapp.io import layers as gio
-
-UPLOAD_DIR = Path(tempfile.gettempdir()) / "gisapp_uploads"
+from pathlib import Path, PurePath
+from typing import Final
 
 #: Facility fields the user maps: (engine field, required, likely column names).
-FACILITY_FIELDS: list[tuple[str, bool, tuple[str, ...]]] = [
+FACILITY_FIELDS: Final[list[tuple[str, bool, tuple[str, ...]]]] = [
     ("id", True, ("facility_id", "id", "code", "编号", "机构编码", "代码")),
     ("name", True, ("name", "名称", "机构名称", "学校名称")),
     ("kind", True, ("kind", "type", "category", "类型", "机构类型", "类别")),
@@ -31,89 +21,32 @@ FACILITY_FIELDS: list[tuple[str, bool, tuple[str, ...]]] = [
     ("consortium", False, ("consortium_id", "consortium", "医共体", "教共体", "共同体")),
     ("is_lead", False, ("is_lead", "lead", "牵头", "是否牵头")),
 ]
-CAPACITY_FIELDS: list[tuple[str, tuple[str, ...]]] = [
+#: Capacity fields the user maps: (engine field, likely column names).
+CAPACITY_FIELDS: Final[list[tuple[str, tuple[str, ...]]]] = [
     ("beds", ("beds", "床位", "床位数", "编制床位")),
     ("doctors", ("doctors", "医生", "医师", "执业医师", "医生数")),
     ("seats", ("seats", "学位", "学位数", "学额")),
 ]
-COORD_SYSTEMS = ("WGS84", "CGCS2000", "GCJ02", "BD09")
-TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xls")
-VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip")
-
-
-def save_upload(name: str, data: bytes) -> Path:
-    """Save uploaded bytes (once per content) and return the file's path."""
-    digest = hashlib.sha1(data, usedforsecurity=False).hexdigest()[:16]
-    safe = re.sub(r"[^\w.\-]+", "_", Path(name).name) or "upload"
-    folder = UPLOAD_DIR / digest
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / safe
-    if not path.exists():
-        path.write_bytes(data)
-    return path
-
-
-def read_columns(path: Path) -> list[str]:
-    """Return the attribute columns of an uploaded table or vector file (raises on bad files)."""
-    if path.suffix.lower() in TABLE_SUFFIXES:
-        return [str(c) for c in gio.read_table(path).columns]
-    gdf = gio.read_vector(path)
-    return [str(c) for c in gdf.columns if c != gdf.geometry.name]
+#: Coordinate systems a user can declare for an uploaded facility file (labels: ``crs.<name>``).
+COORD_SYSTEMS: Final = ("WGS84", "CGCS2000", "GCJ02", "BD09")
+#: Accepted suffixes of the facility uploader and of the population uploader.
+FACILITY_TYPES: Final = ("csv", "xlsx", "xls", "geojson", "json", "gpkg", "zip")
+POPULATION_TYPES: Final = ("tif", "tiff")
 
 
 def guess(columns: list[str], candidates: tuple[str, ...]) -> str | None:
-    """Return the first column whose name matches a candidate (case-insensitive), else None."""
+    """Return the first column whose name matches a candidate (case-insensitive), else None.
+
+    Examples
+    --------
+    >>> guess(["编号", "Name", "经度"], ("name", "名称"))
+    'Name'
+    """
     low = {c.strip().lower(): c for c in columns}
     for cand in candidates:
         if cand.lower() in low:
             return low[cand.lower()]
     return None
-
-
-def _kind_lookup() -> dict[str, str]:
-    out = {k: k for k in FACILITY_KINDS}
-    for k, labels in FACILITY_KINDS.items():
-        for lab in labels.values():
-            out[lab.strip().lower()] = k
-    return out
-
-
-def prepare_facilities(path: Path, mapping: dict[str, str | None],
-                       capacity: dict[str, str | None]) -> tuple[Path, dict[str, object]]:
-    """Return the file and the workspace ``fields`` mapping that the engine should read.
-
-    Capacity columns must carry the engine's names (beds, doctors, seats) and kinds its codes;
-    when the user's file differs (another column name, no such column, kinds written as labels
-    such as 村卫生室), a normalised copy is written next to the upload (rows unchanged, so row
-    numbers in error messages still match the user's file); a missing capacity becomes 0.
-    """
-    fields: dict[str, object] = {k: v for k, v in mapping.items() if v}
-    fields["capacity"] = list(capacity)
-    is_table = path.suffix.lower() in TABLE_SUFFIXES
-    frame = gio.read_table(path) if is_table else gio.read_vector(path)
-    kind_col = mapping.get("kind")
-    lookup = _kind_lookup()
-    relabel = bool(kind_col) and kind_col in frame.columns and bool(
-        (frame[kind_col].astype(str).str.strip().str.lower().map(lookup).notna()
-         & ~frame[kind_col].astype(str).str.strip().isin(FACILITY_KINDS)).any())
-    rename = {col: cap for cap, col in capacity.items() if col and col != cap}
-    missing = [cap for cap, col in capacity.items() if not col]
-    if not rename and not missing and not relabel:
-        return path, fields
-    frame = frame.drop(columns=[c for c in rename.values() if c in frame.columns and c not in rename])
-    frame = frame.rename(columns=rename)
-    for cap in missing:
-        frame[cap] = 0.0
-    if relabel and kind_col:
-        k = frame[kind_col].astype(str).str.strip()
-        frame[kind_col] = k.str.lower().map(lookup).fillna(k)
-    if isinstance(frame, gpd.GeoDataFrame):
-        out = path.with_name(path.stem + ".normalised.gpkg")
-        frame.to_file(out, driver="GPKG", engine="pyogrio")
-    else:
-        out = path.with_name(path.stem + ".normalised.csv")
-        frame.to_csv(out, index=False, encoding="utf-8")
-    return out, fields
 
 
 def add_override(current: str, role: str, path: Path, *, crs: str | None,
@@ -125,6 +58,12 @@ def add_override(current: str, role: str, path: Path, *, crs: str | None,
 
 
 def describe(current: str) -> list[dict[str, str]]:
-    """Return the active uploads as rows (role, file, coordinate system)."""
-    return [{"role": o["role"], "file": Path(o["path"]).name, "crs": o.get("crs") or ""}
+    """Return the active uploads as rows (role, file name, coordinate system).
+
+    Examples
+    --------
+    >>> describe('[{"role": "facilities", "path": "/tmp/x/a.csv", "crs": "WGS84", "fields": null}]')
+    [{'role': 'facilities', 'file': 'a.csv', 'crs': 'WGS84'}]
+    """
+    return [{"role": str(o["role"]), "file": PurePath(str(o["path"])).name, "crs": str(o.get("crs") or "")}
             for o in json.loads(current or "[]")]

@@ -1,4 +1,4 @@
-"""Tests of gisapp.siting: hand-computed instances, brute force, bounds and error contracts."""
+"""Tests of the maximal-covering models (gisapp.planning.mclp): hand instances, brute force, bounds, errors."""
 
 from __future__ import annotations
 
@@ -12,23 +12,21 @@ import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
 from gisapp._errors import GisAppError
-from gisapp.planning import mclp as siting
-from gisapp.planning.mclp import (
+from gisapp.planning import mclp
+from gisapp.planning.cover import (
     COL_CANDIDATE_ID,
     COL_PEOPLE_ADDED,
     COL_PEOPLE_COVERED,
     COL_SHARE_COVERED,
     INDEX_RANK,
     SitingResult,
-    candidate_grid,
-    coverage_sets,
-    covered_by,
+)
+from gisapp.planning.mclp import (
     mclp_exact,
     mclp_greedy,
     mclp_target,
     suggest_sites,
 )
-from gisapp.travel.cost import cost_matrix_from_pairs
 
 GREEDY_RATIO = 1.0 - 1.0 / math.e
 
@@ -89,83 +87,6 @@ def assert_consistent(res: SitingResult, cover: np.ndarray, w: np.ndarray,
     assert res.covered_weight == pytest.approx(base + float(res.gains.sum()))
     assert len(set(res.selected.tolist())) == res.k
     assert np.all(np.diff(res.curve) >= -1e-9)
-
-
-# --------------------------------------------------------------------------- adapters
-
-
-def test_coverage_sets_keeps_explicit_zeros_and_applies_threshold() -> None:
-    cm = cost_matrix_from_pairs(np.array([0, 1, 1, 2]), np.array([0, 0, 1, 1]),
-                                np.array([0.0, 900.0, 300.0, 500.0]), shape=(3, 2), unit="m",
-                                cutoff=1000)
-    cov = coverage_sets(cm, 500)
-    assert isinstance(cov, sp.csc_array)
-    assert cov.dtype == bool
-    assert cov.toarray().tolist() == [[True, False], [False, True], [False, True]]
-    # the same from a scipy sparse matrix and from a dense matrix
-    assert (coverage_sets(cm.matrix, 500).toarray() == cov.toarray()).all()
-    dense = np.array([[0.0, np.nan], [900.0, 300.0], [np.inf, 500.0]])
-    assert (coverage_sets(dense, 500).toarray() == cov.toarray()).all()
-
-
-def test_coverage_sets_per_row_threshold() -> None:
-    dense = np.array([[100.0, 200.0], [100.0, 200.0]])
-    cov = coverage_sets(dense, np.array([150.0, 250.0]))
-    assert cov.toarray().tolist() == [[True, False], [True, True]]
-
-
-def test_coverage_sets_threshold_beyond_cutoff_raises() -> None:
-    cm = cost_matrix_from_pairs(np.array([0]), np.array([0]), np.array([10.0]), shape=(1, 1),
-                                unit="min", cutoff=15)
-    with pytest.raises(GisAppError, match="exceeds the cost matrix cut-off"):
-        coverage_sets(cm, 20)
-
-
-@pytest.mark.parametrize("threshold", [-1.0, float("nan"), np.array([1.0, 2.0, 3.0])])
-def test_coverage_sets_bad_threshold_raises(threshold: float | np.ndarray) -> None:
-    with pytest.raises(GisAppError, match="threshold"):
-        coverage_sets(np.zeros((2, 2)), threshold)
-
-
-def test_covered_by_marks_rows_any_facility_reaches() -> None:
-    cost = np.array([[100.0, 900.0], [800.0, 700.0], [600.0, 50.0]])
-    assert covered_by(cost, 500).tolist() == [True, False, True]
-
-
-def test_candidate_grid_centres_and_min_pop() -> None:
-    x = [50.0, 150.0, 1050.0, 2500.0, -10.0]
-    y = [50.0, 50.0, 50.0, 2500.0, 50.0]
-    pop = [10.0, 5.0, 1.0, 0.0, 2.0]
-    gx, gy, gp = candidate_grid(x, y, pop, spacing_m=1000)
-    # blocks (x index, y index): (-1, 0) 2 people, (0, 0) 15, (1, 0) 1; (2, 2) is empty
-    assert gx.tolist() == [-500.0, 500.0, 1500.0]
-    assert gy.tolist() == [500.0, 500.0, 500.0]
-    assert gp.tolist() == [2.0, 15.0, 1.0]
-    gx, gy, gp = candidate_grid(x, y, pop, spacing_m=1000, min_pop=2)
-    assert gx.tolist() == [-500.0, 500.0]
-    assert gp.sum() == 17.0
-
-
-def test_candidate_grid_pop_centroid() -> None:
-    gx, gy, gp = candidate_grid([0.0, 100.0], [0.0, 300.0], [1.0, 3.0], spacing_m=1000,
-                                at="pop_centroid")
-    assert gx.tolist() == [75.0]
-    assert gy.tolist() == [225.0]
-    assert gp.tolist() == [4.0]
-
-
-@pytest.mark.parametrize(("kwargs", "match"), [
-    ({"spacing_m": 0.0}, "spacing_m"),
-    ({"spacing_m": 100.0, "at": "middle"}, "`at`"),
-])
-def test_candidate_grid_errors(kwargs: dict[str, object], match: str) -> None:
-    with pytest.raises(GisAppError, match=match):
-        candidate_grid([0.0], [0.0], [1.0], **kwargs)  # type: ignore[arg-type]
-
-
-def test_candidate_grid_length_mismatch() -> None:
-    with pytest.raises(GisAppError, match="equal length"):
-        candidate_grid([0.0, 1.0], [0.0], [1.0], spacing_m=100)
 
 
 # --------------------------------------------------------------------------- hand instance
@@ -253,13 +174,13 @@ def test_exact_matches_brute_force_on_tiny_random_instances() -> None:
 
 def test_exact_with_fractional_lp_uses_branch_and_bound(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
-    real = siting._milp
+    real = mclp._milp
 
     def spy(*args: object, **kwargs: object) -> object:
         calls.append(1)
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(siting, "_milp", spy)
+    monkeypatch.setattr(mclp, "_milp", spy)
     res = mclp_exact(FRACTIONAL_COVER, FRACTIONAL_W, 3)
     assert calls, "the LP relaxation was expected to be fractional"
     assert res.added_weight == brute_force(FRACTIONAL_COVER, FRACTIONAL_W, 3) == 45.0

@@ -1,4 +1,4 @@
-"""Parity of gisapp.siting with PySAL spopt's MCLP, on spopt's own San Francisco test data.
+"""Parity of gisapp.planning.mclp with PySAL spopt's MCLP, on spopt's own San Francisco test data.
 
 spopt's ``TestRealWorldLocate`` (spopt/tests/test_locate/test_mclp.py) builds the problem
 from three CSVs installed with the package: a long table of network distances from 205
@@ -17,7 +17,8 @@ import pandas as pd
 import pytest
 from scipy.spatial.distance import cdist
 
-from gisapp.planning.mclp import coverage_sets, mclp_exact, mclp_greedy
+from gisapp.planning.cover import coverage_sets
+from gisapp.planning.mclp import mclp_exact, mclp_greedy
 
 spopt = pytest.importorskip("spopt")
 pulp = pytest.importorskip("pulp")

@@ -16,7 +16,11 @@ from pypdf import PdfReader
 
 from gisapp._errors import GisAppError
 from gisapp.i18n import t
-from gisapp.metrics import service as analysis
+from gisapp.io import assets
+from gisapp.io import atomic as atomic_io
+from gisapp.metrics import gaps, service, tables
+from gisapp.reports import charts
+from gisapp.reports import data as report_data
 from gisapp.reports import write as reports
 
 GENERATED = "2024-06-01 12:00"
@@ -56,8 +60,8 @@ def test_xlsx_totals_equal_the_engine(tiny_ws, tiny_report):
                 "rep.sheet.consortia"):
         assert t(key, "zh") in names
     for svc in tiny_ws.spec.services:
-        res = analysis.run_service(tiny_ws, svc)
-        cov = analysis.coverage_by_district(tiny_ws, res)
+        res = service.run_service(tiny_ws, svc)
+        cov = tables.coverage_by_district(tiny_ws, res)
         headers, rows = _sheet_rows(wb[t("rep.sheet.district", "zh", service=svc)])
         assert "需求人口 (人)" in headers and "覆盖率 (%)" in headers
         body, total = rows[:-1], rows[-1]
@@ -70,17 +74,17 @@ def test_xlsx_totals_equal_the_engine(tiny_ws, tiny_report):
             assert all(isinstance(v, (int, float)) for v in vals), "numbers are stored as numbers"
             assert sum(vals) == pytest.approx(cov[col].sum(), rel=1e-12)
             assert total[j] == pytest.approx(cov[col].sum(), rel=1e-12)
-        s = analysis.summary(tiny_ws, res)
+        s = tables.summary(tiny_ws, res)
         assert total[_col(headers, "col.covered_pct")] == pytest.approx(s["covered_pct"])
         headers, rows = _sheet_rows(wb[t("rep.sheet.class", "zh", service=svc)])
-        cls = analysis.coverage_by_class(tiny_ws, res)
+        cls = tables.coverage_by_class(tiny_ws, res)
         got = [r[_col(headers, "col.covered")] for r in rows]
         assert got == pytest.approx(cls["covered"].tolist())
     # gap areas: every area with at least one person, per service, with its population
     headers, rows = _sheet_rows(wb[t("rep.sheet.gaps", "zh")])
     for svc in tiny_ws.spec.services:
-        g = analysis.gap_areas(tiny_ws, analysis.run_service(tiny_ws, svc))
-        g = g[g["population"] >= reports.XLSX_GAP_MIN_PEOPLE]
+        g = gaps.gap_areas(tiny_ws, service.run_service(tiny_ws, svc))
+        g = g[g["population"] >= report_data.XLSX_GAP_MIN_PEOPLE]
         mine = [r for r in rows if r[0] == svc]
         assert len(mine) == len(g)
         assert sum(r[_col(headers, "col.gap_population")] for r in mine) == pytest.approx(g["population"].sum(), abs=0.01 * len(g) + 1e-9)
@@ -98,7 +102,7 @@ def test_gpkg_layers_crs_and_counts(tiny_ws, tiny_report):
     assert {name for name, _ in pyogrio.list_layers(path)} == {"districts", "facilities", "gaps", "coverage_grid"}
     expected_gaps = 0
     for svc in tiny_ws.spec.services:
-        expected_gaps += len(analysis.gap_areas(tiny_ws, analysis.run_service(tiny_ws, svc)))
+        expected_gaps += len(gaps.gap_areas(tiny_ws, service.run_service(tiny_ws, svc)))
     counts = {"districts": len(tiny_ws.districts), "facilities": len(tiny_ws.facilities), "gaps": expected_gaps,
               "coverage_grid": int((tiny_ws.grid.pop > 0).sum())}
     layers = {}
@@ -107,16 +111,16 @@ def test_gpkg_layers_crs_and_counts(tiny_ws, tiny_report):
         assert gdf.crs is not None and gdf.crs.equals(tiny_ws.crs), name
         assert len(gdf) == n, name
         layers[name] = gdf
-    res = analysis.run_service(tiny_ws, "clinic")
-    cov = analysis.coverage_by_district(tiny_ws, res)
+    res = service.run_service(tiny_ws, "clinic")
+    cov = tables.coverage_by_district(tiny_ws, res)
     d = layers["districts"]
-    np.testing.assert_allclose(d[reports.district_metric_column("clinic", "covered")], cov["covered"])
+    np.testing.assert_allclose(d[report_data.district_metric_column("clinic", "covered")], cov["covered"])
     grid = layers["coverage_grid"]
     sel = np.flatnonzero(tiny_ws.grid.pop > 0)
-    np.testing.assert_array_equal(grid[reports.grid_metric_column("clinic", "covered")].to_numpy(),
+    np.testing.assert_array_equal(grid[report_data.grid_metric_column("clinic", "covered")].to_numpy(),
                                   res.covered[sel].astype(int))
     assert set(layers["gaps"]["service"]) <= set(tiny_ws.spec.services)
-    served = layers["facilities"][reports.facility_metric_column("clinic", "served")]
+    served = layers["facilities"][report_data.facility_metric_column("clinic", "served")]
     assert np.nansum(served) == pytest.approx(res.demand[res.eligible].sum())
 
 
@@ -139,7 +143,7 @@ def test_html_is_self_contained_with_map_and_tables(tiny_ws, tiny_report):
     for doc in docs:
         assert "L.map(" in doc and "leaflet" in doc.lower()
     # provenance notice comes first, then the tables
-    assert page.index('id=\'data-notice\'') < page.index('id="summary-table"')
+    assert page.index('id="data-notice"') < page.index('id="summary-table"')
     for svc in tiny_ws.spec.services:
         assert f'id="districts-{svc}"' in page and f'id="classes-{svc}"' in page
     for name in tiny_ws.districts["district_name"]:
@@ -167,12 +171,12 @@ def test_failed_export_leaves_the_old_files(tiny_ws, tmp_path, monkeypatch):
                          generated=GENERATED)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
 
-    def broken(data, path):
+    def broken(path, layers, options):
         path.write_bytes(b"half a geopackage")
         msg = "disk full"
         raise OSError(msg)
 
-    monkeypatch.setattr(reports, "write_gpkg", broken)
+    monkeypatch.setattr(atomic_io, "_write_gpkg", broken)
     with pytest.raises(OSError, match="disk full"):
         reports.write_report(tiny_ws, tmp_path, formats=("xlsx", "gpkg"), services=["school"], progress=False)
     after = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
@@ -198,23 +202,36 @@ def test_progress_callback_reaches_one(tiny_ws, tmp_path):
 
 
 def test_errors_are_clear(tiny_ws, tmp_path, monkeypatch):
-    with pytest.raises(GisAppError, match="Unknown service"):
+    with pytest.raises(GisAppError, match="Unknown service") as ei:
         reports.write_report(tiny_ws, tmp_path, services=["nope"], formats=("xlsx",), progress=False)
-    with pytest.raises(GisAppError, match="formats must be"):
+    assert ei.value.code == "report_unknown_services" and "nope" in ei.value.text("zh")
+    with pytest.raises(GisAppError, match="formats must be") as ei:
         reports.write_report(tiny_ws, tmp_path, formats=("docx",), progress=False)
-    with pytest.raises(GisAppError, match="lang must be"):
+    assert ei.value.code == "report_formats"
+    with pytest.raises(GisAppError, match="lang must be") as ei:
         reports.write_report(tiny_ws, tmp_path, formats=("xlsx",), lang="fr", progress=False)
-    from gisapp.reports import charts as charts
+    assert ei.value.code == "report_lang"
 
-    monkeypatch.setattr(charts, "CJK_FONT_PATHS", ("/nonexistent/font.ttf",))
+    monkeypatch.setattr(assets, "CJK_FONT_PATHS", ("/nonexistent/font.ttf",))
     charts.find_cjk_font.cache_clear()
     try:
-        with pytest.raises(GisAppError, match="fonts-droid-fallback"):
+        with pytest.raises(GisAppError, match="fonts-droid-fallback") as ei:
             reports.write_report(tiny_ws, tmp_path, formats=("pdf",), progress=False)
+        assert ei.value.code == "report_no_cjk_font" and "fonts-droid-fallback" in ei.value.text("zh")
     finally:
         monkeypatch.undo()
         charts.find_cjk_font.cache_clear()
     assert not list(Path(tmp_path).iterdir())
+
+
+def test_an_output_folder_that_is_a_file_is_a_clear_error(tiny_ws, tmp_path):
+    not_a_folder = tmp_path / "out"
+    not_a_folder.write_text("a file", encoding="utf-8")
+    with pytest.raises(GisAppError, match="output folder") as ei:
+        reports.write_report(tiny_ws, not_a_folder, formats=("xlsx",), services=["clinic"], progress=False)
+    assert ei.value.code == "report_out_folder"
+    assert str(not_a_folder) in ei.value.text("zh")
+    assert not_a_folder.read_text(encoding="utf-8") == "a file"
 
 
 @pytest.mark.slow
@@ -226,8 +243,8 @@ def test_demo_pdf_and_xlsx(demo_ws, tmp_path):
     for name in ("东区", "西区", "仁和区", "米易县", "盐边县"):
         assert name in text
     assert "合成数据" in text and "真实数据" in text
-    res = analysis.run_service(demo_ws, svc)
-    cov = analysis.coverage_by_district(demo_ws, res)
+    res = service.run_service(demo_ws, svc)
+    cov = tables.coverage_by_district(demo_ws, res)
     wb = load_workbook(tmp_path / "coverage.xlsx", read_only=True)
     headers, rows = _sheet_rows(wb[t("rep.sheet.district", "zh", service=svc)])
     body, total = rows[:-1], rows[-1]
@@ -252,7 +269,8 @@ def test_map_layers_are_defined_before_the_layer_control(tiny_report):
         assert "tile.openstreetmap.org" in script, "base tiles are offered as an optional layer"
 
 
-@pytest.mark.parametrize("module", ["gisapp.reports.write", "gisapp.reports.html"])
+@pytest.mark.parametrize("module", ["gisapp.reports.data", "gisapp.reports.write", "gisapp.reports.html",
+                                    "gisapp.io.assets", "gisapp.io.atomic"])
 def test_docstring_examples(module):
     import doctest
     import importlib

@@ -8,6 +8,7 @@ import pytest
 from gisapp._errors import GisAppError
 from gisapp.config.spec import Standard
 from gisapp.metrics import service as analysis
+from gisapp.metrics import tables as tables
 from gisapp.travel import terrain as terrain
 
 KNIGHT = 16  # neighbours in the tiny workspace
@@ -40,7 +41,7 @@ def test_distance_standard_is_walked_at_its_speed(tiny_ws):
     # 150 m at 4.5 km/h = 2 min; the surface walks at 6 km/h: 200 m of path
     res = analysis.run_service(tiny_ws, "clinic", travel="terrain")
     assert analysis.standard_minutes(res.service.standard) == pytest.approx(2.0)
-    t = analysis.coverage_by_district(tiny_ws, res)
+    t = tables.coverage_by_district(tiny_ws, res)
     # within 2 min: facility cell, 4 neighbours (1 min), 4 diagonals (1.41), 4 cells at 2 min
     assert t["covered"].tolist() == [130.0, 1120.0]
     assert float(np.sum(res.demand * np.nan_to_num(res.access_per_1000))) == pytest.approx(5000.0)

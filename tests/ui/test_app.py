@@ -7,16 +7,23 @@ fixture (fast) and at the Panzhihua demo (skipped when the demo data is not buil
 from __future__ import annotations
 
 import io
+import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from streamlit.testing.v1 import AppTest
 
 from gisapp.config.spec import Standard
-from gisapp.i18n import fmt_number, fmt_pct, t
-from gisapp.metrics import service as analysis
+from gisapp.i18n import CATALOGUES, fmt_number, fmt_pct, t
+from gisapp.metrics.consortia import consortia_summary
+from gisapp.metrics.gaps import gap_areas
+from gisapp.metrics.service import run_service
+from gisapp.metrics.tables import coverage_by_district, summary
 from gisapp.ui import keys
 from gisapp.workspace import load_workspace
 from tests.conftest import DEMO, ROOT, TINY
@@ -70,14 +77,14 @@ def test_overview_metrics_equal_the_engine_after_changing_the_standard(monkeypat
     at.slider(key=keys.STANDARD).set_value(400.0).run()
     _ok(at)
     ws = load_workspace(TINY)
-    s = analysis.summary(ws, analysis.run_service(ws, "school", standard=Standard(distance_m=400.0)))
+    s = summary(ws, run_service(ws, "school", standard=Standard(distance_m=400.0)))
     assert _metric(at, t("word.covered", "zh")) == fmt_number(s["covered"], "zh")
     assert _metric(at, t("word.uncovered", "zh")) == fmt_number(s["uncovered"], "zh")
     assert _metric(at, t("word.covered_pct", "zh")) == fmt_pct(s["covered_pct"], "zh")
     assert _metric(at, t("metric.capacity_per_1000", "zh")) == fmt_number(s["capacity_per_1000"], "zh", digits=2)
     # the district table shows the engine's numbers too
     table = at.dataframe[0].value
-    dist = analysis.coverage_by_district(ws, analysis.run_service(ws, "school", standard=Standard(distance_m=400.0)))
+    dist = coverage_by_district(ws, run_service(ws, "school", standard=Standard(distance_m=400.0)))
     shown = table.set_index(t("word.district", "zh"))[t("word.covered", "zh")]
     for _, row in dist.iterrows():
         assert shown[row["district_name"]] == pytest.approx(row["covered"])
@@ -117,7 +124,7 @@ def test_map_page_zooms_to_the_gap_chosen_on_the_gaps_page(monkeypatch: pytest.M
 def test_gaps_and_consortia_pages_show_the_engine_values(monkeypatch: pytest.MonkeyPatch) -> None:
     at = _app(monkeypatch, TINY)
     ws = load_workspace(TINY)
-    gaps = analysis.gap_areas(ws, analysis.run_service(ws, "clinic"), min_people=0)
+    gaps = gap_areas(ws, run_service(ws, "clinic"), min_people=0)
     at.switch_page("gisapp/ui/pages/gaps.py").run()
     _ok(at)
     assert _metric(at, t("gaps.count", "zh")) == fmt_number(len(gaps), "zh")
@@ -125,7 +132,7 @@ def test_gaps_and_consortia_pages_show_the_engine_values(monkeypatch: pytest.Mon
     assert len(at.get("download_button")) == 2
     at.switch_page("gisapp/ui/pages/consortia.py").run()
     _ok(at)
-    summ = analysis.consortia_summary(ws)
+    summ = consortia_summary(ws)
     health = summ[summ["sector"] == "health"]
     assert _metric(at, t("cons.count", "zh")) == fmt_number(len(health), "zh")
     assert _metric(at, t("cons.beyond", "zh")) == fmt_number(float(health["beyond_referral"].sum()), "zh")
@@ -171,7 +178,7 @@ def test_a_bad_upload_shows_every_problem_and_keeps_the_previous_data(monkeypatc
     at.switch_page("gisapp/ui/pages/overview.py").run()
     _ok(at)
     ws = load_workspace(TINY)
-    s = analysis.summary(ws, analysis.run_service(ws, "clinic"))
+    s = summary(ws, run_service(ws, "clinic"))
     assert _metric(at, t("word.covered", "zh")) == fmt_number(s["covered"], "zh")
 
 
@@ -241,7 +248,7 @@ def test_every_page_renders_on_the_demo_and_metrics_equal_the_engine(monkeypatch
         pytest.skip("demo data not built (python data/build_demo.py)")
     at = _app(monkeypatch, DEMO)
     service = next(iter(demo_ws.spec.services))
-    s = analysis.summary(demo_ws, analysis.run_service(demo_ws, service))
+    s = summary(demo_ws, run_service(demo_ws, service))
     assert _metric(at, t("word.covered", "zh")) == fmt_number(s["covered"], "zh")
     assert _metric(at, t("word.uncovered", "zh")) == fmt_number(s["uncovered"], "zh")
     for page in PAGES[1:]:
@@ -253,7 +260,7 @@ def test_every_page_renders_on_the_demo_and_metrics_equal_the_engine(monkeypatch
     at.selectbox(key=keys.SERVICE).set_value("kindergarten").run()
     at.slider(key=keys.STANDARD).set_value(500.0).run()
     _ok(at)
-    s = analysis.summary(demo_ws, analysis.run_service(demo_ws, "kindergarten",
+    s = summary(demo_ws, run_service(demo_ws, "kindergarten",
                                                        standard=Standard(distance_m=500.0)))
     assert _metric(at, "Covered") == fmt_number(s["covered"], "en")
     assert _metric(at, "Covered share") == fmt_pct(s["covered_pct"], "en")
@@ -321,6 +328,111 @@ def test_travel_time_mode_matches_engine(monkeypatch: pytest.MonkeyPatch) -> Non
     at.radio(key=keys.TRAVEL).set_value("terrain").run()
     _ok(at)
     ws = load_workspace(TINY)
-    s = analysis.summary(ws, analysis.run_service(ws, "clinic", travel="terrain"))
+    s = summary(ws, run_service(ws, "clinic", travel="terrain"))
     assert s["covered"] == 1250.0  # differs from straight line (1,170)
     assert _metric(at, t("word.covered", "zh")) == fmt_number(s["covered"], "zh")
+
+
+# --- every text in the chosen language ------------------------------------------------------------
+
+#: three or more ASCII words in a row: an English sentence, not a code, a field or a file name
+ENGLISH_RUN = re.compile(r"[A-Za-z][A-Za-z'’-]*(?:[ ,]+[A-Za-z][A-Za-z'’-]*){2,}")
+#: what a missing key looks like on screen: a catalogue prefix, a dot, an identifier (not a file name)
+_PREFIXES = "|".join(sorted({k.split(".", 1)[0] for k in CATALOGUES["en"] if "." in k}))
+RAW_KEY = re.compile(r"\b(?:" + _PREFIXES + r")\.[a-z_][A-Za-z0-9_]*(?:\.[a-z0-9_]+)*\b"
+                     r"(?<!\.csv)(?<!\.tif)(?<!\.yaml)(?<!\.geojson)")
+#: the fields of an element's message that a user reads
+_TEXT_FIELDS = {"body", "label", "placeholder", "help", "options", "text", "delta", "title"}
+
+
+def _proto_texts(msg: Any) -> Iterator[str]:
+    for fd, value in msg.ListFields():
+        items = [value] if isinstance(value, str) or hasattr(value, "ListFields") else value
+        if fd.type == fd.TYPE_MESSAGE:
+            for sub in items:
+                if hasattr(sub, "ListFields"):
+                    yield from _proto_texts(sub)
+        elif fd.name in _TEXT_FIELDS and not isinstance(value, (bytes, int, float)):
+            yield from (v for v in items if isinstance(v, str))
+
+
+def _texts(at: AppTest) -> list[str]:
+    """Every text the page shows: labels, bodies, options, placeholders and the cells of its tables."""
+    out: list[str] = []
+    for node in at._tree:  # noqa: SLF001 - the whole element tree, sidebar included
+        if getattr(node, "type", "") == "html":  # stylesheets
+            continue
+        proto = getattr(node, "proto", None)
+        if proto is not None and hasattr(proto, "ListFields"):
+            out.extend(_proto_texts(proto))
+        if getattr(node, "type", "") in ("arrow_data_frame", "table", "dataframe"):
+            df = node.value
+            out.extend(str(c) for c in df.columns)
+            out.extend(str(v) for v in df.to_numpy().ravel() if isinstance(v, str))
+    return [s for s in out if s.strip()]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_placeholders_and_uploader_texts_are_in_the_chosen_language(monkeypatch: pytest.MonkeyPatch, lang: str) -> None:
+    at = _app(monkeypatch, TINY)
+    if lang == "en":
+        at.radio(key=keys.LANG).set_value("en").run()
+        _ok(at)
+    assert at.selectbox(key=keys.SERVICE).placeholder == t("widget.choose_option", lang)
+    at = _to_data_page(at)
+    assert at.selectbox(key=keys.UP_FAC_CRS).placeholder == t("widget.choose_option", lang)
+    at.file_uploader(key=keys.UP_FAC_FILE).set_value(("mine.csv", GOOD_CSV.encode("utf-8"), "text/csv"))
+    at.run()
+    _ok(at)
+    assert at.selectbox(key=keys.UP_FAC_FIELD + "lon").placeholder == t("widget.choose_option", lang)
+    # Streamlit's uploader texts: hidden and replaced by the catalogue's (a stylesheet per language)
+    css = "\n".join(h.value for h in at.get("html"))
+    for key in ("widget.upload", "widget.drop_file"):
+        assert f'content: "{t(key, lang)}"' in css, key
+    assert t("widget.upload_limit_types", lang, size="200MB", types="CSV, XLSX, XLS, GEOJSON, JSON, GPKG, ZIP") in css
+    assert "stFileUploaderDropzone" in css and "display: none" in css
+    other = "en" if lang == "zh" else "zh"
+    assert f'content: "{t("widget.upload", other)}"' not in css
+
+
+def test_a_broken_workspace_in_chinese_shows_chinese_only(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    bad = tmp_path / "workspace.yaml"
+    bad.write_text((TINY.read_text(encoding="utf-8")
+                    .replace("path: facilities.csv", f"path: {TINY.parent / 'missing.csv'}")
+                    .replace("path: population.tif", f"path: {TINY.parent / 'population.tif'}")
+                    .replace("path: districts.geojson", f"path: {TINY.parent / 'no_districts.geojson'}")),
+                   encoding="utf-8")
+    monkeypatch.setenv("GISAPP_WORKSPACE", str(bad))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.error and t("msg.workspace_failed", "zh", n=2) == at.error[0].value
+    problems = at.dataframe[0].value
+    assert set(problems[t("prob.file", "zh")]) == {"workspace.yaml"}  # the file's name, no folders
+    assert {"missing.csv", "no_districts.geojson"} <= {w for m in problems[t("prob.message", "zh")]
+                                                       for w in re.split(r"[\s“”：，。（）]+", m)}
+    texts = _texts(at)
+    assert [s for s in texts if ENGLISH_RUN.search(s)] == []
+    assert [s for s in texts if str(TINY.parent) in s] == []  # no server folder anywhere
+
+
+def test_the_data_page_shows_no_raw_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    raw = yaml.safe_load(TINY.read_text(encoding="utf-8"))
+    for lay in raw["layers"].values():
+        lay["path"] = str(TINY.parent / lay["path"])
+    # a settlements layer (known to the app) and a layer of the user's own making
+    raw["layers"]["settlements"] = {"path": str(TINY.parent / "facilities.csv"), "crs": "WGS84",
+                                    "provenance": {"status": "real", "en": "fixture", "zh": "测试数据"}}
+    raw["layers"]["wells"] = {"path": str(TINY.parent / "facilities.csv"), "provenance": {"status": "real"}}
+    ws = tmp_path / "workspace.yaml"
+    ws.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    for lang in ("zh", "en"):
+        at = _app(monkeypatch, ws)
+        if lang == "en":
+            at.radio(key=keys.LANG).set_value("en").run()
+        at = _to_data_page(at)
+        texts = _texts(at)
+        assert t("layer.settlements", lang) in texts and "wells" in texts
+        assert [m.group(0) for s in texts for m in RAW_KEY.finditer(s)] == [], lang
+        assert not any(s.startswith(("layer.", "kind.", "word.")) for s in texts)
+    assert RAW_KEY.search("图层 layer.settlements") and not RAW_KEY.search("facilities.csv · data.csv")

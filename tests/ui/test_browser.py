@@ -171,3 +171,50 @@ def test_overview_map_and_language_switch(page, app_url: str) -> None:  # type: 
         "img.leaflet-image-layer").first.wait_for(state="attached")
     pg.wait_for_timeout(1500)
     pg.screenshot(path=str(ARTIFACTS / "gaps_en.png"), full_page=False)
+
+
+def _after(locator) -> str:  # type: ignore[no-untyped-def]
+    """The text a stylesheet draws after an element (``::after``), without its quotes."""
+    content = str(locator.evaluate("e => getComputedStyle(e, '::after').content"))
+    return content[1:-1] if content.startswith('"') else content
+
+
+def test_the_uploader_speaks_the_chosen_language(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
+    from gisapp.i18n import t
+
+    pg = page
+    pg.goto(app_url, wait_until="domcontentloaded")  # a new session: Chinese
+    pg.get_by_text("公共服务人口地图").first.wait_for(state="visible")
+    _wait_idle(pg)
+    pg.get_by_role("link", name=t("page.data", "zh")).first.click()
+    _wait_idle(pg)
+    zone = pg.locator("[data-testid='stFileUploaderDropzone']").first
+    zone.wait_for(state="visible")
+    shown = zone.inner_text()
+    # Streamlit's English texts (1.67: "Upload", "200MB per file"; older: "Browse files") are not visible
+    for english in ("Browse files", "Upload", "per file", "Drag and drop", "Limit 200MB"):
+        assert english not in shown, (english, shown)
+    assert not pg.get_by_text("Browse files").first.is_visible()
+    assert not zone.get_by_text("Upload", exact=True).first.is_visible()
+    # and the catalogue's Chinese texts are drawn in their place
+    assert _after(zone.locator("[data-testid='stBaseButton-secondary'] [data-testid='stMarkdownContainer']").first) \
+        == t("widget.upload", "zh")
+    instructions = _after(zone.locator("[data-testid='stFileUploaderDropzoneInstructions'] > div").first)
+    assert instructions.startswith(t("widget.upload_limit", "zh", size="200MB")) and "CSV" in instructions
+    # while a file is dragged over it, the drop text is Chinese too
+    drag = pg.evaluate_handle("() => { const dt = new DataTransfer();"
+                              " dt.items.add(new File(['x'], 'a.csv', {type: 'text/csv'})); return dt; }")
+    zone.dispatch_event("dragenter", {"dataTransfer": drag})
+    overlay = zone.locator("> div:not([data-testid]) > span").first
+    overlay.wait_for(state="attached")
+    assert _after(overlay) == t("widget.drop_file", "zh")
+    zone.screenshot(path=str(ARTIFACTS / "data_uploader_zh.png"))
+    zone.dispatch_event("dragleave", {"dataTransfer": drag})
+    # in English the catalogue's English texts are drawn
+    pg.get_by_text("English", exact=True).first.click()
+    pg.get_by_text("Public-Service Population Map").first.wait_for(state="visible")
+    _wait_idle(pg)
+    zone = pg.locator("[data-testid='stFileUploaderDropzone']").first
+    zone.wait_for(state="visible")
+    assert _after(zone.locator("[data-testid='stBaseButton-secondary'] [data-testid='stMarkdownContainer']").first) \
+        == t("widget.upload", "en")

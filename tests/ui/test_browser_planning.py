@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from pyproj import Transformer
 
-from gisapp.metrics import service as analysis
+from gisapp.metrics.service import run_service
 from gisapp.workspace import load_workspace
 
 from .test_browser import ARTIFACTS, UI_TIMEOUT_MS, _wait_idle, _workspace, app_url, page  # noqa: F401 - fixtures
@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 def _uncovered_spot() -> tuple[float, float]:
     """Return lon, lat of the most populous uncovered cell of the first service."""
     ws = load_workspace(_workspace())
-    res = analysis.run_service(ws, next(iter(ws.spec.services)))
+    res = run_service(ws, next(iter(ws.spec.services)))
     i = int(np.argmax(np.where(res.covered | ~res.eligible, 0.0, res.demand)))
     x, y = float(ws.grid.x[i]), float(ws.grid.y[i])
     lon, lat = Transformer.from_crs(ws.crs, 4326, always_xy=True).transform(x, y)

@@ -1,12 +1,14 @@
 """AppTest tests of the planning page: edits, save and open, suggested sites, comparison.
 
 Every figure shown is checked against the engine run directly on the same fixture: a full
-recompute (:func:`gisapp.analysis.run_service` on :func:`gisapp.scenario.apply_edits`),
-:func:`gisapp.planning.suggest` and :func:`gisapp.scenario.compare_scenarios`.
+recompute (:func:`gisapp.metrics.service.run_service` on :func:`gisapp.planning.scenario.apply_edits`),
+:func:`gisapp.planning.suggest.suggest` and :func:`gisapp.planning.scenario.compare_scenarios`.
+The state module of the page holds no engine logic of its own (checked on its source).
 """
 
 from __future__ import annotations
 
+import ast
 import io
 import json
 import re
@@ -19,10 +21,20 @@ import pytest
 from pyproj import Transformer
 from streamlit.testing.v1 import AppTest
 
+from gisapp.config.spec import Standard
 from gisapp.i18n import fmt_number, t
-from gisapp.metrics import service as analysis
-from gisapp.planning import suggest as planning
-from gisapp.planning.scenario import Edit, Scenario, apply_edits, compare_scenarios, save_scenario
+from gisapp.metrics.service import run_service
+from gisapp.metrics.tables import coverage_by_district, summary
+from gisapp.planning import suggest
+from gisapp.planning.scenario import (
+    Edit,
+    Scenario,
+    apply_edits,
+    compare_scenarios,
+    comparison_workbook,
+    save_scenario,
+)
+from gisapp.ui import keys
 from gisapp.ui import planning_state as ps
 from gisapp.workspace import Workspace, load_workspace
 from tests.conftest import DEMO, ROOT, TINY
@@ -56,7 +68,7 @@ def _lonlat(ws: Workspace, r: int, c: int) -> tuple[float, float]:
 
 def _full_covered(ws: Workspace, service: str, edits: list[Edit]) -> float:
     w2 = ws.with_facilities(apply_edits(ws, edits))
-    return analysis.summary(w2, analysis.run_service(w2, service))["covered"]
+    return summary(w2, run_service(w2, service))["covered"]
 
 
 def _add_by_coordinates(at: AppTest, lon: float, lat: float, *, kind: str, capacity: float) -> None:
@@ -88,9 +100,8 @@ def test_add_a_facility_by_coordinates_equals_a_full_recompute(monkeypatch: pyte
     assert _metric(at, covered) != before
     # the district table before / after shows the engine's district figures
     table = _frame_with(at, t("word.district", "zh")).set_index(t("word.district", "zh"))
-    full = analysis.coverage_by_district(tiny_ws.with_facilities(apply_edits(tiny_ws, edits)),
-                                         analysis.run_service(tiny_ws.with_facilities(apply_edits(tiny_ws, edits)),
-                                                              "clinic"))
+    w2 = tiny_ws.with_facilities(apply_edits(tiny_ws, edits))
+    full = coverage_by_district(w2, run_service(w2, "clinic"))
     after_col = f"{covered} ({t('plan.after', 'zh')})"
     for _, row in full.iterrows():
         assert table.loc[row["district_name"], after_col] == pytest.approx(row["covered"])
@@ -159,7 +170,7 @@ def test_suggested_sites_equal_the_engine_and_can_be_added(monkeypatch: pytest.M
     at.number_input(key=ps.SUG_K).set_value(2)
     at.button(key=ps.SUG_RUN).click().run()
     _ok(at)
-    sug = planning.suggest(tiny_ws, "clinic", k=2, candidates="grid", method="auto")
+    sug = suggest.suggest(tiny_ws, "clinic", k=2, candidates="grid", method="auto")
     table = _frame_with(at, t("sug.people_added", "zh"))
     assert len(table) == len(sug.sites)
     assert table[t("sug.people_added", "zh")].iloc[0] == pytest.approx(float(sug.sites["people_added"].iloc[0]))
@@ -174,15 +185,17 @@ def test_suggested_sites_equal_the_engine_and_can_be_added(monkeypatch: pytest.M
 def test_suggested_sites_from_an_uploaded_csv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                               tiny_ws: Workspace) -> None:
     pts = pd.DataFrame([_lonlat(tiny_ws, 2, 7), _lonlat(tiny_ws, 7, 7)], columns=["lon", "lat"])
-    rows = ps.read_points(pts.to_csv(index=False).encode("utf-8"))
+    # what the page does with an upload: the engine reads it, the rows go into the run's parameters
+    rows = suggest.read_candidate_points(pts.to_csv(index=False).encode("utf-8")).to_numpy().tolist()
     assert [r[:2] for r in rows] == pts.to_numpy().tolist()
+    assert [r[2] for r in rows] == ["P1", "P2"]
     # file_uploader cannot be driven by AppTest: set the run's parameters as the button would
     at = _planning(monkeypatch, TINY, tmp_path)
     at.session_state[ps.SUG_PARAMS] = json.dumps({"candidates": "points", "k": 1, "method": "auto",
                                                   "points": rows}, sort_keys=True)
     at.run()
     _ok(at)
-    sug = planning.suggest(tiny_ws, "clinic", k=1, candidates="points", candidate_points=pts)
+    sug = suggest.suggest(tiny_ws, "clinic", k=1, candidates="points", candidate_points=pts)
     table = _frame_with(at, t("sug.people_added", "zh"))
     assert table[t("sug.people_added", "zh")].iloc[0] == pytest.approx(float(sug.sites["people_added"].iloc[0]))
 
@@ -206,11 +219,52 @@ def test_compare_shows_the_saved_scenario_and_exports_xlsx(monkeypatch: pytest.M
     base = table[f"{t('plan.baseline', 'zh')} · {t('cmp.covered', 'zh')}"].to_numpy()
     assert base.tolist() == pytest.approx(expected[("baseline", "covered")].to_numpy().tolist())
     # the export: numbers stay numbers
-    xl = ps.xlsx(expected, {"A": [ps.as_dict(e) for e in edits]}, service="clinic")
+    xl = comparison_workbook(expected, {"A": edits}, service="clinic")
     back = pd.read_excel(io.BytesIO(xl), sheet_name="compare")
     assert back["A · covered"].tolist() == pytest.approx(expected[("A", "covered")].tolist())
     assert pd.api.types.is_numeric_dtype(back["A · covered"])
     assert pd.read_excel(io.BytesIO(xl), sheet_name="edits")["facility_id"].tolist() == ["NEW-1"]
+
+
+def test_compare_at_a_changed_standard_shows_the_engine_figures(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                                tiny_ws: Workspace) -> None:
+    edits = [Edit("close", "C2")]
+    save_scenario(tmp_path / "scenarios" / "tiny", Scenario("B", edits))
+    at = _planning(monkeypatch, TINY, tmp_path)
+    at.slider(key=keys.STANDARD).set_value(250.0).run()
+    _ok(at)
+    expected = compare_scenarios(tiny_ws, "clinic", {"B": edits}, standard=Standard(distance_m=250.0))
+    own = compare_scenarios(tiny_ws, "clinic", {"B": edits})
+    assert expected[("baseline", "covered")].tolist() != own[("baseline", "covered")].tolist()
+    table = _frame_with(at, f"B · {t('cmp.covered', 'zh')}")
+    assert table[f"B · {t('cmp.covered', 'zh')}"].tolist() == pytest.approx(expected[("B", "covered")].tolist())
+    base = table[f"{t('plan.baseline', 'zh')} · {t('cmp.covered', 'zh')}"].tolist()
+    assert base == pytest.approx(expected[("baseline", "covered")].tolist())
+
+
+#: what the engine does once (gisapp.planning, gisapp.io): the page state must not do it again
+ENGINE_JOBS = {"compare", "saved", "read_points", "xlsx", "flat", "before_after", "_fork"}
+ENGINE_CALLS = {"read_csv", "glob", "is_dir", "iterdir", "ExcelWriter", "to_excel", "concat", "MultiIndex",
+                "to_numeric", "apply_edits", "run_service"}
+
+
+def _called(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {n.func.attr if isinstance(n.func, ast.Attribute) else getattr(n.func, "id", "")
+            for n in ast.walk(tree) if isinstance(n, ast.Call)}
+
+
+def test_the_page_state_holds_no_engine_logic() -> None:
+    state_py = ROOT / "gisapp" / "ui" / "planning_state.py"
+    page_py = ROOT / "gisapp" / "ui" / "pages" / "planning.py"
+    tree = ast.parse(state_py.read_text(encoding="utf-8"))
+    defined = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+    assert not defined & ENGINE_JOBS, f"engine jobs in the UI: {sorted(defined & ENGINE_JOBS)}"
+    for path in (state_py, page_py):
+        assert not _called(path) & ENGINE_CALLS, f"engine work in {path.name}: {sorted(_called(path) & ENGINE_CALLS)}"
+    # the engine functions the page calls instead
+    assert {"compare_scenarios", "list_scenarios", "read_candidate_points", "comparison_workbook"} <= \
+        _called(state_py) | _called(page_py)
 
 
 def test_english_labels(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -230,7 +284,7 @@ def test_an_edit_on_the_demo_is_fast_and_equals_a_full_recompute(monkeypatch: py
     service = next(iter(ws.spec.services))
     at = _planning(monkeypatch, DEMO, tmp_path)
     # a new facility in the most populous uncovered cell
-    res = analysis.run_service(ws, service)
+    res = run_service(ws, service)
     i = int(np.argmax(np.where(res.covered | ~res.eligible, 0.0, res.demand)))
     r, c = (int(v[0]) for v in np.nonzero(ws.grid.cell_index == i))
     lon, lat = _lonlat(ws, r, c)

@@ -21,6 +21,7 @@ def test_report_page_generates_and_offers_downloads(monkeypatch: pytest.MonkeyPa
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == t("rep.page.title", "en")
+    assert at.multiselect(key="report_services").placeholder == t("widget.choose_options", "en")
     at.multiselect(key="report_services").set_value(["clinic"]).run()
     at.button(key="report_generate").click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -31,6 +32,15 @@ def test_report_page_generates_and_offers_downloads(monkeypatch: pytest.MonkeyPa
     wb = load_workbook(io.BytesIO(files["coverage.xlsx"]), read_only=True)
     assert "clinic districts" in wb.sheetnames and "school districts" not in wb.sheetnames
     assert files["report.pdf"].startswith(b"%PDF")
+
+
+def test_report_page_placeholders_are_chinese(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GISAPP_WORKSPACE", str(TINY))
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    at.session_state["lang"] = "zh"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.multiselect(key="report_services").placeholder == t("widget.choose_options", "zh") != "Choose options"
 
 
 def test_report_page_includes_a_saved_scenario(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:

@@ -44,7 +44,7 @@ def render() -> None:
     if st.session_state.get(keys.CONSORTIUM) not in ids:
         st.session_state[keys.CONSORTIUM] = ids[0]
     label = dict(zip(sub["consortium_id"], sub["lead_name"], strict=True))
-    cid = st.selectbox(t("cons.pick", lang), ids, key=keys.CONSORTIUM,
+    cid = st.selectbox(t("cons.pick", lang), ids, key=keys.CONSORTIUM, placeholder=frame.choose_one(lang),
                        format_func=lambda c: f"{c} · {label.get(c, '')}")
     mem = members[members["consortium_id"] == cid].copy()
     mem["kind_label"] = [tables.kind_label(k, lang) for k in mem["kind"]]

@@ -7,15 +7,26 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from gisapp._errors import Problem, WorkspaceError
-from gisapp.i18n import fmt_number, t
+from gisapp._errors import GisAppError, Problem, WorkspaceError
+from gisapp.i18n import Term, fmt_number, t
+from gisapp.io import uploads as stored
 from gisapp.ui import frame, keys, state, tables, uploads
 from gisapp.workspace import Workspace
 
 _NONE = "—"
 
 
-def _try_apply(ch: state.Choice, candidate: str) -> bool:
+def _reason(exc: Exception) -> object:
+    """Return what went wrong as a message parameter: an engine error in the message's language."""
+    return exc if isinstance(exc, GisAppError) else f"{type(exc).__name__}: {exc}"
+
+
+def _refuse(problems: list[Problem], lang: str) -> None:
+    frame.show_problems(problems, lang, title_key="data.upload_failed")
+    st.info(t("data.kept_previous", lang), icon=":material/undo:")
+
+
+def _try_apply(ch: state.Choice, candidate: str, file: str) -> bool:
     """Load the workspace with ``candidate`` uploads; keep it only if it loads without problems."""
     lang = ch.lang
     try:
@@ -24,13 +35,10 @@ def _try_apply(ch: state.Choice, candidate: str) -> bool:
             # the current service must run on the new data too
             state.service_result(ch.path, candidate, ch.service, None)
     except WorkspaceError as exc:
-        frame.show_problems(exc.problems, lang, title_key="data.upload_failed")
-        st.info(t("data.kept_previous", lang), icon=":material/undo:")
+        _refuse(exc.problems, lang)
         return False
     except Exception as exc:  # noqa: BLE001 - any failure keeps the previous data and is shown
-        frame.show_problems([Problem("", "", f"{type(exc).__name__}: {exc}", t("data.fix_generic", lang))], lang,
-                            title_key="data.upload_failed")
-        st.info(t("data.kept_previous", lang), icon=":material/undo:")
+        _refuse([Problem(file, "", "upload_unusable", {"reason": _reason(exc)})], lang)
         return False
     st.session_state[keys.UPLOADS] = candidate
     st.success(t("data.upload_ok", lang, n=fmt_number(len(ws.facilities), lang),
@@ -46,18 +54,18 @@ def _workspace_section(ws: Workspace, ch: state.Choice) -> None:
     c2.metric(t("data.districts", lang), fmt_number(len(ws.districts), lang), border=True)
     c3.metric(t("data.facilities", lang), fmt_number(len(ws.facilities), lang), border=True)
     c4.metric(t("data.cells", lang), fmt_number(ws.grid.n, lang), border=True)
-    st.caption(f"{ws.spec.title(lang)} · `{ws.spec.path}` · {t('data.crs', lang)}: {ws.crs.to_string()} · "
+    st.caption(f"{ws.spec.title(lang)} · `{ws.spec.path.name}` · {t('data.crs', lang)}: {ws.crs.to_string()} · "
                f"{t('data.resolution', lang)}: {ws.grid.res_m:g} {t('unit.m', lang)} · "
                f"{t('data.outside', lang)}: {fmt_number(ws.grid.outside_pop, lang)}")
     st.subheader(t("data.provenance", lang))
     rows = pd.DataFrame(ws.provenance())
     rows["status"] = [t(f"word.{s}", lang) for s in rows["status"]]
-    rows["layer"] = [t(f"layer.{r}", lang) for r in rows["layer"]]
+    rows["layer"] = [frame.layer_label(r, lang) for r in rows["layer"]]
     rows["about"] = rows["zh"] if lang == "zh" else rows["en"]
     tables.show(rows, {"layer": ("data.layer", None), "status": ("data.status", None), "file": ("prob.file", None),
                        "about": ("data.about", None), "source": ("word.source", None)}, lang, static=True)
     kinds = ws.facilities["kind"].value_counts()
-    st.caption(" · ".join(f"{tables.kind_label(k, lang)} {fmt_number(int(v), lang)}" for k, v in kinds.items()))
+    st.caption(" · ".join(f"{tables.kind_label(str(k), lang)} {fmt_number(int(v), lang)}" for k, v in kinds.items()))
     with st.expander(t("data.services", lang)):
         svc_rows = [{"name": s.title(lang), "standard": s.standard.label(lang)
                      + (f" / {s.rural_standard.label(lang)}" if s.rural_standard else ""),
@@ -73,21 +81,18 @@ def _workspace_section(ws: Workspace, ch: state.Choice) -> None:
 def _facilities_upload(ch: state.Choice) -> None:
     lang = ch.lang
     st.caption(t("data.fac_help", lang))
-    up = st.file_uploader(t("data.fac_file", lang), type=["csv", "xlsx", "xls", "geojson", "json", "gpkg", "zip"],
-                          key=keys.UP_FAC_FILE)
+    up = frame.file_uploader(t("data.fac_file", lang), uploads.FACILITY_TYPES, key=keys.UP_FAC_FILE, lang_=lang)
     crs = st.selectbox(t("data.coord_system", lang), uploads.COORD_SYSTEMS, key=keys.UP_FAC_CRS,
-                       format_func=lambda c: t(f"crs.{c}", lang))
+                       placeholder=frame.choose_one(lang), format_func=lambda c: t(f"crs.{c}", lang))
     if up is None:
         return
-    path = uploads.save_upload(up.name, up.getvalue())
+    path = stored.save_upload(up.name, up.getvalue())
     try:
-        columns = uploads.read_columns(path)
+        columns = stored.read_columns(path)
     except Exception as exc:  # noqa: BLE001 - an unreadable file is a problem shown to the user
-        frame.show_problems([Problem(up.name, "", f"{exc}", t("data.fix_format", lang))], lang,
-                            title_key="data.upload_failed")
-        st.info(t("data.kept_previous", lang), icon=":material/undo:")
+        _refuse([Problem(up.name, "", "upload_unreadable", {"reason": _reason(exc)})], lang)
         return
-    is_table = path.suffix.lower() in uploads.TABLE_SUFFIXES
+    is_table = stored.is_table(path)
     st.markdown(f"**{t('data.mapping', lang)}**")
     options = [_NONE, *columns]
     mapping: dict[str, str | None] = {}
@@ -99,14 +104,14 @@ def _facilities_upload(ch: state.Choice) -> None:
         g = uploads.guess(columns, cands)
         label = t(f"field.{field}", lang) + (" *" if required else "")
         v = cols[i % 4].selectbox(label, options, index=options.index(g) if g else 0,
-                                  key=f"{keys.UP_FAC_FIELD}{field}")
+                                  key=f"{keys.UP_FAC_FIELD}{field}", placeholder=frame.choose_one(lang))
         mapping[field] = None if v == _NONE else v
         i += 1
     capacity: dict[str, str | None] = {}
     for cap, cands in uploads.CAPACITY_FIELDS:
         g = uploads.guess(columns, cands)
         v = cols[i % 4].selectbox(t(f"cap.{cap}", lang), options, index=options.index(g) if g else 0,
-                                  key=f"{keys.UP_FAC_FIELD}{cap}")
+                                  key=f"{keys.UP_FAC_FIELD}{cap}", placeholder=frame.choose_one(lang))
         capacity[cap] = None if v == _NONE else v
         i += 1
     if not st.button(t("data.apply", lang), key=keys.UP_FAC_APPLY, type="primary", icon=":material/upload:"):
@@ -114,35 +119,32 @@ def _facilities_upload(ch: state.Choice) -> None:
     missing = [f for f, req, _ in uploads.FACILITY_FIELDS if req and (is_table or f not in ("lon", "lat"))
                and not mapping.get(f)]
     if missing:
-        frame.show_problems([Problem(up.name, f"fields.{f}", t("data.unmapped", lang), t("data.fix_map", lang))
-                             for f in missing], lang, title_key="data.upload_failed")
-        st.info(t("data.kept_previous", lang), icon=":material/undo:")
+        _refuse([Problem(up.name, f"fields.{f}", "upload_unmapped", {"field": Term(f"field.{f}", f)})
+                 for f in missing], lang)
         return
     try:
-        target, fields = uploads.prepare_facilities(path, mapping, capacity)
+        target, fields = stored.prepare_facilities(path, mapping, capacity)
     except Exception as exc:  # noqa: BLE001
-        frame.show_problems([Problem(up.name, "", f"{exc}", t("data.fix_format", lang))], lang,
-                            title_key="data.upload_failed")
-        st.info(t("data.kept_previous", lang), icon=":material/undo:")
+        _refuse([Problem(up.name, "", "upload_unreadable", {"reason": _reason(exc)})], lang)
         return
-    if _try_apply(ch, uploads.add_override(ch.overrides, "facilities", target, crs=crs, fields=fields)):
+    if _try_apply(ch, uploads.add_override(ch.overrides, "facilities", target, crs=crs, fields=fields), up.name):
         st.rerun()
 
 
 def _population_upload(ch: state.Choice, ws: Workspace) -> None:
     lang = ch.lang
     st.caption(t("data.pop_help", lang))
-    up = st.file_uploader(t("data.pop_file", lang), type=["tif", "tiff"], key=keys.UP_POP_FILE)
+    up = frame.file_uploader(t("data.pop_file", lang), uploads.POPULATION_TYPES, key=keys.UP_POP_FILE, lang_=lang)
     choices = ["file", "WGS84", "CGCS2000", ws.crs.to_string()]
-    crs = st.selectbox(t("data.coord_system", lang), choices, key=keys.UP_POP_CRS,
+    crs = st.selectbox(t("data.coord_system", lang), choices, key=keys.UP_POP_CRS, placeholder=frame.choose_one(lang),
                        format_func=lambda c: t(f"crs.{c}", lang) if c in ("file", "WGS84", "CGCS2000") else c)
     if up is None:
         return
     if not st.button(t("data.apply", lang), key=keys.UP_POP_APPLY, type="primary", icon=":material/upload:"):
         return
-    path = uploads.save_upload(up.name, up.getvalue())
+    path = stored.save_upload(up.name, up.getvalue())
     if _try_apply(ch, uploads.add_override(ch.overrides, "population", path,
-                                           crs=None if crs == "file" else crs, fields=None)):
+                                           crs=None if crs == "file" else crs, fields=None), up.name):
         st.rerun()
 
 
@@ -158,7 +160,8 @@ def render() -> None:
     st.subheader(t("data.upload", lang))
     active = uploads.describe(ch.overrides)
     if active:
-        st.info(t("data.active", lang, files=", ".join(f"{t('layer.' + a['role'], lang)}: {a['file']}" for a in active)))
+        st.info(t("data.active", lang, files=", ".join(f"{frame.layer_label(a['role'], lang)}: {a['file']}"
+                                                       for a in active)))
         if st.button(t("data.reset", lang), key=keys.UP_RESET, icon=":material/restart_alt:"):
             st.session_state[keys.UPLOADS] = ""
             st.rerun()
@@ -167,7 +170,7 @@ def render() -> None:
         _facilities_upload(ch)
     with tab_p:
         _population_upload(ch, ws)
-    st.caption(t("data.stored_note", lang, folder=str(Path(uploads.UPLOAD_DIR))))
+    st.caption(t("data.stored_note", lang, folder=Path(stored.UPLOAD_DIR).name))
 
 
 render()

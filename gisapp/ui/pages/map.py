@@ -33,7 +33,7 @@ def render() -> None:
     if ss.get(keys.MAP_OVERLAY) not in overlays:
         ss[keys.MAP_OVERLAY] = overlays[0]
     c1, c2, c4 = st.columns([3, 4, 2])
-    c1.selectbox(t("map.metric", lang), metrics, key=keys.MAP_METRIC,
+    c1.selectbox(t("map.metric", lang), metrics, key=keys.MAP_METRIC, placeholder=frame.choose_one(lang),
                  format_func=lambda m: t(DISTRICT_METRICS[m][0], lang))
     c2.radio(t("map.overlay", lang), overlays, key=keys.MAP_OVERLAY, horizontal=True,
              format_func=lambda o: t(f"map.overlay_{o}", lang))

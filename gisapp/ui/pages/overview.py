@@ -63,7 +63,8 @@ def render() -> None:
     else:
         cols[4].metric(t("metric.capacity_per_1000", lang), "—", border=True, help=t("metric.no_capacity", lang))
     if svc.source:
-        st.caption(" · ".join(f"{t('word.source', lang)} ({k}): {v}" for k, v in svc.source.items()))
+        st.caption(" · ".join(f"{t('word.source', lang)} ({frame.source_label(k, lang)}): {v}"
+                              for k, v in svc.source.items()))
 
     left, right = st.columns([3, 2])
     with left:

@@ -13,13 +13,26 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from gisapp._errors import GisAppError
 from gisapp.i18n import fmt_number, fmt_pct, t
-from gisapp.planning import suggest as planning
+from gisapp.planning import suggest
+from gisapp.planning.scenario import (
+    BASELINE,
+    before_after,
+    comparison_workbook,
+    flat_comparison,
+    list_scenarios,
+)
 from gisapp.ui import frame, state, tables
 from gisapp.ui import planning_state as ps
 from gisapp.workspace import Workspace
 
 MAP_HEIGHT = 460
+
+
+def _text(exc: Exception, lang: str) -> str:
+    """Return the message of an engine error in ``lang`` (an error without a code: its English text)."""
+    return exc.text(lang) if isinstance(exc, GisAppError) else str(exc)
 
 
 def _key(ch: state.Choice) -> tuple[str, str, str, float | None]:
@@ -34,7 +47,7 @@ def _push(new: list[dict[str, Any]]) -> bool:
     try:
         ps.scenario_service(*_key(ch), ps.to_json(new))
     except ValueError as exc:  # GisAppError: unknown facility, reused id, ...
-        st.session_state[ps.ERROR] = t("plan.edit_failed", ch.lang, error=str(exc))
+        st.session_state[ps.ERROR] = t("plan.edit_failed", ch.lang, error=_text(exc, ch.lang))
         return False
     st.session_state[ps.EDITS] = new
     return True
@@ -79,7 +92,7 @@ def _on_load(found: dict[str, str], lang: str) -> None:
     try:
         nm, ds = ps.load(Path(found[name]))
     except ValueError as exc:  # GisAppError: not a scenario file
-        ss[ps.ERROR] = str(exc)
+        ss[ps.ERROR] = _text(exc, lang)
         return
     if _push(ds):
         ss[ps.NAME] = nm
@@ -178,7 +191,7 @@ def _scenario_tab(ws: Workspace, ch: state.Choice) -> None:
         b1.button(t("plan.undo", lang), key=ps.UNDO, on_click=_on_undo, icon=":material/undo:")
         b2.button(t("plan.clear", lang), key=ps.CLEAR, on_click=_on_clear, icon=":material/delete:")
     st.subheader(t("plan.by_district", lang))
-    ba = ps.before_after(ps.scenario_districts(*_key(ch), "[]"), ps.scenario_districts(*_key(ch), cur_json))
+    ba = before_after(ps.scenario_districts(*_key(ch), "[]"), ps.scenario_districts(*_key(ch), cur_json))
     b, a = t("plan.before", lang), t("plan.after", lang)
     cov, pct = t("word.covered", lang), t("word.covered_pct", lang)
     shown = ba.rename(columns={"district_name": t("word.district", lang), "population": t("word.population", lang),
@@ -247,12 +260,12 @@ def _save_box(ws: Workspace, ch: state.Choice) -> None:
     with a:
         if st.button(t("plan.save", lang), key=ps.SAVE, icon=":material/save:"):
             try:
-                p = ps.save(folder, str(st.session_state.get(ps.NAME) or ""), ps.edits(), ws.spec.name)
+                p = ps.save_as(folder, str(st.session_state.get(ps.NAME) or ""), ps.edits(), ws.spec.name)
                 st.success(t("plan.saved", lang, path=str(p)))
             except (OSError, ValueError) as exc:
-                st.error(t("plan.save_failed", lang, error=str(exc)))
+                st.error(t("plan.save_failed", lang, error=_text(exc, lang)))
     with b:
-        found = ps.saved(folder)
+        found = list_scenarios(folder)
         if not found:
             st.caption(t("plan.none_saved", lang, folder=str(folder)))
             return
@@ -276,7 +289,7 @@ def _suggest_tab(ws: Workspace, ch: state.Choice) -> None:
             st.number_input(t("sug.target", lang), min_value=1.0, max_value=100.0, value=90.0, step=1.0,
                             key=ps.SUG_TARGET)
     with c2:
-        kinds = ["grid", "settlements", "points"] if planning.has_settlements(ws) else ["grid", "points"]
+        kinds = ["grid", "settlements", "points"] if suggest.has_settlements(ws) else ["grid", "points"]
         cand = st.selectbox(t("sug.candidates", lang), kinds, key=ps.SUG_CANDIDATES,
                             format_func=lambda v: t(f"sug.cand.{v}", lang))
         if cand == "grid":
@@ -302,9 +315,9 @@ def _suggest_tab(ws: Workspace, ch: state.Choice) -> None:
                 st.warning(t("sug.need_upload", lang))
                 return
             try:
-                p["points"] = ps.read_points(upload.getvalue())
-            except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-                st.error(t("sug.failed", lang, error=str(exc)))
+                p["points"] = suggest.read_candidate_points(upload.getvalue()).to_numpy().tolist()
+            except ValueError as exc:  # GisAppError: not a CSV, no lon / lat
+                st.error(t("sug.failed", lang, error=_text(exc, lang)))
                 return
         ss[ps.SUG_PARAMS] = json.dumps(p, ensure_ascii=False, sort_keys=True)
     params = ss.get(ps.SUG_PARAMS)
@@ -315,7 +328,7 @@ def _suggest_tab(ws: Workspace, ch: state.Choice) -> None:
         with st.spinner(t("msg.computing", lang)):
             sug = ps.suggestion(*_key(ch), cur_json, str(params))
     except ValueError as exc:  # GisAppError, WorkspaceError
-        st.error(t("sug.failed", lang, error=str(exc)))
+        st.error(t("sug.failed", lang, error=_text(exc, lang)))
         return
     sites = sug.sites
     before = 100.0 * sug.baseline_covered / sug.total if sug.total > 0 else float("nan")
@@ -334,8 +347,8 @@ def _suggest_tab(ws: Workspace, ch: state.Choice) -> None:
                     lang, key="sug_sites_table")
         kind = str(ss.get(ps.KIND)) if ss.get(ps.KIND) in svc.kinds else svc.kinds[0]
         cap = {svc.capacity: float(ss.get(ps.CAPACITY) or 0.0)} if svc.capacity else None
-        new = [ps.as_dict(e) for e in planning.to_edits(sug, kind, prefix=ps.suggestion_prefix(ps.edits()),
-                                                        capacity=cap, name_prefix=t("sug.site_name", lang))]
+        new = [ps.as_dict(e) for e in suggest.to_edits(sug, kind, prefix=ps.suggestion_prefix(ps.edits()),
+                                                       capacity=cap, name_prefix=t("sug.site_name", lang))]
         st.button(t("sug.add_all", lang), key=ps.SUG_ADD, on_click=_on_add_suggested, args=(new, lang),
                   icon=":material/add_location_alt:", disabled=not new)
         st.subheader(t("sug.curve", lang))
@@ -372,7 +385,7 @@ def _curve_chart(curve: pd.DataFrame, lang: str) -> alt.Chart:
 def _compare_tab(ws: Workspace, ch: state.Choice) -> None:
     lang = ch.lang
     folder = ps.user_folder(ws.spec.name)
-    found = ps.saved(folder)
+    found = list_scenarios(folder)
     # the current (unsaved) edits are an option of their own, named apart from any saved scenario
     current = f"{st.session_state.get(ps.NAME) or ''} ({t('plan.current', lang)})".strip()
     options = ([current] if ps.edits() else []) + list(found)
@@ -394,21 +407,22 @@ def _compare_tab(ws: Workspace, ch: state.Choice) -> None:
             try:
                 scen[n] = ps.load(found[n])[1]
             except (KeyError, ValueError) as exc:
-                st.error(str(exc))
+                st.error(_text(exc, lang))
                 return
     try:
         with st.spinner(t("msg.computing", lang)):
-            table = ps.compare(*_key(ch), json.dumps(scen, ensure_ascii=False, sort_keys=True))
+            table = ps.comparison(*_key(ch), json.dumps(scen, ensure_ascii=False, sort_keys=True))
     except ValueError as exc:  # GisAppError: a saved scenario that no longer applies
-        st.error(t("plan.edit_failed", lang, error=str(exc)))
+        st.error(t("plan.edit_failed", lang, error=_text(exc, lang)))
         return
     _compare_table(table, lang)
-    st.download_button(t("cmp.download", lang), ps.xlsx(table, scen, service=ch.service),
+    workbook = comparison_workbook(table, {n: ps.from_dicts(ds) for n, ds in scen.items()}, service=ch.service)
+    st.download_button(t("cmp.download", lang), workbook,
                        file_name=f"scenarios_{ch.service}.xlsx", key=ps.CMP_DOWNLOAD, on_click="ignore",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        icon=":material/download:")
-    names = [ps.BASELINE, *scen]
-    label = {ps.BASELINE: t("plan.baseline", lang)}
+    names = [BASELINE, *scen]
+    label = {BASELINE: t("plan.baseline", lang)}
     a, b = st.columns(2)
     for col, key, mkey, default in ((a, ps.CMP_LEFT, ps.CMP_MAP_LEFT, 0), (b, ps.CMP_RIGHT, ps.CMP_MAP_RIGHT, 1)):
         with col:
@@ -416,7 +430,7 @@ def _compare_tab(ws: Workspace, ch: state.Choice) -> None:
                 st.session_state[key] = names[min(default, len(names) - 1)]
             n = st.selectbox(t("cmp.left" if default == 0 else "cmp.right", lang), names, key=key,
                              format_func=lambda v: label.get(v, v))
-            ej = "[]" if n == ps.BASELINE else ps.to_json(scen[n])
+            ej = "[]" if n == BASELINE else ps.to_json(scen[n])
             s = ps.scenario_summary(*_key(ch), ej)
             st.caption(f"{t('word.covered', lang)} {fmt_number(s['covered'], lang)} · "
                        f"{t('word.covered_pct', lang)} {fmt_pct(s['covered_pct'], lang)}")
@@ -427,14 +441,14 @@ def _compare_tab(ws: Workspace, ch: state.Choice) -> None:
 
 def _compare_table(table: pd.DataFrame, lang: str) -> None:
     """Show the comparison with translated headers: district, population, then covered / % per scenario."""
-    d = ps.flat(table)
+    d = flat_comparison(table)
     cov, pct = t("cmp.covered", lang), t("cmp.covered_pct", lang)
     ren = {"district_id": "district_id", "district_name": t("word.district", lang),
            "population": t("word.population", lang)}
     fmts: dict[str, Any] = {ren["population"]: tables.num(lang)}
     for c in d.columns[3:]:
         sc, measure = c.rsplit(" · ", 1)
-        sc = t("plan.baseline", lang) if sc == ps.BASELINE else sc
+        sc = t("plan.baseline", lang) if sc == BASELINE else sc
         ren[c] = f"{sc} · {cov if measure == 'covered' else pct}"
         fmts[ren[c]] = tables.num(lang) if measure == "covered" else tables.pct(lang)
     st.dataframe(d.rename(columns=ren).drop(columns=["district_id"]).style.format(fmts), hide_index=True,

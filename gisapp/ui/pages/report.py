@@ -1,13 +1,13 @@
 """Report page: choose services, write the HTML, Excel, GeoPackage and PDF reports, download them.
 
 Calls the same :func:`gisapp.reports.write_report` as ``python -m gisapp report`` into a
-temporary folder, with a Streamlit progress bar fed by its ``on_progress`` callback.  The
-finished files are kept (as bytes) in the session so the download buttons survive reruns.
+temporary folder (:func:`gisapp.io.uploads.written_files`, which hands the files back as bytes),
+with a Streamlit progress bar fed by its ``on_progress`` callback.  The finished files are kept
+(as bytes) in the session so the download buttons survive reruns.
 """
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Final
 
@@ -15,7 +15,8 @@ import streamlit as st
 
 from gisapp.config.spec import Standard
 from gisapp.i18n import t
-from gisapp.planning.scenario import load_scenario
+from gisapp.io import uploads as outputs
+from gisapp.planning.scenario import list_scenarios, load_scenario
 from gisapp.reports.write import FILE_NAMES, write_report
 from gisapp.ui import frame, planning_state, state
 
@@ -48,11 +49,11 @@ def generate(path: str, overrides: str, services: list[str], lang: str, *, trave
     def on_progress(fraction: float, message: str) -> None:
         bar.progress(min(max(fraction, 0.0), 1.0), text=message)
 
-    with tempfile.TemporaryDirectory(prefix="gisapp-report-") as tmp:
-        paths = write_report(ws, Path(tmp), services=services, lang=lang, progress=False,
-                             on_progress=on_progress, travel=travel, standards=standards,
-                             scenarios=scenarios or None)
-        files = {p.name: p.read_bytes() for p in paths}
+    def write(folder: Path) -> list[Path]:
+        return write_report(ws, folder, services=services, lang=lang, progress=False, on_progress=on_progress,
+                            travel=travel, standards=standards, scenarios=scenarios or None)
+
+    files = outputs.written_files(write, prefix="gisapp-report-")
     bar.empty()
     return files
 
@@ -69,7 +70,7 @@ def render() -> None:
     ss = st.session_state
     if SERVICES_KEY not in ss or not set(ss[SERVICES_KEY]) <= set(names):
         ss[SERVICES_KEY] = names
-    chosen = st.multiselect(t("rep.page.services", lang), names, key=SERVICES_KEY,
+    chosen = st.multiselect(t("rep.page.services", lang), names, key=SERVICES_KEY, placeholder=frame.choose_many(lang),
                             format_func=lambda s: ws.spec.services[s].title(lang))
     # the sidebar's travel mode and its standard (for the service it applies to) carry over
     override = state.standard_for(ws.spec.services[ch.service], ch.value) if ch.service in names else None
@@ -77,8 +78,9 @@ def render() -> None:
     if override is not None:
         st.caption(t("rep.page.override", lang, service=ws.spec.services[ch.service].title(lang),
                      standard=override.label(lang)))
-    saved = planning_state.saved(planning_state.user_folder(ws.spec.name))
+    saved = list_scenarios(planning_state.user_folder(ws.spec.name))
     picked = st.multiselect(t("rep.page.scenarios", lang), list(saved), key=SCENARIOS_KEY,
+                            placeholder=frame.choose_many(lang),
                             help=t("rep.page.scenarios_help", lang)) if saved else []
     files = [str(saved[n]) for n in picked]
     params = (ch.path, ch.overrides, tuple(chosen), lang, ch.travel, ch.service, ch.value, tuple(files))

@@ -1,0 +1,169 @@
+"""Write coverage.xlsx: the summary, per-service district and class sheets, gaps, scenarios, consortia, standards, provenance.
+
+:func:`xlsx_bytes` builds the workbook in memory (a write-only :mod:`openpyxl` workbook saved
+to a buffer); :func:`write_xlsx` hands the bytes to :mod:`gisapp.io.atomic`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import io as _io
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Final
+
+from gisapp._errors import GisAppError
+from gisapp.i18n import t
+from gisapp.io.atomic import write_bytes
+from gisapp.reports.data import (
+    XLSX_GAP_MIN_PEOPLE,
+    ReportData,
+    Table,
+    class_table,
+    consortia_table,
+    district_table,
+    gap_table,
+    members_table,
+    provenance_table,
+    scenario_table,
+    standard_text,
+    standards_table,
+    summary_table,
+)
+
+__all__ = ["write_xlsx", "xlsx_bytes"]
+
+_XLSX_FORMATS: Final = {"int": "#,##0", "f1": "#,##0.0", "f2": "#,##0.00", "pct": "0.0", "deg": "0.00000"}
+_ROUND: Final = {"int": 0, "f1": 2, "f2": 3, "pct": 1, "deg": 6}
+#: Tables longer than this are written without per-cell number formats (speed).
+_STYLED_ROWS: Final = 2000
+
+
+def _sheet_title(text: str, used: set[str]) -> str:
+    bad = '[]:*?/\\'
+    s = "".join("_" if ch in bad else ch for ch in text)[:31] or "sheet"
+    base, i = s, 2
+    while s.lower() in used:
+        suffix = f" ({i})"
+        s = base[: 31 - len(suffix)] + suffix
+        i += 1
+    used.add(s.lower())
+    return s
+
+
+def _write_sheet(wb: Any, title: str, table: Table, used: set[str], *, notes: Sequence[str] = ()) -> None:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    ws = wb.create_sheet(_sheet_title(title, used))
+    for i, h in enumerate(table.headers):
+        width = max(10, min(60, int(sum(2 if ord(c) > 0x2E80 else 1 for c in h) * 1.1) + 2))
+        ws.column_dimensions[_col_letter(i)].width = width
+    ws.freeze_panes = f"A{len(notes) + 2}"
+    for note in notes:
+        c = WriteOnlyCell(ws, value=note)
+        c.font = Font(italic=True, color="9C0006")
+        ws.append([c])
+    head_font, fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
+    hdr = []
+    for h in table.headers:
+        c = WriteOnlyCell(ws, value=h)
+        c.font, c.fill = head_font, fill
+        c.alignment = Alignment(wrap_text=True, vertical="top")
+        hdr.append(c)
+    ws.append(hdr)
+    nfmt = [_XLSX_FORMATS.get(f) for f in table.formats]
+    last = len(table.rows) - 1
+    if len(table.rows) > _STYLED_ROWS:
+        # long tables (gap areas): plain numeric cells, rounded; styling every cell is slow
+        digits = [_ROUND.get(f) for f in table.formats]
+        for row in table.rows:
+            ws.append([None if v is None or (isinstance(v, float) and not math.isfinite(v))
+                       else round(v, d) if d is not None and isinstance(v, float) else v
+                       for v, d in zip(row, digits, strict=True)])
+        return
+    for k, row in enumerate(table.rows):
+        cells = []
+        for v, nf in zip(row, nfmt, strict=True):
+            val = None if v is None or (isinstance(v, float) and not math.isfinite(v)) else v
+            if nf is None and not (table.total and k == last):
+                cells.append(val)
+                continue
+            c = WriteOnlyCell(ws, value=val)
+            if nf is not None:
+                c.number_format = nf
+            if table.total and k == last:
+                c.font = head_font
+            cells.append(c)
+        ws.append(cells)
+
+
+def _col_letter(i: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return str(get_column_letter(i + 1))
+
+
+def xlsx_bytes(data: ReportData) -> bytes:
+    """Return the workbook: summary, per-service district and class sheets, gaps, consortia, standards, provenance.
+
+    Numbers are written as numbers (formatted, never as text); every header carries its unit.
+    The provenance statement (which layers are real, which synthetic) heads the summary sheet.
+    """
+    from openpyxl import Workbook
+
+    lang = data.lang
+    wb = Workbook(write_only=True)
+    when = _parse_generated(data.generated)
+    if when is not None:
+        wb.properties.created = when
+        wb.properties.modified = when
+    wb.properties.title = t("rep.title", lang)
+    used: set[str] = set()
+    notes = [f"{t('app.title', lang)} · {t('rep.title', lang)} · {data.ws.spec.title(lang)}",
+             t("rep.generated", lang, when=data.generated), *data.provenance_lines()]
+    _write_sheet(wb, t("rep.sheet.summary", lang), summary_table(data), used, notes=notes)
+    for sr in data.services:
+        _write_sheet(wb, t("rep.sheet.district", lang, service=sr.name), district_table(sr, lang), used,
+                     notes=[f"{sr.spec.title(lang)} · {standard_text(sr.spec, lang)}"])
+        ratio = sr.town_country_ratio
+        _write_sheet(wb, t("rep.sheet.class", lang, service=sr.name), class_table(sr, lang), used,
+                     notes=[f"{sr.spec.title(lang)} · " + t("rep.ratio", lang, v=f"{ratio:.2f}" if math.isfinite(ratio) else "—")])
+    gap_rows: list[list[Any]] = []
+    gt: Table | None = None
+    n_all = 0
+    for sr in data.services:
+        gt = gap_table(sr, lang, with_service=True, min_people=XLSX_GAP_MIN_PEOPLE)
+        gap_rows.extend(gt.rows)
+        n_all += len(sr.gaps)
+    if gt is None:  # pragma: no cover - collect() always yields at least one service
+        raise GisAppError(code="report_no_service")
+    _write_sheet(wb, t("rep.sheet.gaps", lang), Table(gt.headers, gap_rows, gt.formats), used,
+                 notes=[t("rep.gaps_sheet_note", lang, min=f"{XLSX_GAP_MIN_PEOPLE:g}", n=len(gap_rows), total=n_all)])
+    for sr in data.services:
+        st_ = scenario_table(data, sr.name)
+        if st_ is not None:
+            _write_sheet(wb, t("rep.sheet.scenarios", lang, service=sr.name), st_, used,
+                         notes=[f"{sr.spec.title(lang)} · {t('rep.scenarios', lang)}"])
+    _write_sheet(wb, t("rep.sheet.consortia", lang), consortia_table(data), used)
+    _write_sheet(wb, t("rep.sheet.members", lang), members_table(data), used)
+    _write_sheet(wb, t("rep.sheet.standards", lang), standards_table(data), used)
+    _write_sheet(wb, t("rep.sheet.provenance", lang), provenance_table(data), used,
+                 notes=data.provenance_lines())
+    buf = _io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def write_xlsx(data: ReportData, path: str | Path) -> Path:
+    """Write the workbook (:func:`xlsx_bytes`) to ``path`` atomically and return it."""
+    return write_bytes(path, xlsx_bytes(data))
+
+
+def _parse_generated(s: str) -> _dt.datetime | None:
+    try:
+        return _dt.datetime.strptime(s, "%Y-%m-%d %H:%M")
+    except ValueError:
+        return None
+

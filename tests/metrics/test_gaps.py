@@ -1,0 +1,36 @@
+"""Gap areas and their polygons on the tiny workspace, by hand.
+
+The tiny grid (tests/data/make_fixtures.py): 10 x 10 cells of 100 m, 10 people per cell and
+1,000 in cell (7, 7); district A = columns 0-4, B = columns 5-9; clinic C1 (4 doctors) at
+cell (2, 2), clinic C2 (1 doctor) at cell (7, 7), school S1 (300 seats) at cell (2, 7).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from gisapp.config.spec import Standard
+from gisapp.metrics.gaps import gap_areas, gap_polygons
+from gisapp.metrics.service import run_service
+
+
+def test_gap_areas(tiny_ws):
+    res = run_service(tiny_ws, "clinic")
+    gaps = gap_areas(tiny_ws, res)
+    assert len(gaps) == 1
+    assert gaps.loc[0, "population"] == pytest.approx(820.0)
+    assert gaps.loc[0, "cells"] == 82
+    assert gaps.loc[0, "min_distance_m"] == pytest.approx(200.0, abs=1e-3)
+    res2 = run_service(tiny_ws, "school")
+    g2 = gap_areas(tiny_ws, res2)
+    assert g2["population"].sum() == pytest.approx(199.0 - 21.0)
+    poly = gap_polygons(tiny_ws, res)
+    assert poly.crs.to_epsg() == 4543
+    assert poly.geometry.area.sum() == pytest.approx(82 * 100 * 100)
+
+
+def test_gaps_split_into_ranked_areas(tiny_ws):
+    # a 50 m standard leaves everything but the facility cells uncovered: one area
+    # a huge standard leaves nothing
+    res = run_service(tiny_ws, "clinic", standard=Standard(distance_m=5000))
+    assert gap_areas(tiny_ws, res).empty
