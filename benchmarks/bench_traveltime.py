@@ -1,6 +1,6 @@
 """Benchmark: friction travel time, ours (scipy Dijkstra on a CSR grid graph) vs scikit-image.
 
-Runs scikit-image's ``MCP_Geometric`` and :func:`gisapp.traveltime.nearest` on the same
+Runs scikit-image's ``MCP_Geometric`` and :func:`gisapp.travel.grid_search.nearest` on the same
 random friction grid (isotropic: no DEM, 8 neighbours, the cost of a move = its length x the
 mean of the two cells' minutes per metre, which is exactly MCP_Geometric's rule) from the
 same 300 sources, in one process, and prints one JSON line per grid size with the keys
@@ -13,7 +13,7 @@ Both engines run on one thread, so the times compared are CPU seconds
 machine swing by tens of percent with the other load; they are printed too.
 
 A second case per size times per-facility catchments bounded at 15 minutes (20 facilities):
-:func:`gisapp.traveltime.cost_matrix` against one ``MCP_Geometric.find_costs`` run per
+:func:`gisapp.travel.grid_search.cost_matrix` against one ``MCP_Geometric.find_costs`` run per
 facility with ``max_cumulative_cost``.
 
 Usage: ``python benchmarks/bench_traveltime.py [--quick]`` (``--quick``: 1,000 x 1,000 only).

@@ -29,7 +29,7 @@ from affine import Affine
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gisapp.metrics import access as gacc
-from gisapp.travel.cost import straight_line_cost
+from gisapp.travel.straight import straight_line_cost
 
 RES = 100.0
 CATCH = 5000.0

@@ -136,11 +136,11 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     from gisapp.io.atomic import write_layers
     from gisapp.io.layers import role_term
     from gisapp.metrics import gaps as _gaps
-    from gisapp.metrics import service as analysis
     from gisapp.metrics import tables as _tables
+    from gisapp.metrics.service import run_service
 
     ws = _load(args)
-    res = analysis.run_service(ws, args.service, travel=args.travel)
+    res = run_service(ws, args.service, travel=args.travel)
     out = Path(args.out)
     table = _tables.coverage_by_district(ws, res)
     _write_csv(table, out / "coverage_by_district.csv")
@@ -160,8 +160,8 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
 
 def _cmd_pipeline(args: argparse.Namespace) -> int:
     from gisapp.metrics import gaps as _gaps
-    from gisapp.metrics import service as analysis
     from gisapp.metrics import tables as _tables
+    from gisapp.metrics.service import run_service
     from gisapp.workspace import load_workspace
 
     t0 = time.perf_counter()
@@ -170,7 +170,7 @@ def _cmd_pipeline(args: argparse.Namespace) -> int:
     names = args.services or list(ws.spec.services)
     for name in names:
         s0 = time.perf_counter()
-        res = analysis.run_service(ws, name, travel=args.travel)
+        res = run_service(ws, name, travel=args.travel)
         s1 = time.perf_counter()
         _tables.coverage_by_district(ws, res)
         _tables.capacity_by_district(ws, res)
@@ -187,11 +187,11 @@ def _cmd_pipeline(args: argparse.Namespace) -> int:
 
 
 def _cmd_scenario(args: argparse.Namespace) -> int:
-    from gisapp.planning import scenario as sc
+    from gisapp.planning.scenario import compare_scenarios, load_scenario
 
     ws = _load(args)
-    scen = sc.load_scenario(args.file)
-    table = sc.compare_scenarios(ws, args.service, {scen.name: scen.edits})
+    scen = load_scenario(args.file)
+    table = compare_scenarios(ws, args.service, {scen.name: scen.edits})
     flat = table.copy()
     flat.columns = [f"{c[0]}:{c[1]}" if c[0] else str(c[1]) for c in table.columns]
     flat = flat.reset_index()
@@ -203,10 +203,10 @@ def _cmd_scenario(args: argparse.Namespace) -> int:
 
 
 def _cmd_suggest(args: argparse.Namespace) -> int:
-    from gisapp.planning import suggest as planning
+    from gisapp.planning.suggest import suggest
 
     ws = _load(args)
-    sug = planning.suggest(ws, args.service, k=args.k, target_share=args.target_share,
+    sug = suggest(ws, args.service, k=args.k, target_share=args.target_share,
                            candidates=args.candidates, spacing_m=args.spacing_m, method=args.method)
     out = Path(args.out)
     cols = ["rank", "candidate_id", "name", "lon", "lat", "district_id", "district_name", "people_added",

@@ -12,7 +12,7 @@ import pytest
 
 from gisapp.cli import main
 from gisapp.i18n import t
-from gisapp.metrics import service as analysis
+from gisapp.metrics import service
 from gisapp.metrics import tables as tables
 
 from .conftest import ROOT, TINY
@@ -33,7 +33,7 @@ def test_coverage_writes_csv_and_gpkg(tmp_path, tiny_ws):
     assert main(["coverage", "--service", "clinic", "--out", str(tmp_path), "--workspace", str(TINY)]) == 0
     df = pd.read_csv(tmp_path / "coverage_by_district.csv", dtype={"district_id": str})
     assert list(df.columns) == ["district_id", "district_name", "population", "covered", "uncovered", "covered_pct"]
-    expect = tables.coverage_by_district(tiny_ws, analysis.run_service(tiny_ws, "clinic"))
+    expect = tables.coverage_by_district(tiny_ws, service.run_service(tiny_ws, "clinic"))
     pd.testing.assert_frame_equal(df, expect, check_dtype=False)
     gaps = gpd.read_file(tmp_path / "gaps.gpkg")
     assert len(gaps) == 1 and gaps.crs.to_epsg() == 4543
@@ -69,12 +69,12 @@ def test_scenario_command(tmp_path, tiny_ws):
 
 
 def test_suggest_command(tmp_path, tiny_ws):
-    from gisapp.planning import suggest as planning
+    from gisapp.planning import suggest
 
     assert main(["suggest", "--service", "clinic", "--k", "2", "--spacing-m", "100", "--method", "exact",
                  "--out", str(tmp_path), "--workspace", str(TINY)]) == 0
     df = pd.read_csv(tmp_path / "suggested_sites.csv")
-    expect = planning.suggest(tiny_ws, "clinic", k=2, spacing_m=100, method="exact")
+    expect = suggest.suggest(tiny_ws, "clinic", k=2, spacing_m=100, method="exact")
     assert df["people_added"].tolist() == pytest.approx(expect.sites["people_added"].tolist())
     assert len(pd.read_csv(tmp_path / "coverage_curve.csv")) == 3
 

@@ -248,13 +248,12 @@ def test_every_family_the_code_enumerates():
 
 def test_every_cli_command_and_table_column_has_texts(tiny_ws):
     from gisapp.cli import build_parser
-    from gisapp.metrics import service as analysis
-    from gisapp.metrics import tables
+    from gisapp.metrics import service, tables
 
     parser = build_parser("en")
     sub = next(a for a in parser._actions if a.dest == "command")  # noqa: SLF001
     assert [c for c in sub.choices if not _both(f"cli.help.{c}")] == []
-    table = tables.coverage_by_district(tiny_ws, analysis.run_service(tiny_ws, "clinic"))
+    table = tables.coverage_by_district(tiny_ws, service.run_service(tiny_ws, "clinic"))
     assert [c for c in table.columns if not _both(f"cli.col.{c}")] == []
 
 

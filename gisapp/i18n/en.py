@@ -664,7 +664,7 @@ TEXT: dict[str, str] = {
     'cli.help.service': 'the service (see the services command)',
     'cli.help.service_list': 'the services (default: all)',
     'cli.help.out': 'output folder',
-    'cli.help.scenario_file': 'scenario GeoPackage saved by the app or gisapp.scenario',
+    'cli.help.scenario_file': 'scenario GeoPackage saved by the app or gisapp.planning.scenario',
     'cli.help.k': 'number of new sites',
     'cli.help.target_share': 'covered share to reach, percent',
     'cli.help.candidates': 'candidate sites: a grid over populated land or settlement centres',

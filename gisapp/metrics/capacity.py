@@ -12,7 +12,7 @@ keep a residual capacity.
 
 The travel cost is any :class:`~gisapp.travel.CostMatrix` (cells x facilities, the time
 from each cell to each facility, bounded): the friction backend
-(:func:`gisapp.traveltime.cost_matrix`) reproduces AccessMod, the straight-line backend
+(:func:`gisapp.travel.grid_search.cost_matrix`) reproduces AccessMod, the straight-line backend
 works too.  Everything is vectorised per facility; there is no loop over cells.
 """
 
@@ -174,7 +174,7 @@ def capacity_coverage(
         People per cell (the rows of ``cost``).
     cost
         Travel time from each cell to each facility, minutes, bounded (e.g.
-        :func:`gisapp.traveltime.cost_matrix` with ``direction="towards"``).
+        :func:`gisapp.travel.grid_search.cost_matrix` with ``direction="towards"``).
     capacity
         People each facility can serve (>= 0).
     order

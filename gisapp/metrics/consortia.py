@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from gisapp.config.spec import Standard
-from gisapp.travel.cost import nearest_straight_line
+from gisapp.travel.straight import nearest_straight_line
 from gisapp.workspace import EDUCATION_KINDS, HEALTH_KINDS, Workspace
 
 __all__ = ["consortia_members", "consortia_summary"]

@@ -20,12 +20,8 @@ from numpy.typing import NDArray
 from gisapp._errors import GisAppError
 from gisapp.config.spec import ServiceSpec, Standard
 from gisapp.metrics import access as _access
-from gisapp.travel.cost import (
-    CostMatrix,
-    cost_matrix_from_pairs,
-    nearest_straight_line,
-    straight_line_cost,
-)
+from gisapp.travel.cost import CostMatrix, cost_matrix_from_pairs
+from gisapp.travel.straight import nearest_straight_line, straight_line_cost
 from gisapp.workspace import Workspace
 
 __all__ = [

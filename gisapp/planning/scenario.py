@@ -35,7 +35,7 @@ from gisapp.config.spec import Standard
 from gisapp.io import scenarios as _store
 from gisapp.metrics.service import ServiceResult, run_service, straight_line_travel
 from gisapp.metrics.tables import coverage_by_district
-from gisapp.travel.cost import straight_line_cost
+from gisapp.travel.straight import straight_line_cost
 from gisapp.workspace import Workspace
 
 __all__ = ["BASELINE", "EDIT_COLUMNS", "FORMAT", "Edit", "IncrementalService", "Scenario", "apply_edits",

@@ -28,7 +28,7 @@ from gisapp.metrics.service import run_service
 from gisapp.planning import mclp
 from gisapp.planning.cover import SitingResult, candidate_grid, coverage_sets
 from gisapp.planning.scenario import Edit
-from gisapp.travel.cost import straight_line_cost
+from gisapp.travel.straight import straight_line_cost
 from gisapp.workspace import Workspace
 
 __all__ = ["Suggestion", "candidate_sites", "has_settlements", "read_candidate_points", "suggest", "to_edits"]

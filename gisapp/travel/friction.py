@@ -17,7 +17,7 @@ governs travel there, the speed on flat ground (km/h) and the travel mode
 
 The slope models that turn a flat speed into a speed on a slope also live here:
 :func:`tobler_factor` (walking) and :func:`bicycle_factor` (a rider-power model);
-motorized travel ignores slope.  :mod:`gisapp.traveltime` applies them per move.
+motorized travel ignores slope.  :mod:`gisapp.travel.grid_search` applies them per move.
 """
 
 from __future__ import annotations

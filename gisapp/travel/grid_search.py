@@ -3,8 +3,8 @@
 The grid is a directed graph: every passable cell is a node, and a move to one of its 8
 neighbours (16 with knight's moves) is an edge.  Each cell a move crosses contributes its
 speed on that move's slope (flat speed from the surface times
-:func:`gisapp.friction.tobler_factor` for walking or
-:func:`gisapp.friction.bicycle_factor` for bicycling; motorized speed ignores slope).  A
+:func:`gisapp.travel.friction.tobler_factor` for walking or
+:func:`gisapp.travel.friction.bicycle_factor` for bicycling; motorized speed ignores slope).  A
 straight or diagonal move crosses its two end cells; a knight's move also crosses the two
 cells its segment passes between, and is impossible if either is impassable.  The time of
 a move is its length divided by the cells' speeds combined in one of two ways:
@@ -218,7 +218,7 @@ def grid_graph(
     Parameters
     ----------
     surface
-        Speeds and modes per cell (:func:`gisapp.friction.speed_surface`).
+        Speeds and modes per cell (:func:`gisapp.travel.friction.speed_surface`).
     dem
         (rows, cols) elevation, metres, on the same grid; without it slope is ignored
         (isotropic travel).  NaN elevations make a cell impassable.

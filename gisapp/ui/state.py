@@ -1,6 +1,6 @@
 """Cached loaders: the workspace, service results and tables, keyed by hashable primitives only.
 
-The loaded :class:`~gisapp.model.Workspace` and each :class:`~gisapp.metrics.service.ServiceResult`
+The loaded :class:`~gisapp.workspace.Workspace` and each :class:`~gisapp.metrics.service.ServiceResult`
 are large read-only objects shared by every session (``st.cache_resource``); tables are small
 and copied per caller (``st.cache_data``).  Every loader takes the workspace path string and the
 JSON of accepted uploads (``overrides``), so an upload is simply another key.

@@ -1,4 +1,4 @@
-"""Tests of gisapp.capacity (AccessMod's capacity-limited coverage) on hand-computed cases."""
+"""Tests of gisapp.metrics.capacity (AccessMod's capacity-limited coverage) on hand-computed cases."""
 
 from __future__ import annotations
 

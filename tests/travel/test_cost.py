@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gisapp._errors import UnitsError
-from gisapp.travel import cost as travel
+from gisapp.travel import straight
 
 
 def grid(nrow, ncol, res=100.0, holes=None):
@@ -46,7 +46,7 @@ def test_stencil_equals_brute_force(nrow, ncol, cutoff, seed):
     fy = rng.uniform(T.f - nrow * 100 - 300, T.f + 300, nf)
     fx[0] = T.c + 50.0
     fy[0] = T.f - 50.0
-    cm = travel.straight_line_cost(idx, T, fx, fy, cutoff_m=cutoff)
+    cm = straight.straight_line_cost(idx, T, fx, fy, cutoff_m=cutoff)
     expect = brute(idx, T, fx, fy, cutoff)
     got = np.full(expect.shape, np.nan)
     r, c, v = cm.pairs()
@@ -57,7 +57,7 @@ def test_stencil_equals_brute_force(nrow, ncol, cutoff, seed):
 
 def test_zero_cost_pair_is_kept():
     idx, T = grid(3, 3)
-    cm = travel.straight_line_cost(idx, T, np.array([1150.0]), np.array([8850.0]), cutoff_m=10)
+    cm = straight.straight_line_cost(idx, T, np.array([1150.0]), np.array([8850.0]), cutoff_m=10)
     r, c, v = cm.pairs()
     assert (r.tolist(), v.tolist()) == ([4], [0.0])
     assert cm.nnz == 1
@@ -65,7 +65,7 @@ def test_zero_cost_pair_is_kept():
 
 def test_minutes_and_circuity():
     idx, T = grid(1, 11)
-    cm = travel.straight_line_cost(idx, T, np.array([1050.0]), np.array([8950.0]), cutoff_m=1000,
+    cm = straight.straight_line_cost(idx, T, np.array([1050.0]), np.array([8950.0]), cutoff_m=1000,
                                    circuity=1.5, speed_kph=6.0)
     r, _, v = cm.pairs()
     # 1,000 m straight x 1.5 at 6 km/h (100 m/min) = 15 min
@@ -78,16 +78,16 @@ def test_kdtree_variant_agrees_with_stencil():
     idx, T = grid(40, 50)
     fx = rng.uniform(1000, 6000, 30)
     fy = rng.uniform(5000, 9000, 30)
-    a = travel.straight_line_cost(idx, T, fx, fy, cutoff_m=700).matrix.toarray()
+    a = straight.straight_line_cost(idx, T, fx, fy, cutoff_m=700).matrix.toarray()
     rr, cc = np.nonzero(idx >= 0)
-    b = travel.straight_line_cost_kdtree(T.c + (cc + 0.5) * 100, T.f - (rr + 0.5) * 100, fx, fy,
+    b = straight.straight_line_cost_kdtree(T.c + (cc + 0.5) * 100, T.f - (rr + 0.5) * 100, fx, fy,
                                          cutoff_m=700).matrix.toarray()
     np.testing.assert_allclose(a, b, atol=1e-9)
 
 
 def test_within_per_cell_threshold():
     idx, T = grid(1, 5)
-    cm = travel.straight_line_cost(idx, T, np.array([1050.0]), np.array([8950.0]), cutoff_m=1000)
+    cm = straight.straight_line_cost(idx, T, np.array([1050.0]), np.array([8950.0]), cutoff_m=1000)
     w = cm.within(np.array([0, 0, 300, 300, 300.0]))
     r, _, _ = w.pairs()
     assert r.tolist() == [0, 2, 3]
@@ -99,4 +99,4 @@ def test_within_per_cell_threshold():
 def test_bad_units(kwargs, match):
     idx, T = grid(2, 2)
     with pytest.raises(UnitsError, match=match):
-        travel.straight_line_cost(idx, T, np.array([1000.0]), np.array([9000.0]), **kwargs)
+        straight.straight_line_cost(idx, T, np.array([1000.0]), np.array([9000.0]), **kwargs)

@@ -1,4 +1,4 @@
-"""Tests of gisapp.friction: speed tables, the merged speed surface, slope models."""
+"""Tests of gisapp.travel.friction: speed tables, the merged speed surface, slope models."""
 
 from __future__ import annotations
 

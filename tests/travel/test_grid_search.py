@@ -1,4 +1,4 @@
-"""Tests of gisapp.traveltime on small grids whose travel times can be worked out by hand."""
+"""Tests of gisapp.travel.grid_search on small grids whose travel times can be worked out by hand."""
 
 from __future__ import annotations
 

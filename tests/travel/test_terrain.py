@@ -7,7 +7,7 @@ import pytest
 
 from gisapp._errors import GisAppError
 from gisapp.config.spec import Standard
-from gisapp.metrics import service as analysis
+from gisapp.metrics import service
 from gisapp.metrics import tables as tables
 from gisapp.travel import terrain as terrain
 
@@ -15,7 +15,7 @@ KNIGHT = 16  # neighbours in the tiny workspace
 
 
 def test_terrain_times_on_uniform_surface(tiny_ws):
-    res = analysis.run_service(tiny_ws, "clinic_time", travel="terrain")
+    res = service.run_service(tiny_ws, "clinic_time", travel="terrain")
     assert res.mode == "terrain" and res.unit == "min" and res.cost.unit == "min"
     g = tiny_ws.grid
     # 6 km/h = 100 m/min: straight, diagonal and knight's moves from C1 at cell (2, 2)
@@ -25,7 +25,7 @@ def test_terrain_times_on_uniform_surface(tiny_ws):
 
 
 def test_terrain_coverage_brackets_straight_line(tiny_ws):
-    res = analysis.run_service(tiny_ws, "clinic_time", travel="terrain")
+    res = service.run_service(tiny_ws, "clinic_time", travel="terrain")
     thr = 3.3  # minutes
     g = tiny_ws.grid
     fac = tiny_ws.facilities[tiny_ws.facilities.kind.isin(res.service.kinds)]
@@ -39,8 +39,8 @@ def test_terrain_coverage_brackets_straight_line(tiny_ws):
 
 def test_distance_standard_is_walked_at_its_speed(tiny_ws):
     # 150 m at 4.5 km/h = 2 min; the surface walks at 6 km/h: 200 m of path
-    res = analysis.run_service(tiny_ws, "clinic", travel="terrain")
-    assert analysis.standard_minutes(res.service.standard) == pytest.approx(2.0)
+    res = service.run_service(tiny_ws, "clinic", travel="terrain")
+    assert service.standard_minutes(res.service.standard) == pytest.approx(2.0)
     t = tables.coverage_by_district(tiny_ws, res)
     # within 2 min: facility cell, 4 neighbours (1 min), 4 diagonals (1.41), 4 cells at 2 min
     assert t["covered"].tolist() == [130.0, 1120.0]
@@ -49,7 +49,7 @@ def test_distance_standard_is_walked_at_its_speed(tiny_ws):
 
 def test_missing_mode_table_names_the_fix(tiny_ws):
     with pytest.raises(GisAppError, match="travel.speeds has no 'motorized' table"):
-        analysis.run_service(tiny_ws, "clinic", travel="terrain",
+        service.run_service(tiny_ws, "clinic", travel="terrain",
                              standard=Standard(time_min=5, mode="motorized"))
 
 
@@ -61,4 +61,4 @@ def test_surface_is_cached(tiny_ws):
 
 def test_unknown_travel_mode(tiny_ws):
     with pytest.raises(GisAppError, match="Unknown travel mode 'teleport'"):
-        analysis.run_service(tiny_ws, "clinic", travel="teleport")
+        service.run_service(tiny_ws, "clinic", travel="teleport")

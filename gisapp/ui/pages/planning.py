@@ -223,7 +223,7 @@ def _edit_forms(ws: Workspace, ch: state.Choice) -> None:
     if ss.get(ps.KIND) not in svc.kinds:
         ss[ps.KIND] = svc.kinds[0]
     a, b = st.columns(2)
-    a.selectbox(t("plan.kind", lang), list(svc.kinds), key=ps.KIND, format_func=lambda k: tables.kind_label(k, lang))
+    a.selectbox(t("plan.kind", lang), list(svc.kinds), key=ps.KIND, placeholder=frame.choose_one(lang), format_func=lambda k: tables.kind_label(k, lang))
     b.text_input(t("plan.fac_name", lang), key=ps.FAC_NAME)
     if cap_field:
         st.number_input(t("plan.capacity", lang, field=t("cap." + cap_field, lang)), min_value=0.0, value=0.0,
@@ -237,7 +237,7 @@ def _edit_forms(ws: Workspace, ch: state.Choice) -> None:
     labels = {str(r.facility_id): f"{r.name} ({r.facility_id})" for r in open_.itertuples(index=False)}
     if ss.get(ps.FACILITY) not in labels:
         ss.pop(ps.FACILITY, None)
-    fid = st.selectbox(t("plan.facility", lang), list(labels), key=ps.FACILITY, format_func=lambda i: labels.get(i, i))
+    fid = st.selectbox(t("plan.facility", lang), list(labels), key=ps.FACILITY, placeholder=frame.choose_one(lang), format_func=lambda i: labels.get(i, i))
     a, b = st.columns(2)
     a.button(t("plan.close", lang), key=ps.CLOSE, on_click=_on_edit, args=("close", cap_field),
              icon=":material/block:", disabled=fid is None)
@@ -269,7 +269,7 @@ def _save_box(ws: Workspace, ch: state.Choice) -> None:
         if not found:
             st.caption(t("plan.none_saved", lang, folder=str(folder)))
             return
-        st.selectbox(t("plan.saved_list", lang), list(found), key=ps.LOAD_CHOICE)
+        st.selectbox(t("plan.saved_list", lang), list(found), key=ps.LOAD_CHOICE, placeholder=frame.choose_one(lang))
         st.button(t("plan.load", lang), key=ps.LOAD, icon=":material/folder_open:", on_click=_on_load,
                   args=({n: str(p) for n, p in found.items()}, lang))
 
@@ -290,14 +290,15 @@ def _suggest_tab(ws: Workspace, ch: state.Choice) -> None:
                             key=ps.SUG_TARGET)
     with c2:
         kinds = ["grid", "settlements", "points"] if suggest.has_settlements(ws) else ["grid", "points"]
-        cand = st.selectbox(t("sug.candidates", lang), kinds, key=ps.SUG_CANDIDATES,
+        cand = st.selectbox(t("sug.candidates", lang), kinds, key=ps.SUG_CANDIDATES, placeholder=frame.choose_one(lang),
                             format_func=lambda v: t(f"sug.cand.{v}", lang))
         if cand == "grid":
             st.number_input(t("sug.spacing", lang), min_value=0.0, max_value=20_000.0, value=0.0, step=100.0,
                             key=ps.SUG_SPACING)
-        upload = st.file_uploader(t("sug.upload", lang), type=["csv"], key=ps.SUG_UPLOAD) if cand == "points" else None
+        upload = (frame.file_uploader(t("sug.upload", lang), ["csv"], key=ps.SUG_UPLOAD, lang_=lang)
+                  if cand == "points" else None)
     with c3:
-        st.selectbox(t("sug.method", lang), ["auto", "exact", "greedy"], key=ps.SUG_METHOD,
+        st.selectbox(t("sug.method", lang), ["auto", "exact", "greedy"], key=ps.SUG_METHOD, placeholder=frame.choose_one(lang),
                      format_func=lambda v: t(f"sug.method.{v}", lang))
         st.number_input(t("sug.capacity", lang), min_value=0.0, value=0.0, step=100.0, key=ps.SUG_CAPACITY)
     if st.button(t("sug.run", lang), key=ps.SUG_RUN, type="primary", icon=":material/travel_explore:"):
@@ -395,7 +396,7 @@ def _compare_tab(ws: Workspace, ch: state.Choice) -> None:
     ss = st.session_state
     kept = [n for n in ss.get(ps.CMP_CHOICE, []) if n in options]
     ss[ps.CMP_CHOICE] = kept or options[:2]  # options change as scenarios are saved and edited
-    chosen = st.multiselect(t("cmp.choose", lang), options, key=ps.CMP_CHOICE)
+    chosen = st.multiselect(t("cmp.choose", lang), options, key=ps.CMP_CHOICE, placeholder=frame.choose_many(lang))
     if not chosen:
         st.info(t("cmp.need_two", lang))
         return
@@ -428,7 +429,7 @@ def _compare_tab(ws: Workspace, ch: state.Choice) -> None:
         with col:
             if st.session_state.get(key) not in names:
                 st.session_state[key] = names[min(default, len(names) - 1)]
-            n = st.selectbox(t("cmp.left" if default == 0 else "cmp.right", lang), names, key=key,
+            n = st.selectbox(t("cmp.left" if default == 0 else "cmp.right", lang), names, key=key, placeholder=frame.choose_one(lang),
                              format_func=lambda v: label.get(v, v))
             ej = "[]" if n == BASELINE else ps.to_json(scen[n])
             s = ps.scenario_summary(*_key(ch), ej)
