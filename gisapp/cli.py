@@ -27,8 +27,6 @@ __all__ = ["build_parser", "main"]
 
 #: the environment variable that sets the default language of the command line
 LANG_ENV = "GISAPP_LANG"
-#: marks an error line on stderr, in every language (scripts look for it)
-ERROR_PREFIX = "error: "
 
 
 def argv_lang(argv: Sequence[str] | None = None) -> str:
@@ -283,8 +281,8 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     return p
 
 
-def _fail(text: str) -> int:
-    print(ERROR_PREFIX + text, file=sys.stderr)
+def _fail(text: str, lang: str) -> int:
+    print(t("cli.error_prefix", lang) + text, file=sys.stderr)
     return 1
 
 
@@ -297,8 +295,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handlers[args.command](args)
     except GisAppError as exc:  # a WorkspaceError lists its problems, each with its fix
-        return _fail(exc.text(lang))
+        return _fail(exc.text(lang), lang)
     except FileNotFoundError as exc:
-        return _fail(t("cli.file_not_found", lang, path=exc.filename or exc))
+        return _fail(t("cli.file_not_found", lang, path=exc.filename or exc), lang)
     except PermissionError as exc:
-        return _fail(t("cli.permission_denied", lang, path=exc.filename or exc))
+        return _fail(t("cli.permission_denied", lang, path=exc.filename or exc), lang)

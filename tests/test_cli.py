@@ -53,7 +53,7 @@ def test_bad_input_exits_nonzero_without_traceback(args, tmp_path):
     args = tuple(str(tmp_path) if a == "OUT" else a for a in args)
     p = run_cli(*args)
     assert p.returncode == 1
-    assert p.stderr.startswith("error:") and "Traceback" not in p.stderr
+    assert p.stderr.startswith("错误：") and "Traceback" not in p.stderr  # Chinese by default
     assert not (tmp_path / "coverage_by_district.csv").exists()
 
 
@@ -81,7 +81,7 @@ def test_suggest_command(tmp_path, tiny_ws):
 
 def test_errors_in_chinese_by_default(tmp_path):
     p = run_cli("coverage", "--service", "clinic", "--out", str(tmp_path), "--workspace", "missing.yaml")
-    assert p.returncode == 1 and p.stderr.startswith("error:")
+    assert p.returncode == 1 and p.stderr.startswith("错误：")
     assert "工作区文件不存在" in p.stderr and "请检查路径" in p.stderr
 
 
@@ -149,6 +149,12 @@ def test_workspace_problems_are_printed_in_chinese(tmp_path):
     lines = p.read_text(encoding="utf-8").splitlines()
     p.write_text("\n".join([lines[0].replace("type", "typ"), *lines[1:]]) + "\n", encoding="utf-8")
     r = run_cli("coverage", "--service", "clinic", "--out", str(tmp_path / "o"), "--workspace", str(d / "workspace.yaml"))
-    assert r.returncode == 1 and r.stderr.startswith("error: ") and "Traceback" not in r.stderr
+    assert r.returncode == 1 and r.stderr.startswith("错误：") and "Traceback" not in r.stderr
     assert "工作区中发现 1 个问题" in r.stderr and "缺少列“type”" in r.stderr
     assert "is missing" not in r.stderr and "Fix:" not in r.stderr
+
+
+def test_errors_in_english_with_lang_en(tmp_path):
+    p = run_cli("--lang", "en", "coverage", "--service", "nope", "--out", str(tmp_path), "--workspace", str(TINY))
+    assert p.returncode == 1 and p.stderr.startswith("error: ") and "unknown service 'nope'" in p.stderr
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in p.stderr)

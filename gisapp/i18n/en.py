@@ -647,6 +647,7 @@ TEXT: dict[str, str] = {
     'error.report_unknown_metric': 'unknown metric {metric!r}; use one of {known}.',
     'error.report_no_service': 'a report needs at least one service.',
     # --- codes: cli (problem.* / error.* / cli.* keys of gisapp.cli) ---
+    'cli.error_prefix': 'error: ',
     'cli.description': 'Public-Service Population Map: population-weighted coverage and gaps of public services',
     'cli.usage': 'usage: ',
     'cli.positionals': 'positional arguments',

@@ -647,6 +647,7 @@ TEXT: dict[str, str] = {
     'error.report_unknown_metric': '未知的指标 {metric!r}，可用：{known}。',
     'error.report_no_service': '报告至少需要一项服务。',
     # --- codes: cli (problem.* / error.* / cli.* keys of gisapp.cli) ---
+    'cli.error_prefix': '错误：',
     'cli.description': '公共服务人口地图：按人口计算公共服务的覆盖与缺口',
     'cli.usage': '用法：',
     'cli.positionals': '位置参数',
