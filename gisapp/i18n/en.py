@@ -612,6 +612,13 @@ TEXT: dict[str, str] = {
     # --- codes: metrics (problem.* / error.* / cli.* keys of gisapp.metrics) ---
     'error.unknown_travel_mode': 'Unknown travel mode {mode!r}; use one of {known}.',
     # --- codes: planning (problem.* / error.* / cli.* keys of gisapp.planning) ---
+    'col.scenario': 'Scenario',
+    'col.seq': 'No.',
+    'col.op': 'Edit',
+    'col.edit_capacity': 'Capacity (per field)',
+    'cmp.sheet.compare': 'comparison',
+    'cmp.sheet.edits': 'edits',
+    'cmp.sheet.about': 'service',
     'error.scenario_needs_name': "A scenario needs a name (letters, digits, Chinese characters, '_' or '-').",
     'error.not_a_scenario': '{file} is not a scenario GeoPackage ({error}); save scenarios from the app or with save_scenario.',
     'error.facility_id_used': 'Cannot add facility {id!r}: the id is already used; choose a new id.',

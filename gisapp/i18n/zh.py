@@ -612,6 +612,13 @@ TEXT: dict[str, str] = {
     # --- codes: metrics (problem.* / error.* / cli.* keys of gisapp.metrics) ---
     'error.unknown_travel_mode': '未知的通行计算方式“{mode}”（可用：{known}）。',
     # --- codes: planning (problem.* / error.* / cli.* keys of gisapp.planning) ---
+    'col.scenario': '情景',
+    'col.seq': '序号',
+    'col.op': '操作',
+    'col.edit_capacity': '能力（各字段）',
+    'cmp.sheet.compare': '情景对比',
+    'cmp.sheet.edits': '修改列表',
+    'cmp.sheet.about': '服务',
     'error.scenario_needs_name': '请为情景命名（可使用字母、数字、汉字、“_”或“-”）。',
     'error.not_a_scenario': '{file} 不是情景文件（{error}）；请在应用中保存情景，或使用 save_scenario 保存。',
     'error.facility_id_used': '无法新增设施“{id}”：该编号已被使用，请换一个新编号。',

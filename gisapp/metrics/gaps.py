@@ -11,10 +11,11 @@ from rasterio import features
 from scipy import ndimage
 from shapely.geometry import shape as shp_shape
 
+from gisapp.i18n import t
 from gisapp.metrics.service import ServiceResult
 from gisapp.workspace import Workspace
 
-__all__ = ["gap_areas", "gap_polygons"]
+__all__ = ["gap_areas", "gap_export", "gap_polygons"]
 
 
 def _gap_labels(ws: Workspace, res: ServiceResult) -> tuple[NDArray[np.int64], int, NDArray[np.int64]]:
@@ -82,3 +83,31 @@ def gap_polygons(ws: Workspace, res: ServiceResult, *, top: int | None = None,
     shapes = gpd.GeoDataFrame({"label": labels}, geometry=geoms, crs=ws.crs).dissolve(by="label")
     out = table.merge(shapes, left_on="label", right_index=True, how="left")
     return gpd.GeoDataFrame(out, geometry="geometry", crs=ws.crs)
+
+
+#: the header key of each column of a gap table written for people (:func:`gap_export`)
+_EXPORT_HEADERS: dict[str, str] = {
+    "gap_id": "col.gap_id", "population": "col.gap_population", "cells": "col.cells",
+    "district_id": "col.district_id", "district_name": "col.district_name",
+    "min_distance_m": "col.min_distance_m", "mean_distance_m": "col.mean_distance_m",
+    "lon": "col.lon", "lat": "col.lat",
+}
+
+
+def gap_export(gaps: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+    """Return a :func:`gap_areas` table for export: the columns a person reads, headed in ``lang``.
+
+    The internal ``label`` column is dropped; the numbers stay numbers.
+
+    Examples
+    --------
+    >>> g = pd.DataFrame({"gap_id": [1], "population": [12.0], "cells": [3], "district_id": ["510402"],
+    ...                   "district_name": ["东区"], "min_distance_m": [1200.0], "mean_distance_m": [1300.0],
+    ...                   "lon": [101.7], "lat": [26.6], "label": [7]})
+    >>> list(gap_export(g, "en").columns)[:3]
+    ['Gap rank', 'People (people)', 'Cells (count)']
+    """
+    cols = [c for c in _EXPORT_HEADERS if c in gaps.columns]
+    out = gaps[cols].copy()
+    out.columns = pd.Index([t(_EXPORT_HEADERS[c], lang) for c in cols])
+    return out

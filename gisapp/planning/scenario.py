@@ -32,6 +32,7 @@ from scipy.spatial import cKDTree
 
 from gisapp._errors import GisAppError
 from gisapp.config.spec import Standard
+from gisapp.i18n import t
 from gisapp.io import scenarios as _store
 from gisapp.metrics.service import ServiceResult, run_service, straight_line_travel
 from gisapp.metrics.tables import coverage_by_district
@@ -446,17 +447,55 @@ def flat_comparison(table: pd.DataFrame) -> pd.DataFrame:
     return out[cols + [c for c in out.columns if c not in cols]]
 
 
-def comparison_workbook(table: pd.DataFrame, scenarios: Mapping[str, Sequence[Edit]], *, service: str) -> bytes:
+#: the header key (``col.<name>``) of each column of the comparison workbook
+_EXPORT_HEADERS: dict[str, str] = {
+    "district_id": "col.district_id", "district_name": "col.district_name", "population": "col.population",
+    "covered": "col.covered", "covered_pct": "col.covered_pct", "scenario": "col.scenario", "seq": "col.seq",
+    "op": "col.op", "facility_id": "col.facility_id", "name": "col.name", "kind": "col.kind",
+    "lon": "col.lon", "lat": "col.lat", "capacity": "col.edit_capacity", "service": "col.service",
+}
+
+
+def comparison_workbook(table: pd.DataFrame, scenarios: Mapping[str, Sequence[Edit]], *, service: str,
+                        lang: str = "zh") -> bytes:
     """Return an XLSX workbook: the comparison (numbers as numbers), every scenario's edits, the service.
 
-    Sheets: ``compare`` (:func:`flat_comparison` of ``table``), ``edits`` (``scenario``, then
-    :data:`EDIT_COLUMNS` with the position before the capacity) and ``about``.
+    Sheets (named in ``lang``): the comparison (:func:`flat_comparison` of ``table``, one column
+    per scenario and measure), every scenario's edits (the scenario, then
+    :data:`EDIT_COLUMNS` with the position before the capacity) and the service compared.
+    Headers, sheet names, the baseline's name and the kinds of edit are in ``lang``.
+
+    Examples
+    --------
+    >>> import io, pandas as pd
+    >>> cols = pd.MultiIndex.from_tuples([(BASELINE, "covered"), ("", "population")])
+    >>> table = pd.DataFrame([[90.0, 100.0]], columns=cols,
+    ...                      index=pd.MultiIndex.from_tuples([("1", "东区")], names=["district_id", "district_name"]))
+    >>> book = pd.read_excel(io.BytesIO(comparison_workbook(table, {}, service="clinic")), sheet_name=None)
+    >>> list(book), list(book["情景对比"].columns)
+    (['情景对比', '修改列表', '服务'], ['区县代码', '区县', '需求人口 (人)', '现状 · 覆盖人口 (人)'])
     """
+    def head(col: str) -> str:
+        return t(_EXPORT_HEADERS[col], lang) if col in _EXPORT_HEADERS else col
+
+    flat = flat_comparison(table)
+    labels = []
+    for c in flat.columns:
+        scen, sep, measure = str(c).rpartition(" · ")
+        if not sep:
+            labels.append(head(str(c)))
+        else:
+            shown = t("plan.baseline", lang) if scen == BASELINE else scen
+            labels.append(f"{shown} · {head(measure)}")
+    flat.columns = pd.Index(labels)
     parts = [edits_table(edits).assign(scenario=name) for name, edits in scenarios.items()]
     cols = ["scenario", "seq", "op", "facility_id", "name", "kind", "lon", "lat", "capacity"]
     rows = pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
-    return _store.workbook_bytes({"compare": flat_comparison(table), "edits": rows,
-                                  "about": pd.DataFrame({"service": [service]})})
+    rows["op"] = [t(f"plan.op.{op}", lang) for op in rows["op"]]
+    rows.columns = pd.Index([head(c) for c in cols])
+    about = pd.DataFrame({head("service"): [service]})
+    return _store.workbook_bytes({t("cmp.sheet.compare", lang): flat, t("cmp.sheet.edits", lang): rows,
+                                  t("cmp.sheet.about", lang): about})
 
 
 def before_after(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:

@@ -34,3 +34,18 @@ def test_gaps_split_into_ranked_areas(tiny_ws):
     # a huge standard leaves nothing
     res = run_service(tiny_ws, "clinic", standard=Standard(distance_m=5000))
     assert gap_areas(tiny_ws, res).empty
+
+
+def test_gap_export_headers_in_each_language_and_numbers_unchanged(tiny_ws):
+    from gisapp.i18n import t
+    from gisapp.metrics.gaps import gap_areas, gap_export
+    from gisapp.metrics.service import run_service
+
+    g = gap_areas(tiny_ws, run_service(tiny_ws, "clinic"))
+    for lang in ("zh", "en"):
+        out = gap_export(g, lang)
+        assert "label" not in out.columns and len(out) == len(g)
+        assert out[t("col.gap_population", lang)].tolist() == g["population"].tolist()
+        assert out[t("col.district_name", lang)].tolist() == g["district_name"].tolist()
+    zh = gap_export(g, "zh")
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in c) for c in zh.columns), list(zh.columns)

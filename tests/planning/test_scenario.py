@@ -235,15 +235,18 @@ def test_flat_comparison_and_workbook(tiny_ws):
     flat = scenario.flat_comparison(table)
     assert flat.columns.tolist() == ["district_id", "district_name", "population", "baseline · covered",
                                      "baseline · covered_pct", "A · covered", "A · covered_pct"]
-    xl = scenario.comparison_workbook(table, edits, service="clinic")
+    xl = scenario.comparison_workbook(table, edits, service="clinic", lang="en")
     back = pd.read_excel(io.BytesIO(xl), sheet_name=None)
-    assert list(back) == ["compare", "edits", "about"]
-    assert back["compare"]["A · covered"].tolist() == pytest.approx(table[("A", "covered")].tolist())
-    assert back["edits"].columns.tolist() == ["scenario", "seq", "op", "facility_id", "name", "kind", "lon",
-                                              "lat", "capacity"]
-    assert back["edits"]["facility_id"].tolist() == ["C2", "C1"]
-    assert back["edits"]["capacity"].tolist() == ["{}", '{"doctors": 9.0}']
-    assert back["about"]["service"].tolist() == ["clinic"]
+    assert list(back) == ["comparison", "edits", "service"]
+    assert back["comparison"]["A · Covered (people)"].tolist() == pytest.approx(table[("A", "covered")].tolist())
+    assert "Baseline · Covered (people)" in back["comparison"].columns
+    assert back["edits"].columns.tolist() == ["Scenario", "No.", "Edit", "Facility", "Name", "Kind",
+                                              "Longitude (WGS84, degrees)", "Latitude (WGS84, degrees)",
+                                              "Capacity (per field)"]
+    assert back["edits"]["Facility"].tolist() == ["C2", "C1"]
+    assert back["edits"]["Edit"].tolist() == ["close", "capacity"]
+    assert back["edits"]["Capacity (per field)"].tolist() == ["{}", '{"doctors": 9.0}']
+    assert back["service"]["Service"].tolist() == ["clinic"]
 
 
 def test_before_after(tiny_ws):

@@ -219,11 +219,20 @@ def test_compare_shows_the_saved_scenario_and_exports_xlsx(monkeypatch: pytest.M
     base = table[f"{t('plan.baseline', 'zh')} · {t('cmp.covered', 'zh')}"].to_numpy()
     assert base.tolist() == pytest.approx(expected[("baseline", "covered")].to_numpy().tolist())
     # the export: numbers stay numbers
-    xl = comparison_workbook(expected, {"A": edits}, service="clinic")
-    back = pd.read_excel(io.BytesIO(xl), sheet_name="compare")
-    assert back["A · covered"].tolist() == pytest.approx(expected[("A", "covered")].tolist())
-    assert pd.api.types.is_numeric_dtype(back["A · covered"])
-    assert pd.read_excel(io.BytesIO(xl), sheet_name="edits")["facility_id"].tolist() == ["NEW-1"]
+    for lang in ("zh", "en"):  # sheet names and headers in the language of the page
+        xl = comparison_workbook(expected, {"A": edits}, service="clinic", lang=lang)
+        book = pd.read_excel(io.BytesIO(xl), sheet_name=None)
+        assert list(book) == [t(f"cmp.sheet.{k}", lang) for k in ("compare", "edits", "about")]
+        back = book[t("cmp.sheet.compare", lang)]
+        col = f"A · {t('col.covered', lang)}"
+        assert back[col].tolist() == pytest.approx(expected[("A", "covered")].tolist())
+        assert pd.api.types.is_numeric_dtype(back[col])
+        assert f"{t('plan.baseline', lang)} · {t('col.covered', lang)}" in back.columns
+        ed = book[t("cmp.sheet.edits", lang)]
+        assert ed[t("col.facility_id", lang)].tolist() == ["NEW-1"]
+        assert ed[t("col.op", lang)].tolist() == [t("plan.op.add", lang)]
+        if lang == "zh":  # no English header left
+            assert not any(c.isascii() and c.strip() for c in [*back.columns, *ed.columns]), back.columns
 
 
 def test_compare_at_a_changed_standard_shows_the_engine_figures(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from gisapp.i18n import fmt_number, t
+from gisapp.metrics.gaps import gap_export
 from gisapp.ui import frame, keys, state, tables
 
 #: Rows shown in the table (the export holds every gap area).
@@ -49,8 +50,7 @@ def render() -> None:
         }, lang, key=keys.GAPS_TABLE, on_select="rerun", selection_mode="single-row", height=460)
         if len(gaps) > SHOWN:
             st.caption(t("gaps.shown_of", lang, shown=SHOWN, total=fmt_number(len(gaps), lang)))
-        export = gaps.drop(columns=["label"])
-        st.download_button(t("gaps.download_csv", lang), export.to_csv(index=False).encode("utf-8-sig"),
+        st.download_button(t("gaps.download_csv", lang), gap_export(gaps, lang).to_csv(index=False).encode("utf-8-sig"),
                            file_name=f"gaps_{ch.service}.csv", mime="text/csv", on_click="ignore",
                            icon=":material/download:")
         top = min(len(gaps), 200)

@@ -417,7 +417,8 @@ def _compare_tab(ws: Workspace, ch: state.Choice) -> None:
         st.error(t("plan.edit_failed", lang, error=_text(exc, lang)))
         return
     _compare_table(table, lang)
-    workbook = comparison_workbook(table, {n: ps.from_dicts(ds) for n, ds in scen.items()}, service=ch.service)
+    workbook = comparison_workbook(table, {n: ps.from_dicts(ds) for n, ds in scen.items()}, service=ch.service,
+                                   lang=lang)
     st.download_button(t("cmp.download", lang), workbook,
                        file_name=f"scenarios_{ch.service}.xlsx", key=ps.CMP_DOWNLOAD, on_click="ignore",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
