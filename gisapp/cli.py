@@ -201,7 +201,7 @@ def _cmd_scenario(args: argparse.Namespace) -> int:
 
 
 def _cmd_suggest(args: argparse.Namespace) -> int:
-    from gisapp.planning.suggest import suggest
+    from gisapp.planning.suggest import method_text, suggest
 
     ws = _load(args)
     sug = suggest(ws, args.service, k=args.k, target_share=args.target_share,
@@ -213,7 +213,7 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
     _write_csv(sug.curve, out / "coverage_curve.csv")
     lang = args.lang
     _print_table(sug.sites[cols], lang, 2)
-    print(t("cli.suggest_summary", lang, method=sug.method, optimal=t("cli.optimal", lang) if sug.optimal else "",
+    print(t("cli.suggest_summary", lang, method=method_text(sug.method, lang), optimal=t("cli.optimal", lang) if sug.optimal else "",
             seconds=f"{sug.solve_time_s:.2f}", before=f"{sug.curve['share_pct'].iloc[0]:.1f}",
             after=f"{sug.curve['share_pct'].iloc[-1]:.1f}", out=out))
     return 0

@@ -612,6 +612,12 @@ TEXT: dict[str, str] = {
     # --- codes: metrics (problem.* / error.* / cli.* keys of gisapp.metrics) ---
     'error.unknown_travel_mode': 'Unknown travel mode {mode!r}; use one of {known}.',
     # --- codes: planning (problem.* / error.* / cli.* keys of gisapp.planning) ---
+    'sug.part.join': ' + ',
+    'sug.part.exact': 'exact (MIP)',
+    'sug.part.greedy': 'greedy',
+    'sug.part.swap': 'swap',
+    'sug.part.capacity': 'capacity',
+    'sug.part.time_limit': ' (time limit reached)',
     'col.scenario': 'Scenario',
     'col.seq': 'No.',
     'col.op': 'Edit',

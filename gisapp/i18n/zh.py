@@ -612,6 +612,12 @@ TEXT: dict[str, str] = {
     # --- codes: metrics (problem.* / error.* / cli.* keys of gisapp.metrics) ---
     'error.unknown_travel_mode': '未知的通行计算方式“{mode}”（可用：{known}）。',
     # --- codes: planning (problem.* / error.* / cli.* keys of gisapp.planning) ---
+    'sug.part.join': '＋',
+    'sug.part.exact': '精确求解（整数规划）',
+    'sug.part.greedy': '贪心',
+    'sug.part.swap': '交换',
+    'sug.part.capacity': '容量约束',
+    'sug.part.time_limit': '（达到时间上限）',
     'col.scenario': '情景',
     'col.seq': '序号',
     'col.op': '操作',

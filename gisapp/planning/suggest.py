@@ -22,6 +22,7 @@ from pyproj import Transformer
 
 from gisapp._errors import GisAppError, Problem, WorkspaceError
 from gisapp.config.spec import Standard
+from gisapp.i18n import t
 from gisapp.io import layers as _io
 from gisapp.io.points import read_points_csv
 from gisapp.metrics.service import run_service
@@ -31,7 +32,8 @@ from gisapp.planning.scenario import Edit
 from gisapp.travel.straight import straight_line_cost
 from gisapp.workspace import Workspace
 
-__all__ = ["Suggestion", "candidate_sites", "has_settlements", "read_candidate_points", "suggest", "to_edits"]
+__all__ = ["Suggestion", "candidate_sites", "has_settlements", "method_text", "read_candidate_points", "suggest",
+           "to_edits"]
 
 Candidates = Literal["grid", "settlements", "points"]
 
@@ -277,3 +279,20 @@ def to_edits(suggestion: Suggestion, kind: str, *, prefix: str = "NEW", capacity
         out.append(Edit("add", f"{prefix}-{r.rank}", lon=float(r.lon), lat=float(r.lat),  # type: ignore[arg-type]
                         name=f"{name_prefix}{r.name}", kind=kind, capacity=dict(capacity or {})))
     return out
+
+
+_TIME_LIMIT = " (time limit)"
+
+
+def method_text(method: str, lang: str = "zh") -> str:
+    """Return how a suggestion was solved (``Suggestion.method``, e.g. ``"greedy+swap+capacity"``) in ``lang``.
+
+    Examples
+    --------
+    >>> method_text("greedy+swap", "en"), method_text("exact+capacity (time limit)", "zh")
+    ('greedy + swap', '精确求解（整数规划）＋容量约束（达到时间上限）')
+    """
+    stopped = method.endswith(_TIME_LIMIT)
+    parts = method.removesuffix(_TIME_LIMIT).split("+")
+    text = t("sug.part.join", lang).join(t(f"sug.part.{p}", lang) for p in parts)
+    return text + (t("sug.part.time_limit", lang) if stopped else "")

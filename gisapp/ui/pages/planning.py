@@ -335,7 +335,7 @@ def _suggest_tab(ws: Workspace, ch: state.Choice) -> None:
     before = 100.0 * sug.baseline_covered / sug.total if sug.total > 0 else float("nan")
     after = float(sites["share_covered"].iloc[-1]) if len(sites) else before
     st.success(t("sug.summary", lang, n=len(sites), added=fmt_number(float(sites["people_added"].sum()), lang),
-                 before=fmt_pct(before, lang), after=fmt_pct(after, lang), method=sug.method,
+                 before=fmt_pct(before, lang), after=fmt_pct(after, lang), method=suggest.method_text(sug.method, lang),
                  optimal=t("sug.optimal", lang) if sug.optimal else "", seconds=f"{sug.solve_time_s:.2f}"))
     left, right = st.columns([3, 2])
     with left:
