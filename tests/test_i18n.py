@@ -392,3 +392,19 @@ def test_the_old_regular_expression_table_is_gone():
     import gisapp.i18n as i18n
 
     assert not hasattr(i18n, "PROBLEM_TEXT") and not hasattr(i18n, "problem_text")
+
+
+def test_no_call_passes_the_language_of_t_by_keyword():
+    """``t(key, lang, /, **params)``: ``t(key, lang=...)`` would format with a parameter named
+    ``lang`` and show the default language; every call must pass the language by position."""
+    import ast
+
+    from tests.conftest import ROOT
+
+    bad = []
+    for p in [*(ROOT / "gisapp").rglob("*.py"), ROOT / "streamlit_app.py"]:
+        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "t"
+                    and any(k.arg == "lang" for k in node.keywords) and len(node.args) < 2):
+                bad.append(f"{p.relative_to(ROOT)}:{node.lineno}")
+    assert not bad, bad
