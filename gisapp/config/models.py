@@ -230,8 +230,24 @@ class LayerSpec:
         return dict(adapter.validate_python(fields)) if adapter is not None else fields
 
 
+class _Titled:
+    """Mix-in: ``zh`` and ``en`` read the ``titles`` field of a demand group or a service."""
+
+    titles: Text
+
+    @property
+    def zh(self) -> str:
+        """The Chinese title."""
+        return self.titles.zh
+
+    @property
+    def en(self) -> str:
+        """The English title."""
+        return self.titles.en
+
+
 @dataclass(frozen=True, config=_CONFIG)
-class DemandGroup:
+class DemandGroup(_Titled):
     """A demand group: a share of the population raster (1.0 = everyone)."""
 
     name: str
@@ -239,19 +255,9 @@ class DemandGroup:
     titles: Text = Field(default_factory=Text, validation_alias="title")
     source: str = ""
 
-    @property
-    def zh(self) -> str:
-        """The group's Chinese title."""
-        return self.titles.zh
-
-    @property
-    def en(self) -> str:
-        """The group's English title."""
-        return self.titles.en
-
 
 @dataclass(frozen=True, config=_CONFIG)
-class ServiceSpec:
+class ServiceSpec(_Titled):
     """A service: which facility kinds serve which demand group, to what standard."""
 
     name: str
@@ -265,16 +271,6 @@ class ServiceSpec:
     norm_per_1000: Positive | None = None
     titles: Text = Field(default_factory=Text, validation_alias="title")
     source: dict[str, str] = Field(default_factory=dict)
-
-    @property
-    def zh(self) -> str:
-        """The service's Chinese title."""
-        return self.titles.zh
-
-    @property
-    def en(self) -> str:
-        """The service's English title."""
-        return self.titles.en
 
     def title(self, lang: str = "zh") -> str:
         """Return the service's title in ``lang`` (falls back to its name)."""

@@ -721,6 +721,7 @@ TEXT: dict[str, str] = {
     'cli.permission_denied': 'permission denied: {path}.',
     'error.reports_unavailable': 'reports are not available: {error}',
     # --- codes: ui (problem.* / error.* / cli.* keys of gisapp.ui) ---
+    'data.capacity_zero': 'Capacities not mapped to a column ({caps}) are read as 0; the services that use them are computed with 0.',
     'lang.name_zh': '中文',
     'lang.name_en': 'English',
     'widget.choose_option': 'Choose an option',

@@ -721,6 +721,7 @@ TEXT: dict[str, str] = {
     'cli.permission_denied': '没有权限访问 {path}。',
     'error.reports_unavailable': '报告模块不可用：{error}',
     # --- codes: ui (problem.* / error.* / cli.* keys of gisapp.ui) ---
+    'data.capacity_zero': '未对应到文件列的能力（{caps}）按 0 计入，相关服务的能力与可达性将据此计算。',
     'lang.name_zh': '中文',
     'lang.name_en': 'English',
     'widget.choose_option': '请选择',

@@ -199,6 +199,9 @@ def test_a_good_upload_with_chinese_columns_and_kind_labels_is_used(monkeypatch:
     # the column mapping was guessed from the Chinese headers
     assert at.selectbox(key=keys.UP_FAC_FIELD + "lon").value == "经度"
     assert at.selectbox(key=keys.UP_FAC_FIELD + "doctors").value == "医生数"
+    # the file has no beds or seats column: the user is told that they count as 0
+    told = [i.value for i in at.info if t("cap.beds", "zh") in i.value]
+    assert told and t("cap.seats", "zh") in told[0] and t("cap.doctors", "zh") not in told[0]
     at.button(key=keys.UP_FAC_APPLY).click().run()
     _ok(at)
     assert _metric(at, t("data.facilities", "zh")) == "4"
@@ -304,17 +307,23 @@ def test_a_geojson_upload_in_gcj02_is_converted_and_used(monkeypatch: pytest.Mon
     np.testing.assert_allclose(used.facilities["doctors"], [3, 1, 0])
 
 
-def test_a_broken_workspace_shows_its_problems_instead_of_crashing(monkeypatch: pytest.MonkeyPatch,
-                                                                   tmp_path: Path) -> None:
+def _broken_workspace_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, districts: str) -> AppTest:
+    """Run the app on the tiny workspace with a missing facilities file (and ``districts`` from TINY's folder)."""
     bad = tmp_path / "workspace.yaml"
     bad.write_text((TINY.read_text(encoding="utf-8")
                     .replace("path: facilities.csv", f"path: {TINY.parent / 'missing.csv'}")
                     .replace("path: population.tif", f"path: {TINY.parent / 'population.tif'}")
-                    .replace("path: districts.geojson", f"path: {TINY.parent / 'districts.geojson'}")),
+                    .replace("path: districts.geojson", f"path: {TINY.parent / districts}")),
                    encoding="utf-8")
     monkeypatch.setenv("GISAPP_WORKSPACE", str(bad))
     at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
     at.run()
+    return at
+
+
+def test_a_broken_workspace_shows_its_problems_instead_of_crashing(monkeypatch: pytest.MonkeyPatch,
+                                                                   tmp_path: Path) -> None:
+    at = _broken_workspace_app(monkeypatch, tmp_path, districts="districts.geojson")
     assert not at.exception, [e.value for e in at.exception]
     assert at.error and "1" in at.error[0].value
     problems = at.dataframe[0].value
@@ -396,15 +405,7 @@ def test_placeholders_and_uploader_texts_are_in_the_chosen_language(monkeypatch:
 
 
 def test_a_broken_workspace_in_chinese_shows_chinese_only(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    bad = tmp_path / "workspace.yaml"
-    bad.write_text((TINY.read_text(encoding="utf-8")
-                    .replace("path: facilities.csv", f"path: {TINY.parent / 'missing.csv'}")
-                    .replace("path: population.tif", f"path: {TINY.parent / 'population.tif'}")
-                    .replace("path: districts.geojson", f"path: {TINY.parent / 'no_districts.geojson'}")),
-                   encoding="utf-8")
-    monkeypatch.setenv("GISAPP_WORKSPACE", str(bad))
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
-    at.run()
+    at = _broken_workspace_app(monkeypatch, tmp_path, districts="no_districts.geojson")
     assert not at.exception, [e.value for e in at.exception]
     assert at.error and t("msg.workspace_failed", "zh", n=2) == at.error[0].value
     problems = at.dataframe[0].value

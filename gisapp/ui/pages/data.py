@@ -114,6 +114,9 @@ def _facilities_upload(ch: state.Choice) -> None:
                                   key=f"{keys.UP_FAC_FIELD}{cap}", placeholder=frame.choose_one(lang))
         capacity[cap] = None if v == _NONE else v
         i += 1
+    unmapped = [t(f"cap.{cap}", lang) for cap, col in capacity.items() if col is None]
+    if unmapped:  # the engine reads these capacities as 0: say so before the user applies
+        st.info(t("data.capacity_zero", lang, caps="、".join(unmapped) if lang == "zh" else ", ".join(unmapped)))
     if not st.button(t("data.apply", lang), key=keys.UP_FAC_APPLY, type="primary", icon=":material/upload:"):
         return
     missing = [f for f, req, _ in uploads.FACILITY_FIELDS if req and (is_table or f not in ("lon", "lat"))
