@@ -1029,6 +1029,10 @@ def settlements_table(settlements: pd.DataFrame) -> pd.DataFrame:
     to_wgs = Transformer.from_crs(ANALYSIS_EPSG, 4326, always_xy=True)
     lon, lat = to_wgs.transform(settlements["x"].to_numpy(), settlements["y"].to_numpy())
     out = settlements[["code", "name", "level", "district_adcode", "township_code"]].copy()
+    # the township's name, so a place reads "district > township > village" without a lookup
+    seats = settlements[settlements["level"] == "township"]
+    township_name = dict(zip(seats["code"].astype(str), seats["name"], strict=True))
+    out.insert(5, "township", [township_name.get(str(c), "") for c in out["township_code"]])
     out["lon"] = [f"{v:.{LONLAT_DECIMALS}f}" for v in lon]
     out["lat"] = [f"{v:.{LONLAT_DECIMALS}f}" for v in lat]
     out["pop_weight"] = [f"{v:.1f}" for v in settlements["pop_weight"]]

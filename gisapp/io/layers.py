@@ -343,7 +343,8 @@ def read_class_raster(spec: LayerSpec, crs: CRS, transform: Affine, shape: tuple
 def read_points(spec: LayerSpec, problems: list[Problem]) -> gpd.GeoDataFrame | None:
     """Read an optional point layer (e.g. settlements or candidate sites) into WGS84.
 
-    Columns: ``name``, ``lon``, ``lat`` (WGS84 degrees) and point geometry (EPSG:4326).
+    Columns: ``name``, ``lon``, ``lat`` (WGS84 degrees), every other mapped field under its key
+    (as text, e.g. a settlement's ``township`` and ``level``) and point geometry (EPSG:4326).
     Tables need ``fields: {lon, lat}``; coordinates declared GCJ02/BD09 are converted.
     """
     f = str(spec.path)
@@ -374,5 +375,13 @@ def read_points(spec: LayerSpec, problems: list[Problem]) -> gpd.GeoDataFrame | 
         return None
     name_c = fields.get("name", "name")
     names = df[name_c].astype(str).to_numpy() if name_c in df.columns else np.array([""] * len(df))
-    return gpd.GeoDataFrame({"name": names, "lon": lon, "lat": lat},
-                            geometry=gpd.points_from_xy(lon, lat), crs=4326)
+    cols: dict[str, object] = {"name": names, "lon": lon, "lat": lat}
+    # the other mapped fields (e.g. a settlement's township and level) under their key
+    for key, col in fields.items():
+        if key in ("name", "lon", "lat") or not isinstance(col, str):
+            continue
+        if col not in df.columns:
+            problems.append(Problem(f, f"fields.{key}", "points_field_missing", {"column": col, "key": key}))
+            return None
+        cols[key] = df[col].fillna("").astype(str).to_numpy()
+    return gpd.GeoDataFrame(cols, geometry=gpd.points_from_xy(lon, lat), crs=4326)

@@ -1,4 +1,9 @@
-"""Gap areas of a service: contiguous uncovered populated cells, ranked by people, as a table or polygons."""
+"""Gap areas of a service: contiguous uncovered populated cells, ranked by people, as a table or polygons.
+
+The list a planner reads is by place (:func:`gisapp.metrics.places.gap_places`, exported by
+:func:`gap_place_export`); the contiguous areas here stay for the GeoPackage and the map, each
+named by the place holding most of its people.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +17,12 @@ from scipy import ndimage
 from shapely.geometry import shape as shp_shape
 
 from gisapp.i18n import t
+from gisapp.metrics.people import whole
+from gisapp.metrics.places import GAP_PLACE_COLUMNS, place_index
 from gisapp.metrics.service import ServiceResult
 from gisapp.workspace import Workspace
 
-__all__ = ["gap_areas", "gap_export", "gap_polygons"]
+__all__ = ["gap_areas", "gap_export", "gap_place_export", "gap_polygons"]
 
 
 def _gap_labels(ws: Workspace, res: ServiceResult) -> tuple[NDArray[np.int64], int, NDArray[np.int64]]:
@@ -31,13 +38,15 @@ def gap_areas(ws: Workspace, res: ServiceResult, *, min_people: float = 0.0) -> 
     """Return contiguous uncovered populated areas, ranked by population (largest first).
 
     Columns: ``gap_id`` (rank, 1 = most people), ``population`` (demand group, people),
-    ``cells``, ``district_id``, ``district_name`` (district holding most of its people),
+    ``people`` (the same as whole people, the rows summing to the rounded total), ``cells``,
+    ``district_id``, ``district_name`` (district holding most of its people), ``township``
+    and ``place`` (the place holding most of its people; empty without a settlements layer),
     ``min_distance_m`` and ``mean_distance_m`` (straight line to the nearest serving facility,
     the second people-weighted), ``lon``, ``lat`` (people-weighted centre, WGS84), ``label``.
     """
     lab, n, cells = _gap_labels(ws, res)
-    cols = ["gap_id", "population", "cells", "district_id", "district_name", "min_distance_m",
-            "mean_distance_m", "lon", "lat", "label"]
+    cols = ["gap_id", "population", "people", "cells", "district_id", "district_name", "township", "place",
+            "min_distance_m", "mean_distance_m", "lon", "lat", "label"]
     if n == 0:
         return pd.DataFrame(columns=cols)
     g = ws.grid
@@ -54,13 +63,26 @@ def gap_areas(ws: Workspace, res: ServiceResult, *, min_people: float = 0.0) -> 
     dd = np.bincount(lc * nd + g.district[cells], weights=dem, minlength=(n + 1) * nd).reshape(n + 1, nd)[1:]
     dist_idx = dd.argmax(axis=1)
     lon, lat = Transformer.from_crs(ws.crs, 4326, always_xy=True).transform(x, y)
+    # the place holding most of each area's people
+    idx = place_index(ws)
+    township = np.full(n, "", dtype=object)
+    place = np.full(n, "", dtype=object)
+    cp = idx.cell_place[cells]
+    if len(idx.places) and (cp >= 0).any():
+        ok = cp >= 0
+        by = pd.DataFrame({"l": lc[ok], "p": cp[ok], "w": dem[ok]}).groupby(["l", "p"])["w"].sum().reset_index()
+        top = by.sort_values(["l", "w", "p"], ascending=[True, False, True]).drop_duplicates("l")
+        township[top["l"].to_numpy() - 1] = idx.places["township"].to_numpy()[top["p"].to_numpy()]
+        place[top["l"].to_numpy() - 1] = idx.places["place"].to_numpy()[top["p"].to_numpy()]
     df = pd.DataFrame({"population": pop, "cells": ncell,
                        "district_id": ws.districts["district_id"].to_numpy()[dist_idx],
                        "district_name": ws.districts["district_name"].to_numpy()[dist_idx],
+                       "township": township, "place": place,
                        "min_distance_m": mind, "mean_distance_m": meand, "lon": lon, "lat": lat,
                        "label": np.arange(1, n + 1)})
     df = df[df["population"] > min_people].sort_values(["population", "label"], ascending=[False, True])
     df.insert(0, "gap_id", np.arange(1, len(df) + 1))
+    df.insert(2, "people", whole(df["population"].to_numpy()))
     return df.reset_index(drop=True)[cols]
 
 
@@ -87,9 +109,19 @@ def gap_polygons(ws: Workspace, res: ServiceResult, *, top: int | None = None,
 
 #: the header key of each column of a gap table written for people (:func:`gap_export`)
 _EXPORT_HEADERS: dict[str, str] = {
-    "gap_id": "col.gap_id", "population": "col.gap_population", "cells": "col.cells",
+    "gap_id": "col.gap_id", "people": "col.gap_population", "cells": "col.cells",
     "district_id": "col.district_id", "district_name": "col.district_name",
+    "township": "col.township", "place": "col.place",
     "min_distance_m": "col.min_distance_m", "mean_distance_m": "col.mean_distance_m",
+    "lon": "col.lon", "lat": "col.lat",
+}
+
+#: the header key of each column of a gap-by-place table (:func:`gap_place_export`)
+_PLACE_HEADERS: dict[str, str] = {
+    "rank": "col.rank", "district_id": "col.district_id", "district_name": "col.district_name",
+    "township": "col.township", "place": "col.place", "people": "col.people_beyond",
+    "distance_m": "col.place_distance_m", "travel_min": "col.place_travel_min",
+    "facility_id": "col.nearest_facility_id", "facility_name": "col.nearest_facility",
     "lon": "col.lon", "lat": "col.lat",
 }
 
@@ -101,13 +133,44 @@ def gap_export(gaps: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
 
     Examples
     --------
-    >>> g = pd.DataFrame({"gap_id": [1], "population": [12.0], "cells": [3], "district_id": ["510402"],
-    ...                   "district_name": ["东区"], "min_distance_m": [1200.0], "mean_distance_m": [1300.0],
-    ...                   "lon": [101.7], "lat": [26.6], "label": [7]})
+    >>> g = pd.DataFrame({"gap_id": [1], "population": [12.4], "people": [12], "cells": [3],
+    ...                   "district_id": ["510402"], "district_name": ["东区"], "min_distance_m": [1200.0],
+    ...                   "mean_distance_m": [1300.0], "lon": [101.7], "lat": [26.6], "label": [7]})
     >>> list(gap_export(g, "en").columns)[:3]
     ['Gap rank', 'People (people)', 'Cells (count)']
+    >>> int(gap_export(g, "zh").iloc[0, 1])
+    12
     """
     cols = [c for c in _EXPORT_HEADERS if c in gaps.columns]
     out = gaps[cols].copy()
     out.columns = pd.Index([t(_EXPORT_HEADERS[c], lang) for c in cols])
+    return out
+
+
+def gap_place_export(places: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+    """Return a :func:`gisapp.metrics.places.gap_places` table for export, headed in ``lang``.
+
+    Whole people; distances rounded to the metre and travel times to 0.1 minute; the boxes
+    used to zoom the map are dropped.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"rank": [1], "district_id": ["510411"], "district_name": ["仁和区"],
+    ...                   "township": ["大田镇"], "place": ["大田村"], "people": [37], "cells": [12],
+    ...                   "distance_m": [4210.4], "travel_min": [11.79], "facility_id": ["THC1"],
+    ...                   "facility_name": ["大田镇卫生院"], "lon": [101.7], "lat": [26.3],
+    ...                   "west": [101.6], "south": [26.2], "east": [101.8], "north": [26.4]})
+    >>> out = gap_place_export(p, "zh")
+    >>> list(out.columns)[3:6]
+    ['乡镇（街道）', '村（社区）', '超出标准人口（人）']
+    >>> [float(v) for v in out.iloc[0].tolist()[5:8]]
+    [37.0, 4210.0, 11.8]
+    """
+    cols = [c for c in _PLACE_HEADERS if c in places.columns and c in GAP_PLACE_COLUMNS]
+    out = places[cols].copy()
+    if "distance_m" in out.columns:
+        out["distance_m"] = out["distance_m"].round(0).astype("Int64")
+    if "travel_min" in out.columns:
+        out["travel_min"] = out["travel_min"].round(1)
+    out.columns = pd.Index([t(_PLACE_HEADERS[c], lang) for c in cols])
     return out
