@@ -111,7 +111,7 @@ def replace_layer(spec: WorkspaceSpec, role: str, path: str | Path, *, crs: str 
     new = LayerSpec(role=role, path=Path(path), crs=crs if crs is not None else old.crs,
                     fields=dict(fields) if fields is not None else dict(old.fields), band=old.band,
                     layer=None, provenance=dataclasses.replace(old.provenance, status="mixed",
-                                                               source=f"uploaded: {Path(path).name}"),
+                                                               sources=dataclasses.replace(old.provenance.sources, zh=f"上传：{Path(path).name}", en=f"uploaded: {Path(path).name}")),
                     options=old.options)
     layers = dict(spec.layers)
     layers[role] = new

@@ -44,6 +44,7 @@ from typing_extensions import NotRequired, TypedDict
 
 from gisapp.config.kinds import MODES, Mode
 from gisapp.grid.coords import normalise_coord_system
+from gisapp.i18n import Term, t
 
 __all__ = [
     "FILE_CONTEXT",
@@ -54,6 +55,7 @@ __all__ = [
     "LayerSpec",
     "Provenance",
     "ServiceSpec",
+    "SourceText",
     "Standard",
     "Text",
     "Travel",
@@ -88,6 +90,41 @@ class Text:
     zh: str = ""
     en: str = ""
 
+    def text(self, lang: str = "zh") -> str:
+        """Return the text in ``lang``; when only the other language is given, that text, marked so.
+
+        Examples
+        --------
+        >>> Text(zh="国家卫生健康委", en="National Health Commission").text("en")
+        'National Health Commission'
+        >>> Text(en="WHO").text("zh")
+        'WHO（仅有英文原文）'
+        >>> Text(zh="全国卫生统计").text("en")
+        '全国卫生统计 (given in Chinese only)'
+        """
+        own, other = (self.zh, self.en) if lang == "zh" else (self.en, self.zh)
+        if own or not other:
+            return own
+        return t("source.fallback", lang, text=other)
+
+
+def _as_text(value: Any) -> Any:
+    """Read a plain string as the same text in both languages."""
+    return {"zh": value, "en": value} if isinstance(value, str) else value
+
+
+#: The source of a standard: a plain string (the same in both languages) or ``{zh: ..., en: ...}``.
+SourceText = Annotated[Text, BeforeValidator(_as_text)]
+
+
+def source_label(item: str, lang: str = "zh") -> str:
+    """Return the label of an item of a service's sources (``standard`` -> "服务标准").
+
+    >>> source_label("norm", "zh"), source_label("norm", "en"), source_label("my_item", "zh")
+    ('千人指标', 'Norm per 1,000', 'my_item')
+    """
+    return Term(f"rep.item.{item}", item).text(lang)
+
 
 @dataclass(frozen=True, config=_CONFIG)
 class Provenance:
@@ -96,7 +133,20 @@ class Provenance:
     status: Literal["real", "synthetic", "mixed", "unknown"]
     zh: str = ""
     en: str = ""
-    source: str = ""
+    sources: SourceText = Field(default_factory=Text, validation_alias="source")
+
+    @property
+    def source(self) -> str:
+        """The layer's source in English (as before; see :meth:`source_text`)."""
+        return self.sources.text("en")
+
+    def source_text(self, lang: str = "zh") -> str:
+        """Return the layer's source in ``lang`` ("" when none)."""
+        return self.sources.text(lang)
+
+    def about(self, lang: str = "zh") -> str:
+        """Return what the layer is in ``lang`` (the other language's text, marked, when only it is given)."""
+        return Text(zh=self.zh, en=self.en).text(lang)
 
 
 @dataclass(frozen=True, config=_CONFIG)
@@ -111,8 +161,12 @@ class Standard:
     --------
     >>> Standard(time_min=15, mode="motorized", speed_kph=30).straight_line_m
     7500.0
-    >>> Standard(distance_m=500).label("zh")
-    '≤ 500 m 步行'
+    >>> Standard(distance_m=500).label("zh"), Standard(distance_m=500).label("en")
+    ('≤ 500 米 步行', '≤ 500 m walk')
+    >>> Standard(distance_m=1500, mode="bicycling").label("zh")
+    '≤ 1.5 公里 骑行'
+    >>> Standard(time_min=15, mode="motorized").label("zh")
+    '≤ 15 分钟 机动车'
     """
 
     distance_m: Positive | None = None
@@ -152,14 +206,21 @@ class Standard:
         return float(self.distance_m if self.distance_m is not None else self.time_min)  # type: ignore[arg-type]
 
     def label(self, lang: str = "zh") -> str:
-        """Return a short human label, e.g. ``"≤ 500 m 步行"``."""
+        """Return a short human label: ``"≤ 500 米 步行"`` in Chinese, ``"≤ 500 m walk"`` in English.
+
+        In Chinese, a distance of 1,000 m or more that is a whole number of hundreds of metres
+        reads in 公里 (``"≤ 1 公里 步行"``); the units are always words of the language.
+        """
         modes = {"zh": {"walking": "步行", "bicycling": "骑行", "motorized": "机动车"},
                  "en": {"walking": "walk", "bicycling": "bicycle", "motorized": "motorized"}}
-        m = modes.get(lang, modes["en"])[self.mode]
+        zh = lang == "zh"
+        m = modes["zh" if zh else "en"][self.mode]
         if self.distance_m is not None:
-            return f"≤ {self.distance_m:,.0f} m {m}"
-        unit = "分钟" if lang == "zh" else "min"
-        return f"≤ {self.time_min:g} {unit} {m}"
+            d = float(self.distance_m)
+            if zh and d >= 1000 and d % 100 == 0:
+                return f"≤ {d / 1000:g} 公里 {m}"
+            return f"≤ {d:,.0f} {'米' if zh else 'm'} {m}"
+        return f"≤ {self.time_min:g} {'分钟' if zh else 'min'} {m}"
 
 
 @with_config(ConfigDict(extra="forbid"))
@@ -253,7 +314,11 @@ class DemandGroup(_Titled):
     name: str
     share: Annotated[float, Field(strict=True, ge=0, le=1)]
     titles: Text = Field(default_factory=Text, validation_alias="title")
-    source: str = ""
+    source: SourceText = Field(default_factory=Text)
+
+    def source_text(self, lang: str = "zh") -> str:
+        """Return the source of the group's share in ``lang`` ("" when none)."""
+        return self.source.text(lang)
 
 
 @dataclass(frozen=True, config=_CONFIG)
@@ -270,11 +335,35 @@ class ServiceSpec(_Titled):
     capacity: str | None = None
     norm_per_1000: Positive | None = None
     titles: Text = Field(default_factory=Text, validation_alias="title")
-    source: dict[str, str] = Field(default_factory=dict)
+    source: dict[str, SourceText] = Field(default_factory=dict)
 
     def title(self, lang: str = "zh") -> str:
         """Return the service's title in ``lang`` (falls back to its name)."""
         return (self.zh if lang == "zh" else self.en) or self.en or self.zh or self.name
+
+    def source_text(self, item: str, lang: str = "zh") -> str:
+        """Return the source of one item (``standard``, ``rural_standard``, ``norm``, ...) in ``lang``.
+
+        "" when the item has no source; a text given in the other language only is marked so.
+        """
+        src = self.source.get(item)
+        return src.text(lang) if src is not None else ""
+
+    def source_items(self, lang: str = "zh", *, labels: bool = False) -> list[tuple[str, str]]:
+        """Return ``(item, text)`` for each source, the text in ``lang``.
+
+        With ``labels``, the item is its label in ``lang`` (``norm`` -> "千人指标").
+
+        Examples
+        --------
+        >>> svc = ServiceSpec(name="clinic", kinds=("village_clinic",), standard=Standard(distance_m=500),
+        ...                   source={"standard": {"zh": "国家标准", "en": "National standard"}, "norm": "GB 1"})
+        >>> svc.source_items("en")
+        [('standard', 'National standard'), ('norm', 'GB 1')]
+        >>> svc.source_items("zh", labels=True)
+        [('服务标准', '国家标准'), ('千人指标', 'GB 1')]
+        """
+        return [(source_label(k, lang) if labels else k, v.text(lang)) for k, v in self.source.items()]
 
     @property
     def cutoff_m(self) -> float:
@@ -300,7 +389,7 @@ class Consortia:
     """The ``consortia`` section: the referral standard within a medical consortium."""
 
     referral_standard: Standard | None = None
-    source: str = ""
+    source: SourceText = Field(default_factory=Text)
 
 
 def _speed_class(key: object) -> int | str:
@@ -322,7 +411,7 @@ class Travel(TypedDict, total=False):
     speeds: dict[Mode, dict[Annotated[int | str, PlainValidator(_speed_class)],
                             tuple[Annotated[float, Field(strict=True, ge=0)],
                                   Literal["WALKING", "BICYCLING", "MOTORIZED"]]]]
-    source: str
+    source: SourceText
 
 
 _TRAVEL: TypeAdapter[Travel] = TypeAdapter(Travel)
@@ -466,8 +555,12 @@ class WorkspaceSpec:
 
     @property
     def referral_source(self) -> str:
-        """The source of the referral standard."""
-        return self.consortia.source
+        """The source of the referral standard, in Chinese (see :meth:`referral_source_text`)."""
+        return self.consortia.source.text("zh")
+
+    def referral_source_text(self, lang: str = "zh") -> str:
+        """Return the source of the referral standard in ``lang`` ("" when none)."""
+        return self.consortia.source.text(lang)
 
     def title(self, lang: str = "zh") -> str:
         """Return the workspace title in ``lang``."""

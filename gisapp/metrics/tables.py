@@ -18,15 +18,23 @@ from gisapp.metrics.service import ServiceResult, standard_minutes
 from gisapp.workspace import Workspace
 
 __all__ = [
+    "CLASS_ROWS",
     "COVERAGE_COLUMNS",
     "capacity_by_district",
+    "capacity_totals",
     "coverage_by_class",
     "coverage_by_district",
     "cumulative_curve",
     "summary",
+    "town_country",
 ]
 
 COVERAGE_COLUMNS: Final = ["district_id", "district_name", "population", "covered", "uncovered", "covered_pct"]
+
+#: The rows of :func:`coverage_by_class`, in order, and what each is: a Degree of Urbanisation
+#: class, the town subtotal (urban centre + urban cluster) or the total.
+CLASS_ROWS: Final[dict[str, str]] = {"urban_centre": "class", "urban_cluster": "class", "rural": "class",
+                                     "town": "subtotal", "all": "total"}
 
 
 def _district_sums(ws: Workspace, values: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -51,34 +59,66 @@ def coverage_by_district(ws: Workspace, res: ServiceResult) -> pd.DataFrame:
 
 
 def coverage_by_class(ws: Workspace, res: ServiceResult) -> pd.DataFrame:
-    """Return coverage per Degree of Urbanisation class, with town and country and the ratio.
+    """Return coverage per Degree of Urbanisation class, the town subtotal and the total.
 
-    Columns ``class, population, covered, uncovered, covered_pct``; rows urban centre,
-    urban cluster, rural, town (centre + cluster), country (= rural), all.
+    Columns ``class, row, population, covered, uncovered, covered_pct``; one row per class
+    (``urban_centre``, ``urban_cluster``, ``rural`` = the country), then ``town`` (urban centre +
+    urban cluster, ``row`` = ``"subtotal"``) and ``all`` (``row`` = ``"total"``); see
+    :data:`CLASS_ROWS`.  People are the service's eligible demand (real numbers).
     """
     dem = np.where(res.eligible, res.demand, 0.0)
     cov = np.where(res.covered, res.demand, 0.0)
     pop_c = np.bincount(ws.urban_class, weights=dem, minlength=4)
     cov_c = np.bincount(ws.urban_class, weights=cov, minlength=4)
-    rows = [("urban_centre", pop_c[URBAN_CENTRE], cov_c[URBAN_CENTRE]),
-            ("urban_cluster", pop_c[URBAN_CLUSTER], cov_c[URBAN_CLUSTER]),
-            ("rural", pop_c[RURAL], cov_c[RURAL]),
-            ("town", pop_c[2:].sum(), cov_c[2:].sum()),
-            ("country", pop_c[RURAL], cov_c[RURAL]),
-            ("all", dem.sum(), cov.sum())]
-    df = pd.DataFrame(rows, columns=["class", "population", "covered"])
+    town = [URBAN_CENTRE, URBAN_CLUSTER]
+    sums = {"urban_centre": (pop_c[URBAN_CENTRE], cov_c[URBAN_CENTRE]),
+            "urban_cluster": (pop_c[URBAN_CLUSTER], cov_c[URBAN_CLUSTER]),
+            "rural": (pop_c[RURAL], cov_c[RURAL]),
+            "town": (pop_c[town].sum(), cov_c[town].sum()),
+            "all": (dem.sum(), cov.sum())}
+    df = pd.DataFrame([(c, CLASS_ROWS[c], float(sums[c][0]), float(sums[c][1])) for c in CLASS_ROWS],
+                      columns=["class", "row", "population", "covered"])
     df["uncovered"] = df["population"] - df["covered"]
-    df["covered_pct"] = np.where(df["population"] > 0, 100 * df["covered"] / df["population"].where(df["population"] > 0, 1), np.nan)
+    pop = df["population"].to_numpy(float)
+    df["covered_pct"] = np.divide(100.0 * df["covered"].to_numpy(float), pop, out=np.full(pop.shape, np.nan),
+                                  where=pop > 0)
     return df
 
 
-def capacity_by_district(ws: Workspace, res: ServiceResult) -> pd.DataFrame:
-    """Return capacity per 1,000 people by district and the gap against the norm.
+def town_country(classes: pd.DataFrame) -> dict[str, float]:
+    """Return town and country coverage from :func:`coverage_by_class`: the shares, their ratio and gap.
 
-    Columns: ``district_id, district_name, population, capacity, capacity_per_1000,
-    norm_per_1000, capacity_gap, access_per_1000`` where ``capacity_gap`` = norm x
-    population / 1,000 - capacity (positive: short by that many beds/doctors/seats) and
-    ``access_per_1000`` is the population-weighted mean 2SFCA access.
+    ``town_pct`` (urban centre + urban cluster) and ``rural_pct`` are covered shares (%),
+    ``ratio`` = town / rural (NaN when either is undefined or the rural share is 0) and
+    ``gap_pts`` = town - rural, percentage points.
+
+    Examples
+    --------
+    >>> cls = pd.DataFrame({"class": ["rural", "town"], "covered_pct": [40.0, 90.0]})
+    >>> town_country(cls)
+    {'town_pct': 90.0, 'rural_pct': 40.0, 'ratio': 2.25, 'gap_pts': 50.0}
+    """
+    pct = classes.set_index("class")["covered_pct"]
+
+    def share(name: str) -> float:
+        return float(pct[name]) if name in pct.index and pd.notna(pct[name]) else float("nan")
+
+    town, rural = share("town"), share("rural")
+    ratio = town / rural if np.isfinite(town) and np.isfinite(rural) and rural > 0 else float("nan")
+    return {"town_pct": town, "rural_pct": rural, "ratio": ratio, "gap_pts": town - rural}
+
+
+def capacity_by_district(ws: Workspace, res: ServiceResult) -> pd.DataFrame:
+    """Return capacity per 1,000 people by district and its shortfall or surplus against the norm.
+
+    Columns: ``district_id, district_name, population, facilities, capacity, capacity_per_1000,
+    norm_per_1000, need, shortfall, surplus, capacity_gap, access_per_1000`` where ``need`` =
+    norm x population / 1,000 (the capacity the norm asks for), ``shortfall`` = need - capacity
+    where that is positive (else 0) and ``surplus`` = capacity - need where that is positive
+    (else 0), both in capacity units (beds, doctors, seats) and NaN without a norm;
+    ``capacity_gap`` = need - capacity, signed (the GeoPackage keeps it: totals shown to people
+    add shortfalls only, see :func:`capacity_totals`); ``access_per_1000`` is the
+    population-weighted mean 2SFCA access.
     """
     svc = res.service
     dem = np.where(res.eligible, res.demand, 0.0)
@@ -98,10 +138,45 @@ def capacity_by_district(ws: Workspace, res: ServiceResult) -> pd.DataFrame:
     out = pd.DataFrame({"district_id": ids, "district_name": ws.districts["district_name"].to_numpy(),
                         "population": pop, "facilities": fac.groupby("district_id").size().reindex(ids).fillna(0).astype(int).to_numpy(),
                         "capacity": cap, "capacity_per_1000": per,
-                        "norm_per_1000": norm if norm else np.nan,
-                        "capacity_gap": (norm * pop / 1000.0 - cap) if norm else np.nan,
-                        "access_per_1000": acc_d})
+                        "norm_per_1000": norm if norm else np.nan})
+    need = norm * pop / 1000.0 if norm else np.full(len(ids), np.nan)
+    gap = need - cap
+    with np.errstate(invalid="ignore"):
+        out["need"] = need
+        out["shortfall"] = np.where(np.isnan(gap), np.nan, np.maximum(gap, 0.0))
+        out["surplus"] = np.where(np.isnan(gap), np.nan, np.maximum(-gap, 0.0))
+    out["capacity_gap"] = gap
+    out["access_per_1000"] = acc_d
     return out
+
+
+def capacity_totals(capacity: pd.DataFrame) -> dict[str, float]:
+    """Return the totals of :func:`capacity_by_district`: shortfalls and surpluses added apart.
+
+    ``shortfall`` is the sum of the districts' shortfalls and ``surplus`` the sum of their
+    surpluses (a surplus in one district never offsets a shortfall in another), both in capacity
+    units; ``short_districts`` and ``surplus_districts`` count the districts of each; ``capacity``
+    and ``need`` are the totals of those columns.  All NaN (counts 0) without a norm.
+
+    Examples
+    --------
+    >>> cap = pd.DataFrame({"capacity": [10.0, 2.0, 5.0], "need": [7.0, 4.02, 5.0],
+    ...                     "shortfall": [0.0, 2.02, 0.0], "surplus": [3.0, 0.0, 0.0]})
+    >>> tot = capacity_totals(cap)
+    >>> tot["shortfall"], tot["surplus"], tot["short_districts"], tot["surplus_districts"]
+    (2.02, 3.0, 1.0, 1.0)
+    """
+    short = capacity["shortfall"].to_numpy(float)
+    plus = capacity["surplus"].to_numpy(float)
+    ok = np.isfinite(short) & np.isfinite(plus)
+    if not ok.any():
+        nan = float("nan")
+        return {"shortfall": nan, "surplus": nan, "short_districts": 0.0, "surplus_districts": 0.0,
+                "capacity": nan, "need": nan}
+    return {"shortfall": float(short[ok].sum()), "surplus": float(plus[ok].sum()),
+            "short_districts": float((short[ok] > 0).sum()), "surplus_districts": float((plus[ok] > 0).sum()),
+            "capacity": float(capacity["capacity"].to_numpy(float)[ok].sum()),
+            "need": float(capacity["need"].to_numpy(float)[ok].sum())}
 
 
 def summary(ws: Workspace, res: ServiceResult) -> dict[str, float]:

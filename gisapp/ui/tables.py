@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import streamlit as st
+from numpy.typing import NDArray
 
 from gisapp.i18n import Term, fmt_number, fmt_pct, t
+from gisapp.metrics.tables import capacity_totals
 
 
 def _num(lang: str, digits: int = 0) -> Callable[[Any], str]:
@@ -36,44 +39,113 @@ def show(df: pd.DataFrame, columns: dict[str, tuple[str, Callable[[Any], str] | 
     return st.dataframe(out.style.format(fmts), hide_index=True, **kwargs)
 
 
-def district_frame(dist: pd.DataFrame, lang: str, *, capacity: bool) -> Any:
-    """Show coverage (and capacity) by district with a total row."""
+def whole_people(values: Any) -> NDArray[np.int64]:
+    """Return people as whole numbers whose rows add up to the rounded total (largest remainder)."""
+    try:
+        from gisapp.metrics.people import whole
+    except ImportError:  # pragma: no cover - before gisapp.metrics.people exists
+        return np.rint(np.nan_to_num(np.asarray(values, dtype=np.float64))).astype(np.int64)
+    return whole(values)
+
+
+def people(lang: str) -> Callable[[Any], str]:  # noqa: ARG001 - the same signature as num and pct
+    """Return a formatter of whole people: thousands separators, no decimals, no unit (the header has it)."""
+    return lambda v: f"{int(v):,}" if pd.notna(v) else "—"
+
+
+def amount(lang: str) -> Callable[[Any], str]:
+    """Return a formatter of a capacity shortfall or surplus: one decimal, a plain 0 when there is none."""
+    return lambda v: "—" if pd.isna(v) else "0" if float(v) == 0 else fmt_number(float(v), lang, digits=1)
+
+
+def district_columns(capacity: str | None, *, norm: bool) -> dict[str, str]:
+    """Return the columns of the overview's district table (column -> i18n key of its short header).
+
+    People with their unit in the header, coverage, and with a capacity its facilities, the
+    capacity, per 1,000 people and, with a norm, the shortfall and surplus (capacity units).
+    """
+    cols = {"district_name": "ov.col.district", "population": "ov.col.population", "covered": "ov.col.covered",
+            "uncovered": "ov.col.uncovered", "covered_pct": "ov.col.covered_pct"}
+    if capacity:
+        cols.update({"facilities": "ov.col.facilities", "capacity": f"ov.col.cap.{capacity}",
+                     "capacity_per_1000": "ov.col.per_1000"})
+        if norm:
+            cols.update({"shortfall": f"ov.col.short.{capacity}", "surplus": f"ov.col.plus.{capacity}"})
+    return cols
+
+
+def district_rows(dist: pd.DataFrame, lang: str, *, capacity: str | None) -> pd.DataFrame:
+    """Return the district table with whole people and a total row (shortfalls and surpluses added apart).
+
+    ``dist`` is :func:`gisapp.metrics.tables.coverage_by_district` joined with the columns of
+    :func:`gisapp.metrics.tables.capacity_by_district`.
+    """
     d = dist.copy()
-    pop, cov = float(d["population"].sum()), float(d["covered"].sum())
-    total: dict[str, object] = {"district_id": "", "district_name": t("class.all", lang), "population": pop,
-                                "covered": cov, "uncovered": float(d["uncovered"].sum()),
-                                "covered_pct": 100.0 * cov / pop if pop > 0 else float("nan")}
+    d["covered"] = whole_people(dist["covered"].to_numpy(float))
+    d["uncovered"] = whole_people(dist["uncovered"].to_numpy(float))
+    d["population"] = d["covered"] + d["uncovered"]
+    pop_exact, cov_exact = float(dist["population"].sum()), float(dist["covered"].sum())
+    total: dict[str, object] = {"district_id": "", "district_name": t("class.all", lang),
+                                "population": int(d["population"].sum()), "covered": int(d["covered"].sum()),
+                                "uncovered": int(d["uncovered"].sum()),
+                                "covered_pct": 100.0 * cov_exact / pop_exact if pop_exact > 0 else float("nan")}
     if capacity:
         cap = float(d["capacity"].sum())
-        total["capacity"] = cap
-        total["capacity_per_1000"] = 1000.0 * cap / pop if pop > 0 else float("nan")
-        total["norm_per_1000"] = float(d["norm_per_1000"].iloc[0]) if len(d) else float("nan")
-        total["facilities"] = int(d["facilities"].sum())
-    d = pd.concat([d, pd.DataFrame([total])], ignore_index=True)
-    columns: dict[str, tuple[str, Callable[[Any], str] | None]] = {
-        "district_name": ("word.district", None),
-        "population": ("word.population", _num(lang)),
-        "covered": ("word.covered", _num(lang)),
-        "uncovered": ("word.uncovered", _num(lang)),
-        "covered_pct": ("word.covered_pct", _pct(lang)),
-    }
-    if capacity:
-        columns.update({"facilities": ("word.facilities", _num(lang)),
-                        "capacity": ("word.capacity", _num(lang)),
-                        "capacity_per_1000": ("metric.capacity_per_1000", _num(lang, 2))})
-        if d["norm_per_1000"].notna().any():
-            columns["norm_per_1000"] = ("metric.norm_per_1000", _num(lang, 2))
-    return show(d, columns, lang, key="district_table")
+        total.update(capacity=cap, facilities=int(d["facilities"].sum()),
+                     capacity_per_1000=1000.0 * cap / pop_exact if pop_exact > 0 else float("nan"))
+        if "shortfall" in d.columns:
+            tot = capacity_totals(d)
+            total.update(shortfall=tot["shortfall"], surplus=tot["surplus"])
+    return pd.concat([d, pd.DataFrame([total])], ignore_index=True)
+
+
+def district_frame(dist: pd.DataFrame, lang: str, *, capacity: str | None) -> Any:
+    """Show coverage (and capacity, shortfall and surplus) by district with a total row.
+
+    People are whole numbers, each unit is in its column's header once; the total row adds the
+    districts' shortfalls and, apart, their surpluses.
+    """
+    norm = "norm_per_1000" in dist.columns and bool(dist["norm_per_1000"].notna().any())
+    d = district_rows(dist, lang, capacity=capacity)
+    fmt: dict[str, Callable[[Any], str]] = {
+        "population": people(lang), "covered": people(lang), "uncovered": people(lang),
+        "covered_pct": _pct(lang), "facilities": people(lang), "capacity": _num(lang),
+        "capacity_per_1000": _num(lang, 2), "shortfall": amount(lang), "surplus": amount(lang)}
+    cols = district_columns(capacity, norm=norm)
+    return show(d, {c: (key, fmt.get(c)) for c, key in cols.items()}, lang, key="district_table")
+
+
+def class_rows(cls: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Return the class table in reading order: the classes, the town subtotal, all; whole people.
+
+    Columns ``class, row, name, population, covered, uncovered, covered_pct, about``: ``name``
+    marks the subtotal as such and ``about`` says what each row is.
+    """
+    order = ["urban_centre", "urban_cluster", "town", "rural", "all"]
+    d = cls.set_index("class").loc[[c for c in order if c in set(cls["class"])]].reset_index()
+    classes = d["row"] == "class"
+    for col in ("covered", "uncovered"):  # the classes add up to the total; the subtotal to its classes
+        vals = np.zeros(len(d), dtype=np.int64)
+        vals[classes.to_numpy()] = whole_people(d.loc[classes, col].to_numpy(float))
+        idx = {c: i for i, c in enumerate(d["class"])}
+        if "town" in idx:
+            vals[idx["town"]] = sum(vals[idx[c]] for c in ("urban_centre", "urban_cluster") if c in idx)
+        if "all" in idx:
+            vals[idx["all"]] = int(vals[classes.to_numpy()].sum())
+        d[col] = vals
+    d["population"] = d["covered"] + d["uncovered"]
+    d["name"] = [t("class.town_subtotal", lang) if c == "town" else t(f"class.{c}", lang) for c in d["class"]]
+    d["about"] = [t(f"class.about.{c}", lang) for c in d["class"]]
+    return d
 
 
 def class_frame(cls: pd.DataFrame, lang: str) -> Any:
-    """Show coverage by town and country (and the Degree of Urbanisation classes)."""
-    d = cls.copy()
-    d["name"] = [t(f"class.{c}", lang) for c in d["class"]]
-    d = d.set_index("class").loc[["town", "country", "urban_centre", "urban_cluster", "all"]].reset_index()
-    return show(d, {"name": ("word.class", None), "population": ("word.population", _num(lang)),
-                    "covered": ("word.covered", _num(lang)), "uncovered": ("word.uncovered", _num(lang)),
-                    "covered_pct": ("word.covered_pct", _pct(lang))}, lang, key="class_table")
+    """Show coverage by Degree of Urbanisation class, the town subtotal and all, each row explained."""
+    d = class_rows(cls, lang)
+    return show(d, {"name": ("ov.col.class", None), "population": ("ov.col.population", people(lang)),
+                    "covered": ("ov.col.covered", people(lang)), "uncovered": ("ov.col.uncovered", people(lang)),
+                    "covered_pct": ("ov.col.covered_pct", _pct(lang)), "about": ("ov.col.about", None)},
+                lang, static=True)  # a plain table: the explanations wrap
 
 
 def kind_label(kind: str, lang: str) -> str:

