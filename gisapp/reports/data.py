@@ -21,9 +21,12 @@ import pandas as pd
 
 from gisapp._errors import GisAppError
 from gisapp.config.spec import FACILITY_KINDS, ServiceSpec, Standard
-from gisapp.i18n import TEXT, t
+from gisapp.i18n import TEXT, Term, t
 from gisapp.metrics.consortia import consortia_members, consortia_summary
+from gisapp.metrics.findings import ServiceFindings, capacity_columns, district_people, findings
 from gisapp.metrics.gaps import gap_polygons
+from gisapp.metrics.people import whole
+from gisapp.metrics.places import gap_places, has_places
 from gisapp.metrics.service import ServiceResult, run_service
 from gisapp.metrics.tables import (
     capacity_by_district,
@@ -49,6 +52,8 @@ __all__ = [
     "Table",
     "cap_label",
     "check_lang",
+    "CLASS_ROWS",
+    "capacity_note",
     "check_services",
     "class_table",
     "collect",
@@ -56,9 +61,12 @@ __all__ = [
     "district_metric_column",
     "district_table",
     "facility_metric_column",
+    "findings_table",
     "format_value",
     "gap_table",
+    "short_title",
     "grid_metric_column",
+    "layer_name",
     "members_table",
     "provenance_table",
     "scenario_table",
@@ -74,7 +82,8 @@ LANGS: Final = ("zh", "en")
 DISTRICT_METRICS: Final = {
     "population": "people", "covered": "people", "uncovered": "people", "covered_pct": "%",
     "capacity": "capacity units", "capacity_per_1000": "per 1,000 people",
-    "capacity_gap": "capacity units", "access_per_1000": "per 1,000 people",
+    "capacity_gap": "capacity units", "shortfall": "capacity units", "surplus": "capacity units",
+    "access_per_1000": "per 1,000 people",
 }
 #: Per-service cell metrics in the GeoPackage ``coverage_grid`` layer (suffix -> unit).
 GRID_METRICS: Final = {"covered": "0/1", "nearest_m": "m", "travel_m": "m", "travel_min": "min",
@@ -82,10 +91,12 @@ GRID_METRICS: Final = {"covered": "0/1", "nearest_m": "m", "travel_m": "m", "tra
 #: Per-service facility metrics in the GeoPackage ``facilities`` layer (suffix -> unit).
 FACILITY_METRICS: Final = {"served": "people", "served_covered": "people"}
 
-#: Gap areas listed in the HTML and PDF reports (the workbook and GeoPackage hold all).
+#: Places beyond the standard listed in the HTML and PDF reports (the workbook holds all).
 TOP_GAPS: Final = 20
-#: Gap areas in the workbook's gap sheet hold at least this many people (the GeoPackage holds all).
+#: Places in the workbook's gap sheet hold at least this many people beyond the standard.
 XLSX_GAP_MIN_PEOPLE: Final = 1.0
+#: The rows of the town and country table, in order (``country`` of older tables is the same as ``rural``).
+CLASS_ROWS: Final = ("urban_centre", "urban_cluster", "rural", "town", "all")
 #: Gap areas drawn per service on the interactive map (largest first).
 MAP_GAPS: Final = 30
 
@@ -143,6 +154,8 @@ class ServiceReport:
     classes: pd.DataFrame
     curve: pd.DataFrame
     gaps: gpd.GeoDataFrame
+    places: pd.DataFrame
+    findings: ServiceFindings
 
     @property
     def unit(self) -> str:
@@ -151,10 +164,8 @@ class ServiceReport:
 
     @property
     def town_country_ratio(self) -> float:
-        """Return covered share in town / covered share in the country (NaN if undefined)."""
-        c = self.classes.set_index("class")["covered_pct"]
-        town, country = float(c.get("town", np.nan)), float(c.get("country", np.nan))
-        return town / country if math.isfinite(town) and math.isfinite(country) and country > 0 else float("nan")
+        """Return covered share in town / covered share in the country (rural; NaN if undefined)."""
+        return self.findings.ratio
 
 
 @dataclass(frozen=True)
@@ -180,11 +191,17 @@ class ReportData:
     def provenance_lines(self) -> list[str]:
         """Return the sentences that state which layers are real and which synthetic."""
         by = self.layers_by_status()
-        none = t("rep.none", self.lang)
-        lines = [t("rep.layers_real", self.lang, layers=", ".join(by["real"]) or none),
-                 t("rep.layers_synthetic", self.lang, layers=", ".join(by["synthetic"]) or none)]
+        lang = self.lang
+        none = t("rep.none", lang)
+        sep = t("rep.list_sep", lang)
+
+        def names(roles: list[str]) -> str:
+            return sep.join(layer_name(r, lang) for r in roles) or none
+
+        lines = [t("rep.layers_real", lang, layers=names(by["real"])),
+                 t("rep.layers_synthetic", lang, layers=names(by["synthetic"]))]
         if by["other"]:
-            lines.append(t("rep.layers_other", self.lang, layers=", ".join(by["other"])))
+            lines.append(t("rep.layers_other", lang, layers=names(by["other"])))
         lines.append(t("rep.synthetic_warning" if by["synthetic"] or by["other"] else "rep.all_real", self.lang))
         return lines
 
@@ -269,12 +286,14 @@ def collect(ws: Workspace, services: Sequence[str] | None = None, *, lang: str =
         res = run_service(ws, name, travel=travel,
                                    standard=(standards or {}).get(name))
         gaps = gap_polygons(ws, res)
+        cov, cap, cls = coverage_by_district(ws, res), capacity_by_district(ws, res), coverage_by_class(ws, res)
+        places = gap_places(ws, res)
+        fnd = findings(ws, res, coverage=cov, classes=cls, capacity=cap,
+                       places=places if has_places(ws) else None)
         out.append(ServiceReport(
             name=name, spec=res.service, result=res, summary=service_summary(ws, res),
-            coverage=coverage_by_district(ws, res),
-            capacity=capacity_by_district(ws, res),
-            classes=coverage_by_class(ws, res),
-            curve=cumulative_curve(res), gaps=gaps))
+            coverage=cov, capacity=cap, classes=cls,
+            curve=cumulative_curve(res), gaps=gaps, places=places, findings=fnd))
         if step:
             step(t("rep.step.service", lang, service=res.service.title(lang)))
     compare: dict[str, pd.DataFrame] = {}
@@ -339,64 +358,130 @@ def standard_text(svc: ServiceSpec, lang: str) -> str:
     return s
 
 
+def short_title(svc: ServiceSpec, lang: str) -> str:
+    """Return a service's title without its parenthesised detail ("基层医疗（15分钟…）" -> "基层医疗").
+
+    Examples
+    --------
+    >>> from gisapp.config.spec import Standard
+    >>> svc = ServiceSpec(name="kg", kinds=("kindergarten",), standard=Standard(distance_m=300),
+    ...                   titles={"zh": "幼儿园（步行300米）", "en": "Kindergarten (300 m walk)"})
+    >>> short_title(svc, "zh"), short_title(svc, "en")
+    ('幼儿园', 'Kindergarten')
+    """
+    title = svc.title(lang)
+    for mark in ("（", " ("):
+        head = title.split(mark, 1)[0].strip()
+        if head and head != title:
+            return head
+    return title
+
+
+def layer_name(role: str, lang: str) -> str:
+    """Return the name of a layer role in ``lang`` ("population" -> "人口格网"), else the role."""
+    return Term(f"layer.{role}", role).text(lang)
+
+
+def _people(values: Any) -> list[int]:
+    return [int(v) for v in whole(np.asarray(values, dtype=float))]
+
+
 def summary_table(data: ReportData) -> Table:
-    """Return one row per service: standard, people covered and not, median travel, equity."""
+    """Return one row per service: standard, people covered and not, median travel, equity.
+
+    People are whole people and equal the totals of the district tables.
+    """
     lang = data.lang
-    headers = [t("col.service", lang), t("col.service_name", lang), t("rep.item.standard", lang),
+    headers = [t("col.service_name", lang), t("rep.item.standard", lang),
                t("col.population", lang), t("col.covered", lang), t("col.uncovered", lang),
                t("col.covered_pct", lang), t("col.median_m", lang), t("col.median_min", lang),
                t("col.facilities", lang), t("col.gini", lang), t("col.palma", lang)]
     rows = []
     for sr in data.services:
-        s = sr.summary
+        s, f = sr.summary, sr.findings
         med = _num(s["median_cost"])
-        rows.append([sr.name, sr.spec.title(lang), standard_text(sr.spec, lang), _num(s["population"]),
-                     _num(s["covered"]), _num(s["uncovered"]), _num(s["covered_pct"]),
+        rows.append([sr.spec.title(lang), standard_text(sr.spec, lang), f.population,
+                     int(f.districts["covered"].sum()), f.beyond, _num(s["covered_pct"]),
                      med if sr.unit == "m" else None, med if sr.unit == "min" else None,
                      _num(s["facilities"]), _num(s["gini_access"]), _num(s["palma_access"])])
-    return Table(headers, rows, ["text", "text", "text", "int", "int", "int", "f1", "int", "f1",
-                                 "int", "f2", "f2"])
+    return Table(headers, rows, ["text", "text", "int", "int", "int", "f1", "int", "f1", "int", "f2", "f2"])
+
+
+def findings_table(data: ReportData) -> Table:
+    """Return the key findings (主要结论): one row per service.
+
+    People beyond the standard in all and in each district (whole people, the figures of the
+    district tables), the district with the lowest coverage, the town / country coverage ratio
+    and the capacity shortfall against the norm (the sum of the short districts' shortfalls,
+    never netted against surpluses) with its unit.
+    """
+    lang = data.lang
+    ws = data.ws
+    names = ws.districts["district_name"].astype(str).tolist()
+    headers = [t("col.service_name", lang), t("col.people_beyond", lang), t("col.covered_pct", lang),
+               *[t("col.district_beyond", lang, district=n) for n in names],
+               t("col.worst_district", lang), t("col.worst_pct", lang), t("col.town_rural_ratio", lang),
+               t("col.shortfall_total", lang), t("col.capacity_unit", lang)]
+    per_district: list[Fmt] = ["int"] * len(names)
+    fmts: list[Fmt] = ["text", "int", "f1", *per_district, "text", "f1", "f2", "f1", "text"]
+    rows: list[list[Any]] = []
+    for sr in data.services:
+        f = sr.findings
+        d = f.districts
+        per = [int(b) if p > 0 else None for b, p in zip(d["beyond"], d["exact_population"], strict=True)]
+        rows.append([sr.spec.title(lang), f.beyond, _num(f.covered_pct), *per, f.worst or None,
+                     _num(f.worst_pct), _num(f.ratio), f.shortfall,
+                     f.capacity_unit(lang) if f.shortfall is not None else None])
+    return Table(headers, rows, fmts)
 
 
 def district_table(sr: ServiceReport, lang: str) -> Table:
-    """Return coverage (and capacity, when the service has one) by district, with a total row."""
-    cov, cap = sr.coverage, sr.capacity
+    """Return coverage (and capacity, when the service has one) by district, with a total row.
+
+    People are whole people (rows add up to the total).  With a norm, the capacity shortfall
+    and surplus of each district are separate columns; each total adds its own column only,
+    so shortfalls are never netted against surpluses.
+    """
+    cov, cap = district_people(sr.coverage), sr.capacity
     headers = [t("col.district_id", lang), t("col.district_name", lang), t("col.population", lang),
                t("col.covered", lang), t("col.uncovered", lang), t("col.covered_pct", lang),
                t("col.facilities", lang)]
     fmts: list[Fmt] = ["text", "text", "int", "int", "int", "f1", "int"]
     has_cap = bool(sr.spec.capacity)
     has_norm = has_cap and sr.spec.norm_per_1000 is not None
+    short, plus = capacity_columns(cap)
     if has_cap:
         c = cap_label(sr.spec.capacity, lang)
         headers += [t("col.capacity", lang, cap=c), t("col.capacity_per_1000", lang, cap=c)]
         fmts += ["int", "f2"]
         if has_norm:
-            headers += [t("col.norm_per_1000", lang, cap=c), t("col.capacity_gap", lang, cap=c)]
-            fmts += ["f2", "f1"]
+            headers += [t("col.norm_per_1000", lang, cap=c), t("col.shortfall", lang, cap=c),
+                        t("col.surplus", lang, cap=c)]
+            fmts += ["f2", "f1", "f1"]
         headers.append(t("col.access_per_1000", lang, cap=c))
         fmts.append("f2")
     rows = []
+    pop_i, cov_i, unc_i = (cov[c].to_numpy(np.int64) for c in ("population", "covered", "uncovered"))
     for i in range(len(cov)):
         r: list[Any] = [str(cov["district_id"].iat[i]), str(cov["district_name"].iat[i]),
-                        _num(cov["population"].iat[i]), _num(cov["covered"].iat[i]),
-                        _num(cov["uncovered"].iat[i]), _num(cov["covered_pct"].iat[i]),
+                        int(pop_i[i]), int(cov_i[i]), int(unc_i[i]), _num(cov["covered_pct"].iat[i]),
                         int(cap["facilities"].to_numpy()[i])]
         if has_cap:
             r += [_num(cap["capacity"].iat[i]), _num(cap["capacity_per_1000"].iat[i])]
             if has_norm:
-                r += [_num(cap["norm_per_1000"].iat[i]), _num(cap["capacity_gap"].iat[i])]
+                r += [_num(cap["norm_per_1000"].iat[i]), _num(short[i]), _num(plus[i])]
             r.append(_num(cap["access_per_1000"].iat[i]))
         rows.append(r)
-    pop = float(cov["population"].sum())
-    covd = float(cov["covered"].sum())
-    tot: list[Any] = ["", t("rep.total", lang), pop, covd, float(cov["uncovered"].sum()),
-                      100.0 * covd / pop if pop > 0 else None, int(cap["facilities"].sum())]
+    pop_f = float(sr.coverage["population"].sum())
+    tot: list[Any] = ["", t("rep.total", lang), int(cov["population"].sum()), int(cov["covered"].sum()),
+                      int(cov["uncovered"].sum()),
+                      100.0 * float(sr.coverage["covered"].sum()) / pop_f if pop_f > 0 else None,
+                      int(cap["facilities"].sum())]
     if has_cap:
         capsum = float(cap["capacity"].sum())
-        tot += [capsum, capsum * 1000.0 / pop if pop > 0 else None]
+        tot += [capsum, capsum * 1000.0 / pop_f if pop_f > 0 else None]
         if has_norm:
-            tot += [_num(sr.spec.norm_per_1000), _num(cap["capacity_gap"].sum())]
+            tot += [_num(sr.spec.norm_per_1000), float(np.nansum(short)), float(np.nansum(plus))]
         acc = cap["access_per_1000"].to_numpy(float)
         w = cap["population"].to_numpy(float)
         ok = np.isfinite(acc) & (w > 0)
@@ -405,37 +490,78 @@ def district_table(sr: ServiceReport, lang: str) -> Table:
     return Table(headers, rows, fmts, total=True)
 
 
+def capacity_note(sr: ServiceReport, lang: str) -> str:
+    """Return what the capacity columns of a district table mean ("" without a norm)."""
+    if not sr.spec.capacity or sr.spec.norm_per_1000 is None:
+        return ""
+    return t("rep.capacity_note", lang, cap=cap_label(sr.spec.capacity, lang), norm=f"{sr.spec.norm_per_1000:g}")
+
+
 def class_table(sr: ServiceReport, lang: str) -> Table:
-    """Return coverage by Degree of Urbanisation class, town and country, and all."""
+    """Return coverage by Degree of Urbanisation class, the town subtotal and all, each class explained.
+
+    One row per class (:data:`CLASS_ROWS`); the country is the rural class (no second row).
+    """
     headers = [t("col.class", lang), t("col.population", lang), t("col.covered", lang),
-               t("col.uncovered", lang), t("col.covered_pct", lang)]
-    rows = [[t(f"class.{r['class']}", lang), _num(r["population"]), _num(r["covered"]),
-             _num(r["uncovered"]), _num(r["covered_pct"])] for _, r in sr.classes.iterrows()]
-    return Table(headers, rows, ["text", "int", "int", "int", "f1"])
+               t("col.uncovered", lang), t("col.covered_pct", lang), t("col.description", lang)]
+    by = sr.classes.set_index("class")
+    names = [c for c in CLASS_ROWS if c in by.index]
+    cls = by.loc[names]
+    # whole people: the three classes add up to "all", town is the sum of its two classes
+    base = [c for c in ("urban_centre", "urban_cluster", "rural") if c in cls.index]
+    cov: dict[str, int] = dict(zip(base, _people(cls.loc[base, "covered"]), strict=True))
+    unc: dict[str, int] = dict(zip(base, _people(cls.loc[base, "uncovered"]), strict=True))
+    parts: dict[str, list[str]] = {"town": [c for c in ("urban_centre", "urban_cluster") if c in cov], "all": base}
+    for c, members in parts.items():
+        cov[c] = sum(cov[m] for m in members)
+        unc[c] = sum(unc[m] for m in members)
+    rows = [[t(f"class.{c}", lang), cov[c] + unc[c], cov[c], unc[c], _num(cls.at[c, "covered_pct"]),
+             t(f"rep.class_note.{c}", lang)] for c in names]
+    return Table(headers, rows, ["text", "int", "int", "int", "f1", "text"])
 
 
 def gap_table(sr: ServiceReport, lang: str, *, top: int | None = None, with_service: bool = False,
-              min_people: float = 0.0) -> Table:
-    """Return the gap areas of a service, largest population first.
+              min_people: float = 0.0, coordinates: bool = False) -> Table:
+    """Return the places with people beyond the standard, most people first.
 
-    ``top`` keeps the first areas only; ``min_people`` keeps areas with at least that many
-    people of the service's demand group.
+    One row per place (district, township, village or community; district only when the
+    workspace has no settlements layer): whole people, the mean distance and travel time to
+    the nearest facility of the service and that facility's name.  ``top`` keeps the first
+    places; ``min_people`` keeps places with at least that many people; ``coordinates`` adds
+    the place's longitude and latitude.
     """
-    g = sr.gaps[sr.gaps["population"] >= min_people] if min_people > 0 else sr.gaps
+    g = sr.places
+    if min_people > 0:
+        g = g[g["people"] >= min_people]
     g = g if top is None else g.head(top)
-    headers = [t("col.gap_id", lang), t("col.district_name", lang), t("col.gap_population", lang),
-               t("col.cells", lang), t("col.min_distance_m", lang), t("col.mean_distance_m", lang),
-               t("col.lon", lang), t("col.lat", lang)]
-    fmts: list[Fmt] = ["int", "text", "f1", "int", "int", "int", "deg", "deg"]
-    cols = [g["gap_id"].to_numpy(), g["district_name"].to_numpy(), g["population"].to_numpy(float),
-            g["cells"].to_numpy(), g["min_distance_m"].to_numpy(float), g["mean_distance_m"].to_numpy(float),
-            np.round(g["lon"].to_numpy(float), 5), np.round(g["lat"].to_numpy(float), 5)]
-    rows = [[int(c0), str(c1), _num(c2), int(c3), _num(c4), _num(c5), _num(c6), _num(c7)]
-            for c0, c1, c2, c3, c4, c5, c6, c7 in zip(*cols, strict=True)]
+    named = sr.findings.places is not None
+    headers = [t("col.rank", lang), t("col.district_name", lang)]
+    fmts: list[Fmt] = ["int", "text"]
+    if named:
+        headers += [t("col.township", lang), t("col.place", lang)]
+        fmts += ["text", "text"]
+    headers += [t("col.people_beyond", lang), t("col.place_distance_m", lang), t("col.place_travel_min", lang),
+                t("col.nearest_facility", lang)]
+    fmts += ["int", "int", "f1", "text"]
+    if coordinates:
+        headers += [t("col.lon", lang), t("col.lat", lang)]
+        fmts += ["deg", "deg"]
+    rows: list[list[Any]] = []
+    rank, people = g["rank"].to_numpy(np.int64), g["people"].to_numpy(np.int64)
+    lon, lat = np.round(g["lon"].to_numpy(float), 5), np.round(g["lat"].to_numpy(float), 5)
+    for i in range(len(g)):
+        row: list[Any] = [int(rank[i]), str(g["district_name"].iat[i])]
+        if named:
+            row += [str(g["township"].iat[i]), str(g["place"].iat[i])]
+        row += [int(people[i]), _num(g["distance_m"].iat[i]), _num(g["travel_min"].iat[i]),
+                str(g["facility_name"].iat[i])]
+        if coordinates:
+            row += [_num(lon[i]), _num(lat[i])]
+        rows.append(row)
     if with_service:
-        headers = [t("col.service", lang), *headers]
+        headers = [t("col.service_name", lang), *headers]
         fmts = ["text", *fmts]
-        rows = [[sr.name, *r] for r in rows]
+        rows = [[sr.spec.title(lang), *r] for r in rows]
     return Table(headers, rows, fmts)
 
 
@@ -445,9 +571,10 @@ def consortia_table(data: ReportData) -> Table:
     headers = [t("col.consortium_id", lang), t("col.sector", lang), t("col.lead_name", lang),
                t("col.members", lang), t("col.mean_travel_min", lang), t("col.max_travel_min", lang),
                t("col.beyond_referral", lang), t("col.population_served", lang)]
+    served = _people(data.consortia["population_served"]) if len(data.consortia) else []
     rows = [[str(r["consortium_id"]), t(f"sector.{r['sector']}", lang), str(r["lead_name"]),
              int(r["members"]), _num(r["mean_travel_min"]), _num(r["max_travel_min"]),
-             int(r["beyond_referral"]), _num(r["population_served"])] for _, r in data.consortia.iterrows()]
+             int(r["beyond_referral"]), n] for (_, r), n in zip(data.consortia.iterrows(), served, strict=True)]
     return Table(headers, rows, ["text", "text", "text", "int", "f1", "f1", "int", "int"])
 
 
@@ -470,8 +597,7 @@ def members_table(data: ReportData) -> Table:
 def standards_table(data: ReportData) -> Table:
     """Return the standards and norms used, one row per item, each with its source."""
     lang = data.lang
-    headers = [t("col.service", lang), t("col.service_name", lang), t("col.item", lang),
-               t("col.value", lang), t("col.source", lang)]
+    headers = [t("col.service_name", lang), t("col.item", lang), t("col.value", lang), t("col.source", lang)]
     rows: list[list[Any]] = []
     for sr in data.services:
         s = sr.spec
@@ -479,23 +605,24 @@ def standards_table(data: ReportData) -> Table:
         gname = (group.zh if lang == "zh" else group.en) or s.demand if group else s.demand
         items: list[tuple[str, str, str]] = [
             ("standard", f"{s.standard.label(lang)} ({t('rep.demand', lang, group=gname)})",
-             s.source.get("standard", ""))]
+             s.source_text("standard", lang))]
         if s.rural_standard is not None:
-            items.append(("rural_standard", s.rural_standard.label(lang), s.source.get("rural_standard", "")))
+            items.append(("rural_standard", s.rural_standard.label(lang), s.source_text("rural_standard", lang)))
         if s.norm_per_1000 is not None:
-            items.append(("norm", f"{s.norm_per_1000:g} {cap_label(s.capacity, lang)} / 1000",
-                          s.source.get("norm", "")))
-        for key, val in s.source.items():
+            unit = Term(f"capunit.{s.capacity}", cap_label(s.capacity, lang)).text(lang)
+            items.append(("norm", t("rep.norm_value", lang, v=f"{s.norm_per_1000:g}", unit=unit),
+                          s.source_text("norm", lang)))
+        for key, val in s.source_items(lang):
             if key not in ("standard", "rural_standard", "norm"):
                 items.append((key, "", val))
         for item, val, src in items:
             label = t(f"rep.item.{item}", lang) if f"rep.item.{item}" in TEXT else item
-            rows.append([s.name, s.title(lang), label, val, src])
+            rows.append([s.title(lang), label, val, src])
     ref: Standard | None = data.ws.spec.referral_standard
     if ref is not None:
-        rows.append(["consortia", t("rep.consortia", lang), t("rep.item.referral", lang), ref.label(lang),
-                     data.ws.spec.referral_source])
-    return Table(headers, rows, ["text"] * 5)
+        rows.append([t("rep.consortia", lang), t("rep.item.referral", lang), ref.label(lang),
+                     data.ws.spec.referral_source_text(lang)])
+    return Table(headers, rows, ["text"] * 4)
 
 
 def scenario_table(data: ReportData, service: str) -> Table | None:
@@ -512,10 +639,12 @@ def scenario_table(data: ReportData, service: str) -> Table | None:
         headers += [f"{label} · {t('col.covered', lang)}", f"{label} · {t('col.covered_pct', lang)}"]
         formats += ["int", "pct"]
     rows: list[list[Any]] = []
-    for (did, dname), r in cmp_.iterrows():
-        row: list[Any] = [str(did), str(dname), _num(r[("", "population")])]
+    pop = _people(cmp_[("", "population")])
+    covered = {n: _people(cmp_[(n, "covered")]) for n in names}
+    for i, ((did, dname), r) in enumerate(cmp_.iterrows()):
+        row: list[Any] = [str(did), str(dname), pop[i]]
         for n in names:
-            row += [_num(r[(n, "covered")]), _num(r[(n, "covered_pct")])]
+            row += [covered[n][i], _num(r[(n, "covered_pct")])]
         rows.append(row)
     return Table(headers, rows, formats)
 
@@ -525,7 +654,9 @@ def provenance_table(data: ReportData) -> Table:
     lang = data.lang
     headers = [t("col.layer", lang), t("col.file", lang), t("col.status", lang), t("col.description", lang),
                t("col.source", lang)]
-    rows = [[r["layer"], r["file"], t(f"word.{r['status']}", lang), (r[lang] or r["en"] or r["zh"]), r["source"]]
+    layers = data.ws.spec.layers
+    rows = [[layer_name(r["layer"], lang), r["file"], t(f"word.{r['status']}", lang),
+             layers[r["layer"]].provenance.about(lang), layers[r["layer"]].provenance.source_text(lang)]
             for r in data.ws.provenance()]
     return Table(headers, rows, ["text"] * 5)
 

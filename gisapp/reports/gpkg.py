@@ -14,7 +14,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from gisapp.i18n import t
 from gisapp.io.atomic import LayerOptions, write_layers
+from gisapp.metrics.findings import capacity_columns
 from gisapp.reports.data import (
     DISTRICT_METRICS,
     ReportData,
@@ -36,10 +38,11 @@ def districts_layer(data: ReportData) -> gpd.GeoDataFrame:
     d = data.ws.districts[["district_id", "district_name", "geometry"]].copy()
     for sr in data.services:
         cov, cap = sr.coverage, sr.capacity
+        short, plus = capacity_columns(cap)
         src = {"population": cov["population"], "covered": cov["covered"], "uncovered": cov["uncovered"],
                "covered_pct": cov["covered_pct"], "capacity": cap["capacity"],
                "capacity_per_1000": cap["capacity_per_1000"], "capacity_gap": cap["capacity_gap"],
-               "access_per_1000": cap["access_per_1000"]}
+               "shortfall": short, "surplus": plus, "access_per_1000": cap["access_per_1000"]}
         for metric in DISTRICT_METRICS:
             d[district_metric_column(sr.name, metric)] = np.asarray(src[metric], dtype=float)
     return gpd.GeoDataFrame(d, geometry="geometry", crs=data.ws.crs)
@@ -75,11 +78,17 @@ def facilities_layer(data: ReportData) -> gpd.GeoDataFrame:
 
 
 def gaps_layer(data: ReportData) -> gpd.GeoDataFrame:
-    """Return every service's gap areas (analysis CRS) with a ``service`` column."""
+    """Return every service's contiguous gap areas (analysis CRS) with ``service`` and ``service_name`` columns.
+
+    Each area carries the district, township and place holding most of its people
+    (:func:`gisapp.metrics.gaps.gap_areas`); ``service_name`` is the service's title in the
+    report's language.
+    """
     parts = []
     for sr in data.services:
         g = sr.gaps.drop(columns=["label"]).copy()
         g.insert(0, "service", sr.name)
+        g.insert(1, "service_name", sr.spec.title(data.lang))
         parts.append(g)
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     return gpd.GeoDataFrame(out, geometry="geometry", crs=data.ws.crs)
@@ -111,8 +120,13 @@ def gpkg_layers(data: ReportData) -> dict[str, gpd.GeoDataFrame]:
             "gaps": gaps_layer(data), "coverage_grid": grid_layer(data)}
 
 
-def gpkg_options(layers: dict[str, gpd.GeoDataFrame]) -> LayerOptions:
-    """Return the ``to_file`` options of each layer: polygons as multi-polygons, a type for empty layers."""
+def gpkg_options(layers: dict[str, gpd.GeoDataFrame], lang: str = "zh") -> LayerOptions:
+    """Return the ``to_file`` options of each layer: polygons as multi-polygons, a type for empty layers.
+
+    Each layer of :data:`LAYERS` gets a name and a description in ``lang`` (GeoPackage
+    ``identifier`` and ``description``, shown by QGIS and ArcGIS); the layer and field names
+    stay ASCII identifiers.
+    """
     out: dict[str, dict[str, Any]] = {}
     for name, gdf in layers.items():
         if len(gdf) == 0:
@@ -121,10 +135,13 @@ def gpkg_options(layers: dict[str, gpd.GeoDataFrame]) -> LayerOptions:
             out[name] = {"promote_to_multi": True}
         else:
             out[name] = {}
+        if name in LAYERS:
+            out[name]["layer_options"] = {"IDENTIFIER": t(f"rep.gpkg.{name}", lang),
+                                          "DESCRIPTION": t(f"rep.gpkg.{name}.about", lang)}
     return out
 
 
 def write_gpkg(data: ReportData, path: str | Path) -> Path:
     """Write the GeoPackage of the report to ``path`` atomically and return it."""
     layers = gpkg_layers(data)
-    return write_layers(path, layers, options=gpkg_options(layers))
+    return write_layers(path, layers, options=gpkg_options(layers, data.lang))

@@ -25,18 +25,21 @@ import jinja2
 from markupsafe import Markup
 
 from gisapp import maps
-from gisapp.i18n import fmt_number, fmt_pct, t
+from gisapp.i18n import fmt_pct, t
 from gisapp.io.assets import STATIC, static_bytes, static_text
 from gisapp.io.atomic import write_text
+from gisapp.metrics.findings import fmt_people
 from gisapp.reports.data import (
     MAP_GAPS,
     TOP_GAPS,
     Fmt,
     ReportData,
     ServiceReport,
+    capacity_note,
     class_table,
     consortia_table,
     district_table,
+    findings_table,
     format_value,
     gap_table,
     provenance_table,
@@ -142,12 +145,13 @@ def map_document(data: ReportData, sr: ServiceReport, *, base_tiles: bool = True
 
 
 def _kpis(data: ReportData, sr: ServiceReport) -> list[tuple[str, str]]:
-    lang, s = data.lang, sr.summary
+    lang, s, f = data.lang, sr.summary, sr.findings
     unit = t(f"unit.{sr.unit}", lang)
     med = s["median_cost"]
-    items = [(t("word.population", lang), fmt_number(s["population"], lang) + " " + t("unit.people", lang)),
-             (t("word.covered", lang), fmt_number(s["covered"], lang)),
-             (t("word.uncovered", lang), fmt_number(s["uncovered"], lang)),
+    people = t("unit.people", lang)
+    items = [(t("word.population", lang), f"{fmt_people(f.population)} {people}"),
+             (t("word.covered", lang), f"{fmt_people(int(f.districts['covered'].sum()))} {people}"),
+             (t("word.uncovered", lang), f"{fmt_people(f.beyond)} {people}"),
              (t("word.covered_pct", lang), fmt_pct(s["covered_pct"], lang)),
              (t("col.median_m" if sr.unit == "m" else "col.median_min", lang),
               (f"{med:,.0f}" if sr.unit == "m" else f"{med:,.1f}") + f" {unit}" if math.isfinite(med) else "—")]
@@ -160,18 +164,27 @@ def _service_section(data: ReportData, sr: ServiceReport, charts: dict[str, byte
                      first: bool) -> dict[str, Any]:
     """Return what ``service.html.j2`` shows of one service."""
     lang = data.lang
-    ratio = sr.town_country_ratio
-    total = len(sr.gaps)
+    f = sr.findings
+    total = len(sr.places)
+    named = f.places is not None
     return {
         "name": sr.name, "title": sr.spec.title(lang), "standard": standard_text(sr.spec, lang),
-        "sources": list(sr.spec.source.items()), "kpis": _kpis(data, sr),
+        "sources": sr.spec.source_items(lang, labels=True), "kpis": _kpis(data, sr),
         "map_doc": map_document(data, sr, base_tiles=base_tiles, show_population=first),
         "charts": charts,
-        "district_table": district_table(sr, lang), "class_table": class_table(sr, lang),
-        "ratio": t("rep.ratio", lang, v=f"{ratio:.2f}" if math.isfinite(ratio) else "—"),
-        "gaps_top": t("rep.gaps_top", lang, n=min(TOP_GAPS, total), total=total) if total else "",
+        "district_table": district_table(sr, lang), "capacity_note": capacity_note(sr, lang),
+        "class_table": class_table(sr, lang), "class_method": t("rep.class_method", lang),
+        "ratio": (t("find.ratio", lang, town=fmt_pct(f.town_pct, lang), rural=fmt_pct(f.rural_pct, lang),
+                    ratio=f"{f.ratio:.2f}") if math.isfinite(f.ratio) else t("find.no_ratio", lang)),
+        "gaps_top": t("rep.places_top", lang, n=min(TOP_GAPS, total), total=total) if total else "",
+        "places_note": "" if named else t("rep.places_none_layer", lang),
         "gap_table": gap_table(sr, lang, top=TOP_GAPS) if total else None,
     }
+
+
+def _findings(data: ReportData) -> list[tuple[str, list[str]]]:
+    """Return each service's title and its key-finding sentences."""
+    return [(sr.spec.title(data.lang), sr.findings.sentences(data.lang)) for sr in data.services]
 
 
 def render_html(data: ReportData, *, charts: dict[str, dict[str, bytes]], base_tiles: bool = True) -> str:
@@ -179,7 +192,7 @@ def render_html(data: ReportData, *, charts: dict[str, dict[str, bytes]], base_t
     lang = data.lang
     lines = data.provenance_lines()
     synthetic = bool(data.layers_by_status()["synthetic"])
-    toc = [("summary", t("rep.summary", lang))]
+    toc = [("findings", t("rep.findings", lang)), ("summary", t("rep.summary", lang))]
     toc += [(f"svc-{sr.name}", sr.spec.title(lang)) for sr in data.services]
     toc += [("consortia", t("rep.consortia", lang)), ("standards", t("rep.standards", lang)),
             ("provenance", t("rep.provenance", lang))]
@@ -197,12 +210,13 @@ def render_html(data: ReportData, *, charts: dict[str, dict[str, bytes]], base_t
         workspace=data.ws.spec.title(lang), generated=data.generated,
         notice=[(line, synthetic and i == len(lines) - 1) for i, line in enumerate(lines)],
         toc=toc,
+        findings_table=findings_table(data), findings=_findings(data),
         summary_table=summary_table(data),
         services=[_service_section(data, sr, charts.get(sr.name, {}), base_tiles=base_tiles, first=i == 0)
                   for i, sr in enumerate(data.services)],
         scenarios=scenarios,
         referral=ref.label(lang) if ref is not None else None,
-        referral_source=data.ws.spec.referral_source,
+        referral_source=data.ws.spec.referral_source_text(lang),
         consortia_table=consortia_table(data) if len(data.consortia) else None,
         standards_table=standards_table(data),
         provenance_table=provenance_table(data),

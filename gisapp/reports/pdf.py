@@ -15,18 +15,21 @@ import math
 from pathlib import Path
 from typing import Any
 
-from gisapp.i18n import fmt_number, fmt_pct, t
+from gisapp.i18n import fmt_pct, t
 from gisapp.io.assets import latin_font
 from gisapp.io.atomic import write_bytes
+from gisapp.metrics.findings import fmt_people
 from gisapp.reports.charts import find_cjk_font
 from gisapp.reports.data import (
     TOP_GAPS,
     ReportData,
     ServiceReport,
     Table,
+    capacity_note,
     class_table,
     consortia_table,
     district_table,
+    findings_table,
     format_value,
     gap_table,
     provenance_table,
@@ -163,14 +166,15 @@ def _service(pdf: Any, data: ReportData, sr: ServiceReport, charts: dict[str, by
     pdf.add_page()
     _heading(pdf, sr.spec.title(lang))
     _para(pdf, f"{t('word.standard', lang)}: {standard_text(sr.spec, lang)}")
-    for key, src in sr.spec.source.items():
+    for key, src in sr.spec.source_items(lang, labels=True):
         _para(pdf, f"{t('word.source', lang)} ({key}): {src}", size=7.5, color=(90, 90, 90))
-    s = sr.summary
+    s, f = sr.summary, sr.findings
     med = s["median_cost"]
     unit = t(f"unit.{sr.unit}", lang)
-    line = (f"{t('word.population', lang)} {fmt_number(s['population'], lang)} {t('unit.people', lang)} · "
-            f"{t('word.covered', lang)} {fmt_number(s['covered'], lang)} · "
-            f"{t('word.uncovered', lang)} {fmt_number(s['uncovered'], lang)} · "
+    people = t("unit.people", lang)
+    line = (f"{t('word.population', lang)} {fmt_people(f.population)} {people} · "
+            f"{t('word.covered', lang)} {fmt_people(int(f.districts['covered'].sum()))} {people} · "
+            f"{t('word.uncovered', lang)} {fmt_people(f.beyond)} {people} · "
             f"{t('word.covered_pct', lang)} {fmt_pct(s['covered_pct'], lang)}")
     if math.isfinite(med):
         line += f" · {t('col.median_m' if sr.unit == 'm' else 'col.median_min', lang)} {med:,.1f} {unit}"
@@ -194,21 +198,40 @@ def _service(pdf: Any, data: ReportData, sr: ServiceReport, charts: dict[str, by
     pdf.set_y(max(y0 + h_map, y) + 3)
     _heading(pdf, t("rep.by_district", lang), level=2)
     _table(pdf, district_table(sr, lang))
+    note = capacity_note(sr, lang)
+    if note:
+        _para(pdf, note, size=7.5, color=(80, 80, 80))
     _heading(pdf, t("rep.by_class", lang), level=2)
     _table(pdf, class_table(sr, lang))
-    ratio = sr.town_country_ratio
-    _para(pdf, t("rep.ratio", lang, v=f"{ratio:.2f}" if math.isfinite(ratio) else "—"))
+    _para(pdf, t("find.ratio", lang, town=fmt_pct(f.town_pct, lang), rural=fmt_pct(f.rural_pct, lang),
+                 ratio=f"{f.ratio:.2f}") if math.isfinite(f.ratio) else t("find.no_ratio", lang))
+    _para(pdf, t("rep.class_method", lang), size=7.5, color=(80, 80, 80))
     if "curve" in charts:
         pdf.ln(2)
         _image(pdf, charts["curve"], 150)
         pdf.ln(2)
-    _heading(pdf, t("rep.gaps", lang), level=2)
-    total = len(sr.gaps)
+    _heading(pdf, t("rep.gap_places", lang), level=2)
+    if f.places is None:
+        _para(pdf, t("rep.places_none_layer", lang), size=7.5, color=(80, 80, 80))
+    total = len(sr.places)
     if total:
-        _para(pdf, t("rep.gaps_top", lang, n=min(TOP_GAPS, total), total=total))
+        _para(pdf, t("rep.places_top", lang, n=min(TOP_GAPS, total), total=total))
         _table(pdf, gap_table(sr, lang, top=TOP_GAPS))
     else:
         _para(pdf, t("rep.no_gaps", lang))
+
+
+def _findings(pdf: Any, data: ReportData) -> None:
+    """Write the key findings (主要结论): the table, then each service's sentences."""
+    lang = data.lang
+    _heading(pdf, t("rep.findings", lang))
+    _table(pdf, findings_table(data), size=7)
+    _para(pdf, t("rep.findings_note", lang), size=7, color=(80, 80, 80))
+    pdf.ln(1)
+    join = "" if lang == "zh" else " "
+    for sr in data.services:
+        _para(pdf, join.join(sr.findings.sentences(lang)), size=7.5)
+        pdf.ln(0.6)
 
 
 def pdf_bytes(data: ReportData, *, charts: dict[str, dict[str, bytes]]) -> bytes:
@@ -230,7 +253,8 @@ def pdf_bytes(data: ReportData, *, charts: dict[str, dict[str, bytes]]) -> bytes
     pdf.multi_cell(0, 5.5, text, border=1, fill=True, padding=2, new_x="LMARGIN", new_y="NEXT")
     pdf.set_line_width(0.2)
     pdf.set_font("body", "", 9)
-    pdf.ln(3)
+    pdf.ln(1)
+    _findings(pdf, data)
     _heading(pdf, t("rep.summary", lang))
     _table(pdf, summary_table(data))
     _para(pdf, t("rep.method", lang), size=8, color=(80, 80, 80))
@@ -249,7 +273,7 @@ def pdf_bytes(data: ReportData, *, charts: dict[str, dict[str, bytes]]) -> bytes
     ref = data.ws.spec.referral_standard
     if ref is not None:
         _para(pdf, t("rep.consortia_note", lang, std=ref.label(lang))
-              + (f" ({data.ws.spec.referral_source})" if data.ws.spec.referral_source else ""))
+              + (f" ({data.ws.spec.referral_source_text(lang)})" if data.ws.spec.referral_source_text(lang) else ""))
     if len(data.consortia):
         _table(pdf, consortia_table(data))
     else:

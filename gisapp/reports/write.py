@@ -152,7 +152,7 @@ def write_report(ws: Workspace, out_dir: str | Path, *, services: Sequence[str] 
                     paths.append(files.add_bytes(name, xlsx_bytes(data)))
                 elif fmt == "gpkg":
                     layers = gpkg_layers(data)
-                    paths.append(files.add_layers(name, layers, options=gpkg_options(layers)))
+                    paths.append(files.add_layers(name, layers, options=gpkg_options(layers, lang)))
                 else:
                     charts = charts if charts is not None else all_charts(data)
                     if fmt == "html":

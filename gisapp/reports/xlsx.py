@@ -14,19 +14,22 @@ from pathlib import Path
 from typing import Any, Final
 
 from gisapp._errors import GisAppError
-from gisapp.i18n import t
+from gisapp.i18n import fmt_pct, t
 from gisapp.io.atomic import write_bytes
 from gisapp.reports.data import (
     XLSX_GAP_MIN_PEOPLE,
     ReportData,
     Table,
+    capacity_note,
     class_table,
     consortia_table,
     district_table,
+    findings_table,
     gap_table,
     members_table,
     provenance_table,
     scenario_table,
+    short_title,
     standard_text,
     standards_table,
     summary_table,
@@ -106,7 +109,7 @@ def _col_letter(i: int) -> str:
 
 
 def xlsx_bytes(data: ReportData) -> bytes:
-    """Return the workbook: summary, per-service district and class sheets, gaps, consortia, standards, provenance.
+    """Return the workbook: key findings, summary, per-service district and class sheets, gaps by place, ...
 
     Numbers are written as numbers (formatted, never as text); every header carries its unit.
     The provenance statement (which layers are real, which synthetic) heads the summary sheet.
@@ -123,28 +126,36 @@ def xlsx_bytes(data: ReportData) -> bytes:
     used: set[str] = set()
     notes = [f"{t('app.title', lang)} · {t('rep.title', lang)} · {data.ws.spec.title(lang)}",
              t("rep.generated", lang, when=data.generated), *data.provenance_lines()]
-    _write_sheet(wb, t("rep.sheet.summary", lang), summary_table(data), used, notes=notes)
+    _write_sheet(wb, t("rep.sheet.findings", lang), findings_table(data), used,
+                 notes=[*notes, t("rep.findings_note", lang)])
+    _write_sheet(wb, t("rep.sheet.summary", lang), summary_table(data), used, notes=notes[:2])
     for sr in data.services:
-        _write_sheet(wb, t("rep.sheet.district", lang, service=sr.name), district_table(sr, lang), used,
-                     notes=[f"{sr.spec.title(lang)} · {standard_text(sr.spec, lang)}"])
-        ratio = sr.town_country_ratio
-        _write_sheet(wb, t("rep.sheet.class", lang, service=sr.name), class_table(sr, lang), used,
-                     notes=[f"{sr.spec.title(lang)} · " + t("rep.ratio", lang, v=f"{ratio:.2f}" if math.isfinite(ratio) else "—")])
+        name = short_title(sr.spec, lang)
+        cap = capacity_note(sr, lang)
+        _write_sheet(wb, t("rep.sheet.district", lang, service=name), district_table(sr, lang), used,
+                     notes=[f"{sr.spec.title(lang)} · {standard_text(sr.spec, lang)}", *([cap] if cap else [])])
+        f = sr.findings
+        ratio = (t("find.ratio", lang, town=fmt_pct(f.town_pct, lang), rural=fmt_pct(f.rural_pct, lang),
+                   ratio=f"{f.ratio:.2f}") if math.isfinite(f.ratio) else t("find.no_ratio", lang))
+        _write_sheet(wb, t("rep.sheet.class", lang, service=name), class_table(sr, lang), used,
+                     notes=[f"{sr.spec.title(lang)} · {ratio}", t("rep.class_method", lang)])
     gap_rows: list[list[Any]] = []
     gt: Table | None = None
     n_all = 0
     for sr in data.services:
-        gt = gap_table(sr, lang, with_service=True, min_people=XLSX_GAP_MIN_PEOPLE)
+        gt = gap_table(sr, lang, with_service=True, min_people=XLSX_GAP_MIN_PEOPLE, coordinates=True)
         gap_rows.extend(gt.rows)
-        n_all += len(sr.gaps)
+        n_all += len(sr.places)
     if gt is None:  # pragma: no cover - collect() always yields at least one service
         raise GisAppError(code="report_no_service")
-    _write_sheet(wb, t("rep.sheet.gaps", lang), Table(gt.headers, gap_rows, gt.formats), used,
-                 notes=[t("rep.gaps_sheet_note", lang, min=f"{XLSX_GAP_MIN_PEOPLE:g}", n=len(gap_rows), total=n_all)])
+    gap_notes = [t("rep.places_sheet_note", lang, min=f"{XLSX_GAP_MIN_PEOPLE:g}", n=len(gap_rows), total=n_all)]
+    if data.services and data.services[0].findings.places is None:
+        gap_notes.append(t("rep.places_none_layer", lang))
+    _write_sheet(wb, t("rep.sheet.gaps", lang), Table(gt.headers, gap_rows, gt.formats), used, notes=gap_notes)
     for sr in data.services:
         st_ = scenario_table(data, sr.name)
         if st_ is not None:
-            _write_sheet(wb, t("rep.sheet.scenarios", lang, service=sr.name), st_, used,
+            _write_sheet(wb, t("rep.sheet.scenarios", lang, service=short_title(sr.spec, lang)), st_, used,
                          notes=[f"{sr.spec.title(lang)} · {t('rep.scenarios', lang)}"])
     _write_sheet(wb, t("rep.sheet.consortia", lang), consortia_table(data), used)
     _write_sheet(wb, t("rep.sheet.members", lang), members_table(data), used)

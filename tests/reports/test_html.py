@@ -36,7 +36,8 @@ def hostile_page(tmp_path_factory):
     (d / "facilities.csv").write_text(csv, encoding="utf-8")
     spec = (d / "workspace.yaml").read_text(encoding="utf-8")
     spec = spec.replace("title: {zh: 测试区, en: Test area}", f"title: {{zh: {json.dumps(TITLE)}, en: x}}")
-    spec = spec.replace("source: {standard: test}", f"source: {{standard: {json.dumps(SOURCE)}}}")
+    spec = spec.replace("source: {standard: test", f"source: {{standard: {json.dumps(SOURCE)}")
+    assert SOURCE in spec
     (d / "workspace.yaml").write_text(spec, encoding="utf-8")
     ws = load_workspace(d / "workspace.yaml")
     assert FACILITY in set(ws.facilities["name"]) and DISTRICT in set(ws.districts["district_name"])

@@ -59,10 +59,12 @@ def test_xlsx_totals_equal_the_engine(tiny_ws, tiny_report):
     for key in ("rep.sheet.summary", "rep.sheet.gaps", "rep.sheet.standards", "rep.sheet.provenance",
                 "rep.sheet.consortia"):
         assert t(key, "zh") in names
+    assert names[0] == t("rep.sheet.findings", "zh"), "the key findings come first"
     for svc in tiny_ws.spec.services:
         res = service.run_service(tiny_ws, svc)
         cov = tables.coverage_by_district(tiny_ws, res)
-        headers, rows = _sheet_rows(wb[t("rep.sheet.district", "zh", service=svc)])
+        spec = tiny_ws.spec.services[svc]
+        headers, rows = _sheet_rows(wb[t("rep.sheet.district", "zh", service=report_data.short_title(spec, "zh"))])
         assert "需求人口 (人)" in headers and "覆盖率 (%)" in headers
         body, total = rows[:-1], rows[-1]
         assert total[_col(headers, "col.district_name")] == t("rep.total", "zh")
@@ -71,25 +73,33 @@ def test_xlsx_totals_equal_the_engine(tiny_ws, tiny_report):
                          ("col.uncovered", "uncovered")):
             j = _col(headers, key)
             vals = [r[j] for r in body]
-            assert all(isinstance(v, (int, float)) for v in vals), "numbers are stored as numbers"
-            assert sum(vals) == pytest.approx(cov[col].sum(), rel=1e-12)
-            assert total[j] == pytest.approx(cov[col].sum(), rel=1e-12)
+            assert all(isinstance(v, int) for v in vals), "people are whole numbers, stored as numbers"
+            assert sum(vals) == total[j]
+            # each row within one person of the exact figure; the total within one person of the exact total
+            assert vals == pytest.approx(cov[col].tolist(), abs=1.0)
+            assert total[j] == pytest.approx(cov[col].sum(), abs=1.0)
+        for r in body:
+            assert r[_col(headers, "col.population")] == r[_col(headers, "col.covered")] + r[_col(headers, "col.uncovered")]
         s = tables.summary(tiny_ws, res)
         assert total[_col(headers, "col.covered_pct")] == pytest.approx(s["covered_pct"])
-        headers, rows = _sheet_rows(wb[t("rep.sheet.class", "zh", service=svc)])
-        cls = tables.coverage_by_class(tiny_ws, res)
+        headers, rows = _sheet_rows(wb[t("rep.sheet.class", "zh", service=report_data.short_title(spec, "zh"))])
+        cls = tables.coverage_by_class(tiny_ws, res).set_index("class")
+        assert [r[0] for r in rows] == [t(f"class.{c}", "zh") for c in report_data.CLASS_ROWS], "one row per class"
         got = [r[_col(headers, "col.covered")] for r in rows]
-        assert got == pytest.approx(cls["covered"].tolist())
-    # gap areas: every area with at least one person, per service, with its population
+        assert got == pytest.approx(cls.loc[list(report_data.CLASS_ROWS), "covered"].tolist(), abs=1.0)
+        assert all(r[_col(headers, "col.description")] for r in rows), "each class is explained"
+    # gaps by place: every place with at least one person beyond the standard, per service
+    from gisapp.metrics.places import gap_places
+
     headers, rows = _sheet_rows(wb[t("rep.sheet.gaps", "zh")])
     for svc in tiny_ws.spec.services:
-        g = gaps.gap_areas(tiny_ws, service.run_service(tiny_ws, svc))
-        g = g[g["population"] >= report_data.XLSX_GAP_MIN_PEOPLE]
-        mine = [r for r in rows if r[0] == svc]
+        g = gap_places(tiny_ws, service.run_service(tiny_ws, svc))
+        g = g[g["people"] >= report_data.XLSX_GAP_MIN_PEOPLE]
+        mine = [r for r in rows if r[0] == tiny_ws.spec.services[svc].title("zh")]
         assert len(mine) == len(g)
-        assert sum(r[_col(headers, "col.gap_population")] for r in mine) == pytest.approx(g["population"].sum(), abs=0.01 * len(g) + 1e-9)
+        assert sum(r[_col(headers, "col.people_beyond")] for r in mine) == g["people"].sum()
     headers, rows = _sheet_rows(wb[t("rep.sheet.provenance", "zh")])
-    assert {r[0] for r in rows} == {"population", "districts", "facilities"}
+    assert {r[0] for r in rows} == {t(f"layer.{k}", "zh") for k in ("population", "districts", "facilities")}
     assert all(r[_col(headers, "col.status")] == t("word.synthetic", "zh") for r in rows)
     headers, rows = _sheet_rows(wb[t("rep.sheet.standards", "zh")])
     assert any(r[_col(headers, "col.source")] == "test" for r in rows)
@@ -196,7 +206,7 @@ def test_progress_callback_reaches_one(tiny_ws, tmp_path):
     assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
     assert all(isinstance(m, str) and m for _, m in seen)
     wb = load_workbook(tmp_path / "coverage.xlsx", read_only=True)
-    headers, _ = _sheet_rows(wb["clinic districts"])
+    headers, _ = _sheet_rows(wb["Clinic districts"])
     assert "Demand population (people)" in headers and "Covered share (%)" in headers
     wb.close()
 
@@ -246,12 +256,12 @@ def test_demo_pdf_and_xlsx(demo_ws, tmp_path):
     res = service.run_service(demo_ws, svc)
     cov = tables.coverage_by_district(demo_ws, res)
     wb = load_workbook(tmp_path / "coverage.xlsx", read_only=True)
-    headers, rows = _sheet_rows(wb[t("rep.sheet.district", "zh", service=svc)])
+    headers, rows = _sheet_rows(wb[t("rep.sheet.district", "zh", service="基层医疗")])
     body, total = rows[:-1], rows[-1]
     for key, col in (("col.population", "population"), ("col.covered", "covered"), ("col.uncovered", "uncovered")):
         j = _col(headers, key)
-        assert sum(r[j] for r in body) == pytest.approx(cov[col].sum(), rel=1e-12)
-        assert total[j] == pytest.approx(cov[col].sum(), rel=1e-12)
+        assert sum(r[j] for r in body) == total[j]
+        assert total[j] == pytest.approx(cov[col].sum(), abs=1.0)
     wb.close()
 
 

@@ -30,7 +30,7 @@ def test_report_page_generates_and_offers_downloads(monkeypatch: pytest.MonkeyPa
     assert sorted(files) == ["coverage.xlsx", "layers.gpkg", "report.html", "report.pdf"]
     assert len(at.get("download_button")) == 4
     wb = load_workbook(io.BytesIO(files["coverage.xlsx"]), read_only=True)
-    assert "clinic districts" in wb.sheetnames and "school districts" not in wb.sheetnames
+    assert "Clinic districts" in wb.sheetnames and "School districts" not in wb.sheetnames
     assert files["report.pdf"].startswith(b"%PDF")
 
 
@@ -57,7 +57,7 @@ def test_report_page_includes_a_saved_scenario(monkeypatch: pytest.MonkeyPatch, 
     at.button(key="report_generate").click().run()
     assert not at.exception, [e.value for e in at.exception]
     wb = load_workbook(io.BytesIO(at.session_state["_report_files"]["files"]["coverage.xlsx"]), read_only=True)
-    sheet = wb["clinic scenarios"]
+    sheet = wb["Clinic scenarios"]
     rows = [r for r in sheet.iter_rows(values_only=True) if r and r[0] in ("510001", "510002")]
     # columns: code, district, population, baseline covered, share, scenario covered, share
     assert [r[3] for r in rows] == [90, 1080] and [r[5] for r in rows] == [90, 0]

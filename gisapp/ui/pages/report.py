@@ -16,6 +16,7 @@ import streamlit as st
 from gisapp.config.spec import Standard
 from gisapp.i18n import t
 from gisapp.io import uploads as outputs
+from gisapp.metrics.places import has_places
 from gisapp.planning.scenario import list_scenarios, load_scenario
 from gisapp.reports.write import FILE_NAMES, write_report
 from gisapp.ui import frame, planning_state, state
@@ -66,6 +67,8 @@ def render() -> None:
     st.title(t("rep.page.title", lang))
     st.caption(t("rep.page.intro", lang))
     frame.banner(ws, lang)
+    if not has_places(ws):
+        st.caption(t("rep.places_none_layer", lang))
     names = list(ws.spec.services)
     ss = st.session_state
     if SERVICES_KEY not in ss or not set(ss[SERVICES_KEY]) <= set(names):
