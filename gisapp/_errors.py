@@ -13,6 +13,8 @@ __all__ = [
     "CRSMismatchError",
     "GisAppError",
     "LayerSchemaError",
+    "Message",
+    "Messages",
     "MissingCRSError",
     "Problem",
     "UnitsError",
@@ -48,6 +50,45 @@ class GisAppError(ValueError):
         if self.code is None:
             return str(self)
         return t(f"error.{self.code}", lang, **self.params)
+
+
+@dataclass(frozen=True)
+class Message:
+    """One error text by code (``error.<code>`` formatted with ``params``), rendered in any language.
+
+    A parameter of another message: several :class:`Message` joined by :class:`Messages` let one
+    error list every problem of its input in the language it is shown in.
+
+    Examples
+    --------
+    >>> m = Message(code="unknown_service", params={"name": "dentist", "known": "clinic"})
+    >>> m.text("en")
+    "unknown service 'dentist' (known: clinic)."
+    """
+
+    code: str
+    params: Mapping[str, object] = dataclasses.field(default_factory=dict, hash=False)
+
+    def text(self, lang: str = "en") -> str:
+        """Return the text in ``lang``."""
+        return t(f"error.{self.code}", lang, **self.params)
+
+    def __str__(self) -> str:  # noqa: D105
+        return self.text("en")
+
+
+@dataclass(frozen=True)
+class Messages:
+    """Several :class:`Message` shown as one text (joined by a space), in the language asked for."""
+
+    items: tuple[Message, ...]
+
+    def text(self, lang: str = "en") -> str:
+        """Return the texts in ``lang``, joined."""
+        return " ".join(m.text(lang) for m in self.items)
+
+    def __str__(self) -> str:  # noqa: D105
+        return self.text("en")
 
 
 @dataclass(frozen=True)

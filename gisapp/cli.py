@@ -1,32 +1,40 @@
-"""Command line: list services, compute coverage, write reports (``python -m gisapp ...``).
+"""Command line: list services, compute coverage, list gaps by place, plan, write reports (``python -m gisapp ...``).
 
-Every text it shows (help, headers, messages, problems) comes from the catalogue of the
-language chosen by ``--lang`` (default Chinese; ``GISAPP_LANG`` sets another default).  The
-help is built before the arguments are parsed, so its language is read from ``argv`` first.
-Output files (names and contents) do not depend on the language.
+Every text it shows comes from the catalogue of the language chosen by ``--lang`` (default
+Chinese; ``GISAPP_LANG`` sets another default): the help, argparse's own words ("usage:",
+"options", "the following arguments are required", "invalid choice" ...), the headers of
+the tables it prints and of the CSV files it writes, and its messages.  The help is built
+before the arguments are parsed, so its language is read from ``argv`` first.  File errors
+name the file, never its folder.  The CSV files are UTF-8 with a byte-order mark (Excel shows
+Chinese) and hold the same numbers in every language; only their headers follow ``--lang``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from gisapp._errors import GisAppError
+from gisapp._errors import GisAppError, WorkspaceError
 from gisapp.i18n import LANGS, Term, has_text, t
 
 __all__ = ["build_parser", "main"]
 
 #: the environment variable that sets the default language of the command line
 LANG_ENV = "GISAPP_LANG"
+#: rows of the gap list printed on screen by default (the CSV holds them all)
+TOP_ROWS = 20
+#: the sub-commands, in the order of the help
+COMMANDS = ("services", "coverage", "gaps", "pipeline", "scenario", "suggest", "report")
 
 
 def argv_lang(argv: Sequence[str] | None = None) -> str:
@@ -47,6 +55,82 @@ def argv_lang(argv: Sequence[str] | None = None) -> str:
     return lang if lang in LANGS else "zh"
 
 
+# ---- argparse in the user's language ------------------------------------------------------------
+#: argparse's own messages (its gettext message ids, Python 3.11-3.13) -> (catalogue key, its
+#: placeholders as argparse's %-fields).  A message not listed stays as argparse writes it.
+_ARGPARSE_TEXTS: dict[str, tuple[str, dict[str, str]]] = {
+    "usage: ": ("cli.usage", {}),
+    "positional arguments": ("cli.positionals", {}),
+    "options": ("cli.options", {}),
+    "show this help message and exit": ("cli.help.help", {}),
+    "argument %(argument_name)s: %(message)s": ("cli.ap.argument", {"name": "%(argument_name)s",
+                                                                    "message": "%(message)s"}),
+    "%(prog)s: error: %(message)s\n": ("cli.ap.error", {"prog": "%(prog)s", "message": "%(message)s"}),
+    "the following arguments are required: %s": ("cli.ap.required", {"names": "%s"}),
+    "one of the arguments %s is required": ("cli.ap.one_required", {"names": "%s"}),
+    "not allowed with argument %s": ("cli.ap.not_allowed_with", {"other": "%s"}),
+    "unrecognized arguments: %s": ("cli.ap.unrecognized", {"args": "%s"}),
+    "ignored explicit argument %r": ("cli.ap.ignored_value", {"value": "%r"}),
+    "expected one argument": ("cli.ap.expected_one", {}),
+    "expected at most one argument": ("cli.ap.expected_at_most_one", {}),
+    "expected at least one argument": ("cli.ap.expected_at_least_one", {}),
+    "expected %s argument": ("cli.ap.expected_n", {"n": "%s"}),
+    "expected %s arguments": ("cli.ap.expected_n", {"n": "%s"}),
+    "ambiguous option: %(option)s could match %(matches)s": ("cli.ap.ambiguous", {"option": "%(option)s",
+                                                                                 "matches": "%(matches)s"}),
+    "unexpected option string: %s": ("cli.ap.unexpected_option", {"option": "%s"}),
+    "invalid %(type)s value: %(value)r": ("cli.ap.invalid_value", {"type": "%(type)s", "value": "%(value)r"}),
+    "invalid choice: %(value)r (choose from %(choices)s)": ("cli.ap.invalid_choice", {"value": "%(value)r",
+                                                                                     "choices": "%(choices)s"}),
+    "unknown parser %(parser_name)r (choices: %(choices)s)": ("cli.ap.unknown_parser", {
+        "name": "%(parser_name)r", "choices": "%(choices)s"}),
+}
+
+
+def argparse_text(msgid: str, lang: str) -> str:
+    """Return argparse's message ``msgid`` in ``lang``, still a %-template for argparse to fill.
+
+    Examples
+    --------
+    >>> argparse_text("the following arguments are required: %s", "zh") % "--out/-o"
+    '缺少必需的参数：--out/-o'
+    >>> argparse_text("some message argparse may add one day", "zh")
+    'some message argparse may add one day'
+    """
+    entry = _ARGPARSE_TEXTS.get(msgid)
+    if entry is None:
+        return msgid
+    key, fields = entry
+    marks = {name: f"\x00{name}\x00" for name in fields}
+    text = t(key, lang, **marks).replace("%", "%%")  # a literal % of the catalogue stays literal
+    for name, spec in fields.items():
+        text = text.replace(marks[name], spec)
+    return text
+
+
+@contextlib.contextmanager
+def _argparse_in(lang: str) -> Iterator[None]:
+    """Make argparse write its own messages in ``lang`` while the block runs (English: argparse's own)."""
+    if lang == "en":
+        yield
+        return
+    old_gettext, old_ngettext = getattr(argparse, "_"), getattr(argparse, "ngettext")  # noqa: B009
+
+    def gettext(msgid: str) -> str:
+        return argparse_text(msgid, lang)
+
+    def ngettext(singular: str, plural: str, n: int) -> str:
+        return argparse_text(singular if n == 1 else plural, lang)
+
+    setattr(argparse, "_", gettext)  # noqa: B010 - argparse reads its texts through this module global
+    setattr(argparse, "ngettext", ngettext)  # noqa: B010
+    try:
+        yield
+    finally:
+        setattr(argparse, "_", old_gettext)  # noqa: B010
+        setattr(argparse, "ngettext", old_ngettext)  # noqa: B010
+
+
 class _Formatter(argparse.HelpFormatter):
     """Argparse's help formatter with the "usage:" prefix from the catalogue of ``lang``."""
 
@@ -58,51 +142,100 @@ class _Formatter(argparse.HelpFormatter):
         super().add_usage(usage, actions, groups, t("cli.usage", self.lang) if prefix is None else prefix)
 
 
-def _parser(lang: str, **kwargs: Any) -> argparse.ArgumentParser:
-    """Return an argument parser whose headings and ``-h`` help are in ``lang``."""
-    p = argparse.ArgumentParser(formatter_class=functools.partial(_Formatter, lang=lang), add_help=False, **kwargs)
-    _localise(p, lang)
-    return p
+class _Parser(argparse.ArgumentParser):
+    """An argument parser that writes its help, usage and errors in ``lang``."""
+
+    def __init__(self, *args: Any, lang: str = "zh", **kwargs: Any) -> None:
+        self.lang = lang
+        kwargs.setdefault("formatter_class", functools.partial(_Formatter, lang=lang))
+        kwargs["add_help"] = False
+        with _argparse_in(lang):
+            super().__init__(*args, **kwargs)
+        self._positionals.title = t("cli.positionals", lang)
+        self._optionals.title = t("cli.options", lang)
+        self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help=t("cli.help.help", lang))
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:  # noqa: D102
+        with _argparse_in(self.lang):
+            return super().parse_known_args(args, namespace)
+
+    def parse_args(self, args: Any = None, namespace: Any = None) -> Any:  # noqa: D102
+        with _argparse_in(self.lang):
+            return super().parse_args(args, namespace)
+
+    def format_usage(self) -> str:  # noqa: D102
+        with _argparse_in(self.lang):
+            return super().format_usage()
+
+    def format_help(self) -> str:  # noqa: D102
+        with _argparse_in(self.lang):
+            return super().format_help()
+
+    def error(self, message: str) -> Any:  # noqa: D102
+        with _argparse_in(self.lang):
+            return super().error(message)
 
 
-def _localise(p: argparse.ArgumentParser, lang: str) -> None:
-    p._positionals.title = t("cli.positionals", lang)  # noqa: SLF001 - argparse has no public setter
-    p._optionals.title = t("cli.options", lang)  # noqa: SLF001
-    p.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help=t("cli.help.help", lang))
+def _typed(convert: Callable[[str], Any], key: str, lang: str) -> Callable[[str], Any]:
+    """Return ``convert`` under the name argparse shows for a bad value ("不是有效的整数")."""
+    def conv(text: str) -> Any:
+        return convert(text)
+
+    conv.__name__ = t(key, lang)
+    return conv
 
 
 def _sub(sub: Any, name: str, lang: str) -> argparse.ArgumentParser:
     """Add the sub-command ``name`` (help ``cli.help.<name>``) with localised headings."""
     sp: argparse.ArgumentParser = sub.add_parser(name, help=t(f"cli.help.{name}", lang),
-                                                 description=t(f"cli.help.{name}", lang),
-                                                 formatter_class=functools.partial(_Formatter, lang=lang),
-                                                 add_help=False)
-    _localise(sp, lang)
+                                                 description=t(f"cli.help.{name}", lang), lang=lang)
     return sp
 
 
+# ---- tables --------------------------------------------------------------------------------------
+def _whole_people(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a coverage table with whole people: covered and uncovered rounded so that rows add up, population their sum."""
+    from gisapp.metrics.people import whole
+
+    out = frame.copy()
+    cov = whole(out["covered"].to_numpy(float))
+    unc = whole(out["uncovered"].to_numpy(float))
+    out["covered"], out["uncovered"], out["population"] = cov, unc, cov + unc
+    return out
+
+
 def _header(name: object, lang: str) -> str:
-    """Return a printed column header: ``cli.col.<name>``, and ``scenario:measure`` part by part."""
-    s = str(name)
-    if has_text(f"cli.col.{s}", lang):
-        return t(f"cli.col.{s}", lang)
-    scen, sep, measure = s.rpartition(":")
-    if sep and has_text(f"cli.col.{measure}", lang):
-        return _header(scen, lang) + sep + t(f"cli.col.{measure}", lang)
-    return s
+    """Return a column header of the command line's tables: ``cli.col.<name>`` in ``lang`` (the name itself if none)."""
+    key = f"cli.col.{name}"
+    return t(key, lang) if has_text(key, lang) else str(name)
+
+
+def _headed(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    return frame.rename(columns=lambda c: _header(c, lang))
 
 
 def _print_table(frame: pd.DataFrame, lang: str, digits: int) -> None:
-    shown = frame.rename(columns=lambda c: _header(c, lang))
+    """Print a table whose headers are already in ``lang`` (whole numbers stay whole, others get ``digits``;
+    longitudes and latitudes 5)."""
+    shown = frame.copy()
+    for key in ("col.lon", "col.lat"):
+        head = t(key, lang)
+        if head in shown.columns:
+            shown[head] = [f"{v:.5f}" for v in shown[head].to_numpy(float)]
     with pd.option_context("display.unicode.east_asian_width", lang == "zh"):  # align Chinese headers
         print(shown.to_string(index=False, float_format=lambda v: f"{v:,.{digits}f}"))
 
 
 def _write_csv(frame: pd.DataFrame, dest: Path) -> None:
-    """Write ``frame`` as plain UTF-8 CSV (no BOM, no index: the bytes the command always wrote), atomically."""
-    from gisapp.io.atomic import write_bytes
+    """Write ``frame`` as CSV (UTF-8 with a byte-order mark, so that Excel shows Chinese; no index), atomically."""
+    from gisapp.io.atomic import write_csv
 
-    write_bytes(dest, frame.to_csv(index=False).encode("utf-8"))
+    write_csv(frame, dest)
+
+
+def _item(item: str, text: object, lang: str) -> str:
+    """Return ``item: text`` with the colon of ``lang`` (a full-width one in Chinese)."""
+    return f"{item}{'：' if lang == 'zh' else ': '}{text}"
 
 
 def _load(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -125,8 +258,8 @@ def _cmd_services(args: argparse.Namespace) -> int:
         norm = (t("cli.norm", lang, capacity=Term(f"cap.{s.capacity}", str(s.capacity)), norm=f"{s.norm_per_1000:g}")
                 if s.norm_per_1000 else "")
         print(f"{name:<18} {s.title(lang)}  {std}{norm}")
-        for k, v in s.source.items():
-            print(f"{'':<18}   {k}: {v}")
+        for k, v in s.source_items(lang, labels=True):
+            print(f"{'':<18}   " + _item(k, v, lang))
     return 0
 
 
@@ -140,19 +273,45 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     ws = _load(args)
     res = run_service(ws, args.service, travel=args.travel)
     out = Path(args.out)
-    table = _tables.coverage_by_district(ws, res)
+    lang = args.lang
+    table = _headed(_whole_people(_tables.coverage_by_district(ws, res)), lang)
     _write_csv(table, out / "coverage_by_district.csv")
     gaps = _gaps.gap_polygons(ws, res)
     # an empty layer is written too (as before), with no geometry type
     write_layers(out / "gaps.gpkg", {"gaps": gaps}, options={"gaps": {"geometry_type": "Unknown"}} if gaps.empty else None)
-    tot = table[["population", "covered", "uncovered"]].sum()
-    lang = args.lang
+    tot = table.iloc[:, 2:5].sum()
     for row in ws.provenance():
         status = Term(f"cli.status.{row['status']}", row["status"]).text(lang)
-        print(f"[{status}] {role_term(row['layer']).text(lang)}: {row[lang] or row['source']}")
+        print(f"[{status}] " + _item(role_term(row["layer"]).text(lang), row[lang] or row["source"], lang))
     _print_table(table, lang, 1)
-    print(t("cli.coverage_total", lang, population=f"{tot['population']:,.0f}", covered=f"{tot['covered']:,.0f}",
-            uncovered=f"{tot['uncovered']:,.0f}", gaps=len(gaps), out=out))
+    print(t("cli.coverage_total", lang, population=f"{tot.iloc[0]:,.0f}", covered=f"{tot.iloc[1]:,.0f}",
+            uncovered=f"{tot.iloc[2]:,.0f}", gaps=f"{len(gaps):,}", out=out))
+    return 0
+
+
+def _cmd_gaps(args: argparse.Namespace) -> int:
+    from gisapp.metrics.gaps import gap_place_export
+    from gisapp.metrics.places import gap_places, has_places
+    from gisapp.metrics.service import run_service
+
+    ws = _load(args)
+    lang = args.lang
+    if not has_places(ws):
+        raise GisAppError(code="gaps_need_places")
+    res = run_service(ws, args.service, travel=args.travel)
+    places = gap_places(ws, res)
+    table = gap_place_export(places, lang)
+    if args.out:
+        _write_csv(table, Path(args.out))
+    print(t("cli.gaps_header", lang, service=res.service.title(lang), places=f"{len(places):,}",
+            people=f"{int(places['people'].sum()) if len(places) else 0:,}"))
+    top = max(int(args.top), 0)
+    _print_table(table.head(top), lang, 1)
+    rest = len(table) - min(top, len(table))
+    if rest > 0:
+        print(t("cli.gaps_more", lang, n=f"{rest:,}") if not args.out else t("cli.gaps_more_in_file", lang, n=f"{rest:,}"))
+    if args.out:
+        print(t("cli.written", lang, out=Path(args.out).name))
     return 0
 
 
@@ -185,34 +344,35 @@ def _cmd_pipeline(args: argparse.Namespace) -> int:
 
 
 def _cmd_scenario(args: argparse.Namespace) -> int:
-    from gisapp.planning.scenario import compare_scenarios, load_scenario
+    from gisapp.planning.scenario import compare_scenarios, comparison_export, load_scenario
 
     ws = _load(args)
     scen = load_scenario(args.file)
-    table = compare_scenarios(ws, args.service, {scen.name: scen.edits})
-    flat = table.copy()
-    flat.columns = [f"{c[0]}:{c[1]}" if c[0] else str(c[1]) for c in table.columns]
-    flat = flat.reset_index()
+    lang = args.lang
+    table = comparison_export(compare_scenarios(ws, args.service, {scen.name: scen.edits}), lang)
     out = Path(args.out)
-    _write_csv(flat, out / "scenario_by_district.csv")
-    print(t("cli.scenario_header", args.lang, name=scen.name, n=len(scen.edits), service=args.service))
-    _print_table(flat, args.lang, 1)
+    _write_csv(table, out / "scenario_by_district.csv")
+    print(t("cli.scenario_header", lang, name=scen.name, n=len(scen.edits),
+            service=ws.spec.services[args.service].title(lang)))
+    _print_table(table, lang, 1)
     return 0
 
 
 def _cmd_suggest(args: argparse.Namespace) -> int:
-    from gisapp.planning.suggest import method_text, suggest
+    from gisapp.planning.suggest import curve_export, method_text, sites_export, suggest
 
     ws = _load(args)
-    sug = suggest(ws, args.service, k=args.k, target_share=args.target_share,
-                           candidates=args.candidates, spacing_m=args.spacing_m, method=args.method)
-    out = Path(args.out)
-    cols = ["rank", "candidate_id", "name", "lon", "lat", "district_id", "district_name", "people_added",
-            "people_covered", "share_covered"]
-    _write_csv(sug.sites[cols], out / "suggested_sites.csv")
-    _write_csv(sug.curve, out / "coverage_curve.csv")
     lang = args.lang
-    _print_table(sug.sites[cols], lang, 2)
+    sug = suggest(ws, args.service, k=args.k, target_share=args.target_share, candidates=args.candidates,
+                  spacing_m=args.spacing_m, method=args.method, lang=lang)
+    out = Path(args.out)
+    sites = sites_export(sug, lang)
+    _write_csv(sites, out / "suggested_sites.csv")
+    _write_csv(curve_export(sug, lang), out / "coverage_curve.csv")
+    _print_table(sites, lang, 2)
+    note = sug.naming_note(lang)
+    if note:
+        print(note)
     print(t("cli.suggest_summary", lang, method=method_text(sug.method, lang), optimal=t("cli.optimal", lang) if sug.optimal else "",
             seconds=f"{sug.solve_time_s:.2f}", before=f"{sug.curve['share_pct'].iloc[0]:.1f}",
             after=f"{sug.curve['share_pct'].iloc[-1]:.1f}", out=out))
@@ -235,17 +395,24 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     """Return the argument parser of ``python -m gisapp``, its help in ``lang`` (default: see :func:`argv_lang`)."""
     lang = lang if lang in LANGS else argv_lang()
-    p = _parser(lang, prog="python -m gisapp", description=t("cli.description", lang))
+    p = _Parser(prog="python -m gisapp", description=t("cli.description", lang), lang=lang)
     p.add_argument("--workspace", "-w", default=None, metavar=t("cli.metavar.workspace", lang),
                    help=t("cli.help.workspace", lang))
     p.add_argument("--lang", choices=list(LANGS), default=lang, help=t("cli.help.lang", lang))
     sub = p.add_subparsers(dest="command", required=True, title=t("cli.commands", lang),
-                           metavar="{services,coverage,pipeline,scenario,suggest,report}")
+                           metavar="{" + ",".join(COMMANDS) + "}")
+    int_, float_ = _typed(int, "cli.type.int", lang), _typed(float, "cli.type.float", lang)
     sv = _sub(sub, "services", lang)
     c = _sub(sub, "coverage", lang)
     c.add_argument("--service", "-s", required=True, metavar=t("cli.metavar.service", lang),
                    help=t("cli.help.service", lang))
     c.add_argument("--out", "-o", required=True, metavar=t("cli.metavar.out", lang), help=t("cli.help.out", lang))
+    g = _sub(sub, "gaps", lang)
+    g.add_argument("--service", "-s", required=True, metavar=t("cli.metavar.service", lang),
+                   help=t("cli.help.service", lang))
+    g.add_argument("--out", "-o", default=None, metavar=t("cli.metavar.csv", lang), help=t("cli.help.gaps_out", lang))
+    g.add_argument("--top", type=int_, default=TOP_ROWS, metavar=t("cli.metavar.rows", lang),
+                   help=t("cli.help.top", lang, n=TOP_ROWS))
     pl = _sub(sub, "pipeline", lang)
     pl.add_argument("--services", nargs="*", default=None, metavar=t("cli.metavar.service", lang),
                     help=t("cli.help.service_list", lang))
@@ -259,11 +426,11 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     sg.add_argument("--service", "-s", required=True, metavar=t("cli.metavar.service", lang),
                     help=t("cli.help.service", lang))
     grp = sg.add_mutually_exclusive_group(required=True)
-    grp.add_argument("--k", type=int, metavar=t("cli.metavar.k", lang), help=t("cli.help.k", lang))
-    grp.add_argument("--target-share", type=float, metavar=t("cli.metavar.percent", lang),
+    grp.add_argument("--k", type=int_, metavar=t("cli.metavar.k", lang), help=t("cli.help.k", lang))
+    grp.add_argument("--target-share", type=float_, metavar=t("cli.metavar.percent", lang),
                      help=t("cli.help.target_share", lang))
     sg.add_argument("--candidates", choices=["grid", "settlements"], default="grid", help=t("cli.help.candidates", lang))
-    sg.add_argument("--spacing-m", type=float, default=None, metavar=t("cli.metavar.metres", lang),
+    sg.add_argument("--spacing-m", type=float_, default=None, metavar=t("cli.metavar.metres", lang),
                     help=t("cli.help.spacing_m", lang))
     sg.add_argument("--method", choices=["auto", "exact", "greedy"], default="auto", help=t("cli.help.method", lang))
     sg.add_argument("--out", "-o", required=True, metavar=t("cli.metavar.out", lang), help=t("cli.help.out", lang))
@@ -272,9 +439,9 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     r.add_argument("--services", nargs="*", default=None, metavar=t("cli.metavar.service", lang),
                    help=t("cli.help.service_list", lang))
     r.add_argument("--quiet", action="store_true", help=t("cli.help.quiet", lang))
-    for sp in (c, pl, r):
+    for sp in (c, g, pl, r):
         sp.add_argument("--travel", choices=["straight_line", "terrain"], default=None, help=t("cli.help.travel", lang))
-    for sp in (sv, c, pl, sc, sg, r):
+    for sp in (sv, c, g, pl, sc, sg, r):
         sp.add_argument("--workspace", "-w", default=argparse.SUPPRESS, metavar=t("cli.metavar.workspace", lang),
                         help=t("cli.help.workspace", lang))
         sp.add_argument("--lang", choices=list(LANGS), default=argparse.SUPPRESS, help=t("cli.help.lang", lang))
@@ -286,17 +453,34 @@ def _fail(text: str, lang: str) -> int:
     return 1
 
 
+def _file_error(exc: OSError, lang: str) -> str:
+    """Return what went wrong with a file, naming the file (not its folder) and the fix, in ``lang``."""
+    name = Path(str(exc.filename)).name if exc.filename else "?"
+    if isinstance(exc, FileNotFoundError):
+        return t("cli.file_not_found", lang, name=name)
+    if isinstance(exc, IsADirectoryError):
+        return t("cli.is_a_directory", lang, name=name)
+    if isinstance(exc, NotADirectoryError):
+        return t("cli.not_a_directory", lang, name=name)
+    if isinstance(exc, PermissionError):
+        return t("cli.permission_denied", lang, name=name)
+    return t("cli.os_error", lang, name=name, errno=exc.errno if exc.errno is not None else "?")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code (1 with a clear message on bad input)."""
+    """Run the command line; return the exit code (1 with a clear message on bad input, 2 on bad arguments)."""
     args = build_parser(argv_lang(argv)).parse_args(argv)
-    handlers = {"services": _cmd_services, "coverage": _cmd_coverage, "pipeline": _cmd_pipeline,
+    handlers = {"services": _cmd_services, "coverage": _cmd_coverage, "gaps": _cmd_gaps, "pipeline": _cmd_pipeline,
                 "scenario": _cmd_scenario, "suggest": _cmd_suggest, "report": _cmd_report}
     lang = args.lang
     try:
         return handlers[args.command](args)
-    except GisAppError as exc:  # a WorkspaceError lists its problems, each with its fix
+    except WorkspaceError as exc:  # lists its problems, each with its file (name only), field and fix
+        return _fail(exc.text(lang, full_path=False), lang)
+    except GisAppError as exc:
         return _fail(exc.text(lang), lang)
-    except FileNotFoundError as exc:
-        return _fail(t("cli.file_not_found", lang, path=exc.filename or exc), lang)
-    except PermissionError as exc:
-        return _fail(t("cli.permission_denied", lang, path=exc.filename or exc), lang)
+    except BrokenPipeError:  # the reader of the output left (e.g. ``| head``): nothing is wrong
+        sys.stdout = None  # no flush into the closed pipe at exit
+        return 0
+    except OSError as exc:
+        return _fail(_file_error(exc, lang), lang)

@@ -20,21 +20,27 @@ from .conftest import ROOT, TINY
 CJK = re.compile(r"[\u3400-\u9fff]")
 #: three or more ASCII words in a row: an English sentence
 ENGLISH_RUN = re.compile(r"[A-Za-z][A-Za-z'-]*(?: +[A-Za-z][A-Za-z'-]*){2,}")
-COMMANDS = ["services", "coverage", "pipeline", "scenario", "suggest", "report"]
+COMMANDS = ["services", "coverage", "gaps", "pipeline", "scenario", "suggest", "report"]
 
 
 def test_services_lists_standards_and_sources(capsys):
     assert main(["--workspace", str(TINY), "--lang", "en", "services"]) == 0
     out = capsys.readouterr().out
-    assert "clinic" in out and "≤ 150 m walk" in out and "standard: test" in out
+    assert "clinic" in out and "≤ 150 m walk" in out and "Standard: test" in out
+
+
+COVERAGE_COLUMNS = ["district_id", "district_name", "population", "covered", "uncovered", "covered_pct"]
 
 
 def test_coverage_writes_csv_and_gpkg(tmp_path, tiny_ws):
     assert main(["coverage", "--service", "clinic", "--out", str(tmp_path), "--workspace", str(TINY)]) == 0
-    df = pd.read_csv(tmp_path / "coverage_by_district.csv", dtype={"district_id": str})
-    assert list(df.columns) == ["district_id", "district_name", "population", "covered", "uncovered", "covered_pct"]
+    head = t("cli.col.district_id", "zh")
+    df = pd.read_csv(tmp_path / "coverage_by_district.csv", dtype={head: str}, encoding="utf-8-sig")
+    assert list(df.columns) == [t(f"cli.col.{c}", "zh") for c in COVERAGE_COLUMNS]  # headers in Chinese
+    df.columns = COVERAGE_COLUMNS
     expect = tables.coverage_by_district(tiny_ws, service.run_service(tiny_ws, "clinic"))
     pd.testing.assert_frame_equal(df, expect, check_dtype=False)
+    assert (df["population"] == df["covered"] + df["uncovered"]).all()
     gaps = gpd.read_file(tmp_path / "gaps.gpkg")
     assert len(gaps) == 1 and gaps.crs.to_epsg() == 4543
     assert not list(tmp_path.glob(".*part*"))
@@ -63,19 +69,31 @@ def test_scenario_command(tmp_path, tiny_ws):
     p = save_scenario(tmp_path / "scen", Scenario("关闭C2", [Edit("close", "C2")]))
     assert main(["scenario", "--file", str(p), "--service", "clinic", "--out", str(tmp_path),
                  "--workspace", str(TINY)]) == 0
-    df = pd.read_csv(tmp_path / "scenario_by_district.csv")
-    assert df["baseline:covered"].tolist() == [90.0, 1080.0]
-    assert df["关闭C2:covered"].tolist() == [90.0, 0.0]
+    df = pd.read_csv(tmp_path / "scenario_by_district.csv", encoding="utf-8-sig")
+    covered = t("col.covered", "zh")
+    assert df[f"现状 · {covered}"].tolist() == [90.0, 1080.0]
+    assert df[f"关闭C2 · {covered}"].tolist() == [90.0, 0.0]
+    assert not any("baseline" in c or "covered" in c for c in df.columns)
 
 
-def test_suggest_command(tmp_path, tiny_ws):
+def test_suggest_command(tmp_path, tiny_ws, capsys):
     from gisapp.planning import suggest
 
     assert main(["suggest", "--service", "clinic", "--k", "2", "--spacing-m", "100", "--method", "exact",
                  "--out", str(tmp_path), "--workspace", str(TINY)]) == 0
-    df = pd.read_csv(tmp_path / "suggested_sites.csv")
+    out = capsys.readouterr().out
+    df = pd.read_csv(tmp_path / "suggested_sites.csv", encoding="utf-8-sig")
     expect = suggest.suggest(tiny_ws, "clinic", k=2, spacing_m=100, method="exact")
-    assert df["people_added"].tolist() == pytest.approx(expect.sites["people_added"].tolist())
+    added = df[t("col.plan_people_added", "zh")]
+    assert added.tolist() == pytest.approx(expect.sites["people_added"].tolist(), abs=1.0)  # whole people
+    assert (added == added.round()).all()
+    covered = df[t("col.plan_people_covered", "zh")]
+    assert covered.iloc[-1] == round(expect.sites["people_covered"].iloc[-1])
+    assert (covered.diff().iloc[1:] == added.iloc[1:]).all()  # the sites add up
+    # the tiny workspace has no settlements layer: sites named by their coordinates, and the output says why
+    assert df[t("col.plan_site", "zh")].str.startswith("东经").all()
+    assert t("sug.names_by_coordinates", "zh") in out
+    assert df[t("col.plan_candidate_id", "zh")].str.match(r"C\d+$").all()  # ids stay for machines
     assert len(pd.read_csv(tmp_path / "coverage_curve.csv")) == 3
 
 
@@ -133,11 +151,14 @@ def test_coverage_prints_chinese_headers_and_english_ones(tmp_path, capsys):
     assert main(["--lang", "en", "coverage", "--service", "clinic", "--out", str(tmp_path / "en"),
                  "--workspace", str(TINY)]) == 0
     en = capsys.readouterr().out
-    assert "covered_pct" in en and en.splitlines()[-1].startswith("total: 1,990 people, 1,170 covered")
-    # the files do not depend on the language
-    for name in ("coverage_by_district.csv",):
-        assert (tmp_path / "zh" / name).read_bytes() == (tmp_path / "en" / name).read_bytes()
-    assert not (tmp_path / "zh" / name).read_bytes().startswith(b"\xef\xbb\xbf")  # plain UTF-8, as always
+    assert t("cli.col.covered_pct", "en") in en and en.splitlines()[-1].startswith("total: 1,990 people, 1,170 covered")
+    # the files hold the same numbers in both languages; only the headers follow the language
+    name = "coverage_by_district.csv"
+    zh_lines = (tmp_path / "zh" / name).read_text(encoding="utf-8-sig").splitlines()
+    en_lines = (tmp_path / "en" / name).read_text(encoding="utf-8-sig").splitlines()
+    assert zh_lines[1:] == en_lines[1:] and zh_lines[0] != en_lines[0]
+    assert zh_lines[0].split(",") == [t(f"cli.col.{c}", "zh") for c in COVERAGE_COLUMNS]
+    assert (tmp_path / "zh" / name).read_bytes().startswith(b"\xef\xbb\xbf")  # Excel shows the Chinese headers
 
 
 def test_workspace_problems_are_printed_in_chinese(tmp_path):

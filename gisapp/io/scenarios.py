@@ -21,6 +21,7 @@ __all__ = [
     "EDITS_LAYER",
     "META_LAYER",
     "SUFFIX",
+    "present",
     "read_scenario",
     "scenario_file",
     "scenario_files",
@@ -52,6 +53,11 @@ def write_scenario(dest: str | Path, meta: gpd.GeoDataFrame, edits: gpd.GeoDataF
         meta.to_file(tmp, layer=META_LAYER, driver="GPKG", engine="pyogrio")
         edits.to_file(tmp, layer=EDITS_LAYER, driver="GPKG", engine="pyogrio", mode="a")
     return dest
+
+
+def present(path: str | Path) -> bool:
+    """Return whether ``path`` is an existing file."""
+    return Path(path).is_file()
 
 
 def read_scenario(path: str | Path) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:

@@ -27,7 +27,8 @@ import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
-from gisapp._errors import GisAppError
+from gisapp._errors import GisAppError, Message, Messages
+from gisapp.i18n import Term
 from gisapp.travel.cost import CostMatrix
 
 __all__ = [
@@ -223,21 +224,16 @@ def coverage_sets(
     thr = np.asarray(threshold, dtype=np.float64)
     if isinstance(cost, CostMatrix):
         if np.any(thr > cost.cutoff * (1 + 1e-12)):
-            msg = (f"coverage_sets: `threshold` ({float(np.max(thr))} {cost.unit}) exceeds the "
-                   f"cost matrix cut-off ({cost.cutoff} {cost.unit}); rebuild the cost matrix "
-                   "with a cut-off at least as large as the threshold.")
-            raise GisAppError(msg)
+            raise GisAppError(code="cover_beyond_cutoff", params={
+                "threshold": float(np.max(thr)), "cutoff": cost.cutoff, "unit": Term(f"unit.{cost.unit}", cost.unit)})
         mat: sp.sparray | sp.spmatrix | NDArray[np.floating] = cost.matrix
     else:
         mat = cost
     n_rows = int(mat.shape[0])
     if not np.all(np.isfinite(thr)) or np.any(thr < 0):
-        msg = "coverage_sets: `threshold` must be finite and non-negative."
-        raise GisAppError(msg)
+        raise GisAppError(code="cover_bad_threshold")
     if thr.ndim and thr.shape != (n_rows,):
-        msg = (f"coverage_sets: a per-row `threshold` needs one value per demand row "
-               f"({n_rows}), got shape {thr.shape}.")
-        raise GisAppError(msg)
+        raise GisAppError(code="cover_threshold_shape", params={"n": n_rows, "shape": thr.shape})
     if sp.issparse(mat):
         coo = sp.coo_array(mat)
         row = np.asarray(coo.row, dtype=np.int64)
@@ -249,8 +245,7 @@ def coverage_sets(
     else:
         dense = np.asarray(mat, dtype=np.float64)
         if dense.ndim != 2:
-            msg = f"coverage_sets: `cost` must be 2-D, got {dense.ndim}-D."
-            raise GisAppError(msg)
+            raise GisAppError(code="cover_cost_not_2d", params={"ndim": dense.ndim})
         mask = dense <= (thr[:, None] if thr.ndim else thr)
         cols = np.nonzero(mask)[1]  # row-major: sorted by row, then column
         indptr = np.zeros(n_rows + 1, dtype=np.int64)
@@ -341,15 +336,11 @@ def candidate_grid(
     cy = np.asarray(cell_y, dtype=np.float64)
     pp = np.asarray(pop, dtype=np.float64)
     if not (np.isfinite(spacing_m) and spacing_m > 0):
-        msg = f"candidate_grid: `spacing_m` must be a positive number of metres, got {spacing_m}."
-        raise GisAppError(msg)
+        raise GisAppError(code="grid_bad_spacing", params={"spacing": spacing_m})
     if not (cx.shape == cy.shape == pp.shape and cx.ndim == 1):
-        msg = (f"candidate_grid: `cell_x`, `cell_y` and `pop` must be 1-D of equal length, got "
-               f"{cx.shape}, {cy.shape}, {pp.shape}.")
-        raise GisAppError(msg)
+        raise GisAppError(code="grid_shapes", params={"shapes": f"{cx.shape}, {cy.shape}, {pp.shape}"})
     if at not in ("centre", "pop_centroid"):
-        msg = f"candidate_grid: `at` must be 'centre' or 'pop_centroid', got {at!r}."
-        raise GisAppError(msg)
+        raise GisAppError(code="grid_bad_at", params={"at": at})
     ok = np.isfinite(pp) & (pp > 0)
     cx, cy, pp = cx[ok], cy[ok], pp[ok]
     if cx.size == 0:
@@ -395,19 +386,15 @@ def _check_inputs(cover: sp.sparray | sp.spmatrix | NDArray[np.bool_], weights: 
                   already_covered: ArrayLike | None, capacity: ArrayLike | None,
                   fn: str) -> tuple[sp.csr_array, NDArray[np.float64], NDArray[np.bool_],
                                     NDArray[np.float64] | None]:
-    problems: list[str] = []
+    problems: list[Message] = []
     if sp.issparse(cover):
         if np.dtype(cover.dtype) != np.bool_:
-            msg = (f"{fn}: `cover` must be a boolean matrix, got dtype {cover.dtype}; build it "
-                   "with gisapp.planning.cover.coverage_sets(cost, threshold).")
-            raise GisAppError(msg)
+            raise GisAppError(code="cover_not_boolean", params={"fn": fn, "dtype": str(cover.dtype)})
         a = sp.csr_array(cover, copy=True)  # canonicalised in place below: never the input
     else:
         arr = np.asarray(cover)
         if arr.ndim != 2 or arr.dtype != np.bool_:
-            msg = (f"{fn}: `cover` must be a 2-D boolean matrix, got {arr.ndim}-D {arr.dtype}; "
-                   "build it with gisapp.planning.cover.coverage_sets(cost, threshold).")
-            raise GisAppError(msg)
+            raise GisAppError(code="cover_not_2d_boolean", params={"fn": fn, "ndim": arr.ndim, "dtype": str(arr.dtype)})
         a = sp.csr_array(arr)
     a.sum_duplicates()
     a.eliminate_zeros()
@@ -415,29 +402,27 @@ def _check_inputs(cover: sp.sparray | sp.spmatrix | NDArray[np.bool_], weights: 
     n_dem, n_cand = (int(s) for s in a.shape)
     w = np.asarray(weights, dtype=np.float64)
     if w.shape != (n_dem,):
-        problems.append(f"`weights` needs one value per demand row ({n_dem}), got shape {w.shape}.")
+        problems.append(Message(code="weights_shape", params={"n": n_dem, "shape": w.shape}))
     elif not np.all(np.isfinite(w)) or np.any(w < 0):
-        problems.append("`weights` must be finite and non-negative.")
+        problems.append(Message(code="weights_negative"))
     if already_covered is None:
         done = np.zeros(n_dem, dtype=bool)
     else:
         done = np.asarray(already_covered)
         if done.shape != (n_dem,) or done.dtype != np.bool_:
-            problems.append(f"`already_covered` must be a boolean array with one value per "
-                            f"demand row ({n_dem}), got {done.dtype} of shape {done.shape}.")
+            problems.append(Message(code="already_covered_shape",
+                                    params={"n": n_dem, "dtype": str(done.dtype), "shape": done.shape}))
     cap: NDArray[np.float64] | None = None
     if capacity is not None:
         cap = np.asarray(capacity, dtype=np.float64)
         if cap.ndim == 0:
             cap = np.full(n_cand, float(cap))
         if cap.shape != (n_cand,):
-            problems.append(f"`capacity` needs one value per candidate ({n_cand}) or a scalar, "
-                            f"got shape {cap.shape}.")
+            problems.append(Message(code="capacity_shape", params={"n": n_cand, "shape": cap.shape}))
         elif np.any(np.isnan(cap)) or np.any(cap < 0):
-            problems.append("`capacity` must be non-negative (people); use inf for no limit.")
+            problems.append(Message(code="capacity_negative"))
     if problems:
-        msg = f"{fn}: " + " ".join(problems)
-        raise GisAppError(msg)
+        raise GisAppError(code="siting_inputs", params={"fn": fn, "problems": Messages(tuple(problems))})
     return a, w, done, cap
 
 
@@ -499,12 +484,9 @@ def prepare(cover: sp.sparray | sp.spmatrix | NDArray[np.bool_], weights: ArrayL
 def check_k(k: int, n_cand: int, fn: str) -> int:
     """Return ``k`` as an int if it is a number of sites from 1 to ``n_cand``; else raise GisAppError."""
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        msg = f"{fn}: `k` must be a positive integer (number of new sites), got {k!r}."
-        raise GisAppError(msg)
+        raise GisAppError(code="k_not_positive", params={"fn": fn, "k": k})
     if k > n_cand:
-        msg = (f"{fn}: `k` ({k}) exceeds the number of candidate sites ({n_cand}); add "
-               "candidates or ask for fewer sites.")
-        raise GisAppError(msg)
+        raise GisAppError(code="k_exceeds_candidates", params={"fn": fn, "k": k, "n": n_cand})
     return int(k)
 
 

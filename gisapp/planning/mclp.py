@@ -159,11 +159,9 @@ def mclp_exact(
     prob = prepare(cover, weights, already_covered, capacity, fn)
     k = check_k(k, prob.n_cand, fn)
     if time_limit_s is not None and not time_limit_s > 0:
-        msg = f"{fn}: `time_limit_s` must be a positive number of seconds, got {time_limit_s}."
-        raise GisAppError(msg)
+        raise GisAppError(code="bad_time_limit", params={"fn": fn, "seconds": time_limit_s})
     if not 0 <= mip_rel_gap < 1:
-        msg = f"{fn}: `mip_rel_gap` must lie in [0, 1), got {mip_rel_gap}."
-        raise GisAppError(msg)
+        raise GisAppError(code="bad_mip_gap", params={"fn": fn, "gap": mip_rel_gap})
     if prob.w.size == 0:  # nothing left to cover
         return siting_result(prob, np.zeros(0, np.int64), np.zeros(0), method="exact",
                                optimal=True, upper_bound=prob.base_weight, t0=t0)
@@ -323,8 +321,7 @@ def _exact_capacitated(prob: CoverProblem, k: int, deadline: float | None, mip_r
                        ) -> tuple[NDArray[np.int64], NDArray[np.float64], float, bool]:
     """Capacitated MCLP by one MIP: (sites, people served by each, upper bound, optimal)."""
     if prob.capacity is None:
-        msg = "mclp_exact: internal error, capacitated solve without capacities."
-        raise GisAppError(msg)
+        raise GisAppError(code="capacitated_without_capacity")
     a = sp.csr_array(prob.cover)
     a.sort_indices()
     m, n, nnz = prob.w.size, prob.n_cand, int(a.nnz)
@@ -447,8 +444,7 @@ def mclp_greedy(
     k = check_k(k, prob.n_cand, fn)
     if isinstance(tabu_iter, bool) or not isinstance(tabu_iter, (int, np.integer)) \
             or tabu_iter < 0:
-        msg = f"{fn}: `tabu_iter` must be a non-negative integer, got {tabu_iter!r}."
-        raise GisAppError(msg)
+        raise GisAppError(code="bad_tabu_iter", params={"fn": fn, "n": tabu_iter})
     return _greedy_core(prob, k, swap=swap, t0=t0, tabu_iter=int(tabu_iter))
 
 
@@ -683,8 +679,7 @@ def mclp_target(
     t0 = time.perf_counter()
     fn = "mclp_target"
     if not (np.isfinite(target_share) and 0 < target_share <= 1):
-        msg = f"{fn}: `target_share` must lie in (0, 1], got {target_share}."
-        raise GisAppError(msg)
+        raise GisAppError(code="bad_target_fraction", params={"fn": fn, "share": target_share})
     prob = prepare(cover, weights, already_covered, capacity, fn, merge=False)
     k_max = check_k(prob.n_cand if max_k is None else min(max_k, prob.n_cand), prob.n_cand, fn)
     need = target_share * prob.total_weight - prob.base_weight - prob.tol
@@ -768,8 +763,7 @@ def suggest_sites(
     ('exact', [0, 1], [6.0, 4.0])
     """
     if method not in ("auto", "exact", "greedy"):
-        msg = f"suggest_sites: `method` must be 'auto', 'exact' or 'greedy', got {method!r}."
-        raise GisAppError(msg)
+        raise GisAppError(code="bad_siting_method", params={"method": method})
     if method == "auto":
         nnz = int(cast("sp.sparray", cover).nnz) if sp.issparse(cover) \
             else int(np.count_nonzero(cover))

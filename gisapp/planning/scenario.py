@@ -32,15 +32,17 @@ from scipy.spatial import cKDTree
 
 from gisapp._errors import GisAppError
 from gisapp.config.spec import Standard
-from gisapp.i18n import t
+from gisapp.i18n import Term, has_text, t
 from gisapp.io import scenarios as _store
+from gisapp.metrics.people import whole
 from gisapp.metrics.service import ServiceResult, run_service, straight_line_travel
 from gisapp.metrics.tables import coverage_by_district
 from gisapp.travel.straight import straight_line_cost
 from gisapp.workspace import Workspace
 
 __all__ = ["BASELINE", "EDIT_COLUMNS", "FORMAT", "Edit", "IncrementalService", "Scenario", "apply_edits",
-           "before_after", "compare_scenarios", "comparison_workbook", "edits_table", "flat_comparison",
+           "before_after", "capacity_text", "compare_scenarios", "comparison_export", "comparison_workbook",
+           "edit_text", "edits_export", "edits_table", "flat_comparison", "kind_text",
            "list_scenarios", "load_scenario", "save_scenario"]
 
 EditOp = Literal["add", "close", "move", "capacity"]
@@ -353,13 +355,16 @@ def load_scenario(path: str | Path) -> Scenario:
     Raises
     ------
     GisAppError
-        If the file is not a scenario GeoPackage.
+        If the file does not exist or is not a scenario GeoPackage (the message names the file,
+        not its folder).
     """
     p = Path(path)
+    if not _store.present(p):
+        raise GisAppError(code="scenario_missing", params={"file": p.name})
     try:
         meta, edits = _store.read_scenario(p)
-    except Exception as exc:
-        raise GisAppError(code="not_a_scenario", params={"file": str(p), "error": str(exc)}) from exc
+    except Exception as exc:  # the reader's own message (English) stays in the chain, not in the text
+        raise GisAppError(code="not_a_scenario", params={"file": p.name}) from exc
     out = []
     for r in edits.sort_values("seq").itertuples(index=False):  # edits are few; not cells
         lon = None if pd.isna(r.lon) else float(r.lon)
@@ -456,14 +461,116 @@ _EXPORT_HEADERS: dict[str, str] = {
 }
 
 
+def _head(col: str, lang: str) -> str:
+    return t(_EXPORT_HEADERS[col], lang) if col in _EXPORT_HEADERS else col
+
+
+def _amount(value: float) -> str:
+    """Return a capacity as written for people: thousands separators, no needless decimals.
+
+    Examples
+    --------
+    >>> _amount(1000.0), _amount(2.5)
+    ('1,000', '2.5')
+    """
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def capacity_text(capacity: Mapping[str, float], lang: str = "zh") -> str:
+    """Return the capacities of an edit as a person reads them, e.g. "学位 1,000 个" / "1,000 school places".
+
+    A field without a text of its own (a workspace's own field) is shown by its name.
+
+    Examples
+    --------
+    >>> capacity_text({"seats": 1000}), capacity_text({"beds": 120, "doctors": 8}, "en")
+    ('学位 1,000 个', '120 beds, 8 doctors')
+    >>> capacity_text({})
+    ''
+    """
+    parts = []
+    for name, value in capacity.items():
+        key = f"plan.cap_amount.{name}"
+        parts.append(t(key, lang, n=_amount(value)) if has_text(key, lang)
+                     else t("plan.cap_amount", lang, field=name, n=_amount(value)))
+    return t("plan.cap_join", lang).join(parts)
+
+
+def edit_text(edit: Edit, lang: str = "zh") -> str:
+    """Return one edit in words: the operation, the facility, its kind and its capacities, in ``lang``.
+
+    Examples
+    --------
+    >>> edit_text(Edit("add", "NEW-1", 101.7, 26.6, name="新幼儿园", kind="kindergarten", capacity={"seats": 270}))
+    '新增 NEW-1 新幼儿园 幼儿园 学位 270 个'
+    >>> edit_text(Edit("close", "C2"), "en")
+    'close C2'
+    """
+    parts = [t(f"plan.op.{edit.op}", lang) if has_text(f"plan.op.{edit.op}", lang) else edit.op, edit.facility_id,
+             edit.name, kind_text(edit.kind, lang), capacity_text(edit.capacity, lang)]
+    return " ".join(p for p in parts if p)
+
+
+def kind_text(kind: str, lang: str = "zh") -> str:
+    """Return a facility kind in ``lang`` (its code when the catalogue has no text for it)."""
+    return Term(f"kind.{kind}", kind).text(lang) if kind else ""
+
+
+def edits_export(scenarios: Mapping[str, Sequence[Edit]], lang: str = "zh") -> pd.DataFrame:
+    """Return every scenario's edits as a person reads them: headers, operations, kinds and capacities in ``lang``.
+
+    Columns (headed in ``lang``): scenario, sequence, operation, facility, name, kind, longitude,
+    latitude, capacity ("学位 1,000 个").
+    """
+    parts = [edits_table(edits).assign(scenario=name) for name, edits in scenarios.items()]
+    cols = ["scenario", "seq", "op", "facility_id", "name", "kind", "lon", "lat", "capacity"]
+    rows = pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
+    rows["op"] = [t(f"plan.op.{op}", lang) if has_text(f"plan.op.{op}", lang) else op for op in rows["op"]]
+    rows["kind"] = [kind_text(str(k or ""), lang) for k in rows["kind"]]
+    rows["capacity"] = [capacity_text({k: float(v) for k, v in json.loads(c or "{}").items()}, lang)
+                        for c in rows["capacity"]]
+    rows.columns = pd.Index([_head(c, lang) for c in cols])
+    return rows
+
+
+def comparison_export(table: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+    """Return a :func:`compare_scenarios` table as a person reads it: one header row in ``lang``, districts as rows.
+
+    Columns: district code, district, population, then ``<scenario> · <measure>`` per scenario
+    and measure (the baseline named in ``lang``); numbers stay numbers, people whole numbers.
+
+    Examples
+    --------
+    >>> cols = pd.MultiIndex.from_tuples([(BASELINE, "covered"), ("甲", "covered_pct"), ("", "population")])
+    >>> table = pd.DataFrame([[90.0, 50.0, 100.0]], columns=cols,
+    ...                      index=pd.MultiIndex.from_tuples([("1", "东区")], names=["district_id", "district_name"]))
+    >>> list(comparison_export(table, "en").columns)
+    ['District code', 'District', 'Demand population (people)', 'Baseline · Covered (people)', '甲 · Covered share (%)']
+    """
+    flat = flat_comparison(table)
+    for c in flat.columns:  # people are whole: each column rounded so that its rows add up to its total
+        if str(c) == "population" or str(c).endswith(" · covered"):
+            flat[c] = whole(flat[c].to_numpy(float))
+    labels = []
+    for c in flat.columns:
+        scen, sep, measure = str(c).rpartition(" · ")
+        if not sep:
+            labels.append(_head(str(c), lang))
+        else:
+            shown = t("plan.baseline", lang) if scen == BASELINE else scen
+            labels.append(f"{shown} · {_head(measure, lang)}")
+    flat.columns = pd.Index(labels)
+    return flat
+
+
 def comparison_workbook(table: pd.DataFrame, scenarios: Mapping[str, Sequence[Edit]], *, service: str,
-                        lang: str = "zh") -> bytes:
+                        lang: str = "zh", service_title: str | None = None) -> bytes:
     """Return an XLSX workbook: the comparison (numbers as numbers), every scenario's edits, the service.
 
-    Sheets (named in ``lang``): the comparison (:func:`flat_comparison` of ``table``, one column
-    per scenario and measure), every scenario's edits (the scenario, then
-    :data:`EDIT_COLUMNS` with the position before the capacity) and the service compared.
-    Headers, sheet names, the baseline's name and the kinds of edit are in ``lang``.
+    Sheets (named in ``lang``): the comparison (:func:`comparison_export` of ``table``, one
+    column per scenario and measure), every scenario's edits (:func:`edits_export`: the
+    scenario, the edit, the position, then the capacities in words) and the service compared
+    (``service_title`` when given, e.g. ``ServiceSpec.title(lang)``, else ``service``).
 
     Examples
     --------
@@ -471,30 +578,16 @@ def comparison_workbook(table: pd.DataFrame, scenarios: Mapping[str, Sequence[Ed
     >>> cols = pd.MultiIndex.from_tuples([(BASELINE, "covered"), ("", "population")])
     >>> table = pd.DataFrame([[90.0, 100.0]], columns=cols,
     ...                      index=pd.MultiIndex.from_tuples([("1", "东区")], names=["district_id", "district_name"]))
-    >>> book = pd.read_excel(io.BytesIO(comparison_workbook(table, {}, service="clinic")), sheet_name=None)
+    >>> edits = {"甲": [Edit("add", "N1", 101.7, 26.6, kind="kindergarten", capacity={"seats": 1000})]}
+    >>> book = pd.read_excel(io.BytesIO(comparison_workbook(table, edits, service="clinic")), sheet_name=None)
     >>> list(book), list(book["情景对比"].columns)
     (['情景对比', '修改列表', '服务'], ['区县代码', '区县', '需求人口 (人)', '现状 · 覆盖人口 (人)'])
+    >>> book["修改列表"][["操作", "类型", "能力（各字段）"]].values.tolist()
+    [['新增', '幼儿园', '学位 1,000 个']]
     """
-    def head(col: str) -> str:
-        return t(_EXPORT_HEADERS[col], lang) if col in _EXPORT_HEADERS else col
-
-    flat = flat_comparison(table)
-    labels = []
-    for c in flat.columns:
-        scen, sep, measure = str(c).rpartition(" · ")
-        if not sep:
-            labels.append(head(str(c)))
-        else:
-            shown = t("plan.baseline", lang) if scen == BASELINE else scen
-            labels.append(f"{shown} · {head(measure)}")
-    flat.columns = pd.Index(labels)
-    parts = [edits_table(edits).assign(scenario=name) for name, edits in scenarios.items()]
-    cols = ["scenario", "seq", "op", "facility_id", "name", "kind", "lon", "lat", "capacity"]
-    rows = pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
-    rows["op"] = [t(f"plan.op.{op}", lang) for op in rows["op"]]
-    rows.columns = pd.Index([head(c) for c in cols])
-    about = pd.DataFrame({head("service"): [service]})
-    return _store.workbook_bytes({t("cmp.sheet.compare", lang): flat, t("cmp.sheet.edits", lang): rows,
+    about = pd.DataFrame({_head("service", lang): [service_title or service]})
+    return _store.workbook_bytes({t("cmp.sheet.compare", lang): comparison_export(table, lang),
+                                  t("cmp.sheet.edits", lang): edits_export(scenarios, lang),
                                   t("cmp.sheet.about", lang): about})
 
 

@@ -11,6 +11,8 @@ own candidate points come from a CSV read by :func:`read_candidate_points`.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -25,6 +27,8 @@ from gisapp.config.spec import Standard
 from gisapp.i18n import t
 from gisapp.io import layers as _io
 from gisapp.io.points import read_points_csv
+from gisapp.metrics.people import whole
+from gisapp.metrics.places import has_places, place_label
 from gisapp.metrics.service import run_service
 from gisapp.planning import mclp
 from gisapp.planning.cover import SitingResult, candidate_grid, coverage_sets
@@ -32,8 +36,8 @@ from gisapp.planning.scenario import Edit
 from gisapp.travel.straight import straight_line_cost
 from gisapp.workspace import Workspace
 
-__all__ = ["Suggestion", "candidate_sites", "has_settlements", "method_text", "read_candidate_points", "suggest",
-           "to_edits"]
+__all__ = ["Suggestion", "candidate_sites", "curve_export", "has_settlements", "method_text", "read_candidate_points",
+           "site_names", "sites_export", "suggest", "to_edits"]
 
 Candidates = Literal["grid", "settlements", "points"]
 
@@ -47,7 +51,8 @@ class Suggestion:
     service
         The service.
     sites
-        One row per suggested site: ``rank, candidate_id, name, lon, lat, x, y, district_id,
+        One row per suggested site: ``rank, candidate_id`` (``C1``, ... for machines),
+        ``name`` (the place it is in, see :func:`site_names`), ``lon, lat, x, y, district_id,
         district_name, people_added`` (people of the demand group newly covered, given the
         sites before it), ``people_covered`` (cumulative, existing facilities included) and
         ``share_covered`` (percent).
@@ -58,6 +63,10 @@ class Suggestion:
         People covered by the existing facilities, and all eligible people.
     result
         The solver's :class:`~gisapp.planning.cover.SitingResult`.
+    named_by
+        How the sites are named: ``"place"`` (the village or community they are in),
+        ``"coordinates"`` (the workspace has no settlements layer: see :meth:`naming_note`) or
+        ``"user"`` (the names of the user's candidate points).
     """
 
     service: str
@@ -66,6 +75,11 @@ class Suggestion:
     baseline_covered: float
     total: float
     result: SitingResult
+    named_by: str = "place"
+
+    def naming_note(self, lang: str = "zh") -> str:
+        """Return why the sites are named by their coordinates ("" when they are named by place or by the user)."""
+        return t("sug.names_by_coordinates", lang) if self.named_by == "coordinates" else ""
 
     @property
     def method(self) -> str:
@@ -89,7 +103,7 @@ def has_settlements(ws: Workspace) -> bool:
 
 
 def _points(table: pd.DataFrame | None) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[Any]]:
-    """Return lon, lat and names of a table of candidate points, checked (names default to P1, P2, ...)."""
+    """Return lon, lat and names of a table of candidate points, checked (a point without a name: "")."""
     if table is None or len(table) == 0:
         raise GisAppError(code="no_candidate_points")
     missing = {"lon", "lat"} - set(table.columns)
@@ -99,8 +113,8 @@ def _points(table: pd.DataFrame | None) -> tuple[NDArray[np.float64], NDArray[np
     lat = pd.to_numeric(table["lat"], errors="coerce").to_numpy(float)
     if np.isnan(lon).any() or np.isnan(lat).any():
         raise GisAppError(code="candidate_coordinates")
-    names = (table["name"].astype(str).to_numpy() if "name" in table.columns
-             else np.array([f"P{i + 1}" for i in range(lon.size)]))
+    names = (table["name"].fillna("").astype(str).str.strip().to_numpy() if "name" in table.columns
+             else np.array([""] * lon.size, dtype=object))
     return lon, lat, names
 
 
@@ -112,8 +126,9 @@ def read_candidate_points(source: bytes | str | Path) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``lon``, ``lat`` (WGS84 degrees, float) and ``name`` (text; ``P1``, ``P2``, ...
-        when the file has none): what :func:`candidate_sites` takes as ``candidate_points``.
+        Columns ``lon``, ``lat`` (WGS84 degrees, float) and ``name`` (text; empty when the file
+        has none: :func:`suggest` then names the site by the place it is in): what
+        :func:`candidate_sites` takes as ``candidate_points``.
 
     Raises
     ------
@@ -188,7 +203,7 @@ def suggest(ws: Workspace, service: str, *, k: int | None = None, target_share: 
             candidates: Candidates = "grid", spacing_m: float | None = None,
             candidate_points: pd.DataFrame | None = None, method: mclp.Method = "auto",
             capacity: float | None = None, standard: Standard | None = None,
-            max_k: int = 200) -> Suggestion:
+            max_k: int = 200, lang: str = "zh") -> Suggestion:
     """Propose new sites that cover the most people not yet covered (existing facilities kept).
 
     Parameters
@@ -211,6 +226,9 @@ def suggest(ws: Workspace, service: str, *, k: int | None = None, target_share: 
         Override of the service's standard.
     max_k
         Upper bound on the number of sites for ``target_share``.
+    lang
+        Language of the sites' names (the place each is in: "仁和区 · 大田镇 · 某村 附近" /
+        "near 某村, 大田镇, 仁和区"; see :func:`site_names`).
 
     Returns
     -------
@@ -258,6 +276,12 @@ def suggest(ws: Workspace, service: str, *, k: int | None = None, target_share: 
     total = float(w.sum())
     sites = cand.iloc[sel].reset_index(drop=True)
     sites.insert(0, "rank", np.arange(1, sel.size + 1))
+    given = sites["name"].fillna("").astype(str).to_numpy() if candidates == "points" else np.array([""] * len(sites))
+    named_by = "user" if len(sites) and (given != "").all() else ("place" if has_places(ws) else "coordinates")
+    if named_by != "user":
+        found = site_names(ws, sites["x"].to_numpy(float), sites["y"].to_numpy(float), lang,
+                           own=sites["name"].astype(str).tolist() if candidates == "settlements" else None)
+        sites["name"] = np.where(given != "", given, np.array(found, dtype=object))
     d = ws.district_at(sites["x"].to_numpy(), sites["y"].to_numpy())
     sites["district_id"] = np.where(d >= 0, ws.districts["district_id"].to_numpy()[np.clip(d, 0, None)], "")
     sites["district_name"] = np.where(d >= 0, ws.districts["district_name"].to_numpy()[np.clip(d, 0, None)], "")
@@ -268,7 +292,91 @@ def suggest(ws: Workspace, service: str, *, k: int | None = None, target_share: 
     curve = pd.DataFrame({"k": np.arange(0, sel.size + 1),
                           "people_covered": np.concatenate([[base], np.asarray(sr.curve, float)])})
     curve["share_pct"] = 100.0 * curve["people_covered"] / total if total > 0 else np.nan
-    return Suggestion(service=service, sites=sites, curve=curve, baseline_covered=base, total=total, result=sr)
+    return Suggestion(service=service, sites=sites, curve=curve, baseline_covered=base, total=total, result=sr,
+                      named_by=named_by)
+
+
+def _numbered(names: Sequence[str], lang: str) -> list[str]:
+    """Return ``names`` with the ones that occur more than once numbered in order: "某村 附近（1）", "某村 附近（2）".
+
+    Examples
+    --------
+    >>> _numbered(["甲村 附近", "乙村 附近", "甲村 附近"], "zh")
+    ['甲村 附近（1）', '乙村 附近', '甲村 附近（2）']
+    """
+    count = Counter(names)
+    seen: Counter[str] = Counter()
+    out = []
+    for n in names:
+        if count[n] > 1:
+            seen[n] += 1
+            out.append(t("sug.nth", lang, name=n, n=seen[n]))
+        else:
+            out.append(n)
+    return out
+
+
+def site_names(ws: Workspace, x: NDArray[np.floating], y: NDArray[np.floating], lang: str = "zh", *,
+               own: Sequence[str] | None = None) -> list[str]:
+    """Return a name for each site (analysis CRS) by the place it is in, in ``lang``.
+
+    With a settlements layer: "仁和区 · 大田镇 · 某村 附近" / "near 某村, 大田镇, 仁和区"
+    (:func:`gisapp.metrics.places.place_label`); a site that is itself that settlement (its
+    ``own`` name is the place's) drops "附近".  Sites falling in the same place are numbered
+    ("（1）", "（2）").  Without a settlements layer there are no places: the sites are
+    named by their coordinates ("东经 101.7123° 北纬 26.5821°"), and
+    :meth:`Suggestion.naming_note` says why.
+    """
+    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if not has_places(ws):
+        lon, lat = Transformer.from_crs(ws.crs, 4326, always_xy=True).transform(xs, ys)
+        return [t("sug.at_coords", lang, lon=f"{a:.4f}", lat=f"{b:.4f}")
+                for a, b in zip(np.atleast_1d(lon), np.atleast_1d(lat), strict=True)]
+    labels = place_label(ws, xs, ys, lang)
+    sep = " · " if lang == "zh" else ", "
+    names = []
+    for i, label in enumerate(labels):
+        parts = label.split(sep)
+        is_it = own is not None and own[i] == (parts[-1] if lang == "zh" else parts[0])
+        names.append(label if is_it else t("sug.near", lang, place=label))
+    return _numbered(names, lang)
+
+
+def _whole_curve(sug: Suggestion) -> NDArray[np.int64]:
+    """Return whole people covered after 0, 1, ..., k sites: the base and each site's gain rounded so they add up."""
+    gains = np.diff(sug.curve["people_covered"].to_numpy(float))
+    return np.cumsum(whole(np.concatenate([[sug.baseline_covered], gains])))
+
+
+def sites_export(sug: Suggestion, lang: str = "zh") -> pd.DataFrame:
+    """Return the suggested sites as a person reads them: headers in ``lang``, whole people.
+
+    Columns: rank, candidate id, name (the place), district code, district, longitude,
+    latitude, people newly covered, people covered (cumulative) and covered share (%).  The
+    people added by the sites add up to the people covered.
+    """
+    s = sug.sites
+    covered = _whole_curve(sug)
+    out = pd.DataFrame({
+        t("col.plan_rank", lang): s["rank"].to_numpy(int),
+        t("col.plan_candidate_id", lang): s["candidate_id"].astype(str).to_numpy(),
+        t("col.plan_site", lang): s["name"].astype(str).to_numpy(),
+        t("col.district_id", lang): s["district_id"].astype(str).to_numpy(),
+        t("col.district_name", lang): s["district_name"].astype(str).to_numpy(),
+        t("col.lon", lang): s["lon"].to_numpy(float).round(6),
+        t("col.lat", lang): s["lat"].to_numpy(float).round(6),
+        t("col.plan_people_added", lang): np.diff(covered),
+        t("col.plan_people_covered", lang): covered[1:],
+        t("col.plan_share_covered", lang): s["share_covered"].to_numpy(float).round(2),
+    })
+    return out
+
+
+def curve_export(sug: Suggestion, lang: str = "zh") -> pd.DataFrame:
+    """Return coverage as the number of new sites grows: headers in ``lang``, whole people (as :func:`sites_export`)."""
+    return pd.DataFrame({t("col.plan_k", lang): sug.curve["k"].to_numpy(int),
+                         t("col.plan_people_covered", lang): _whole_curve(sug),
+                         t("col.plan_share_pct", lang): sug.curve["share_pct"].to_numpy(float).round(2)})
 
 
 def to_edits(suggestion: Suggestion, kind: str, *, prefix: str = "NEW", capacity: dict[str, float] | None = None,

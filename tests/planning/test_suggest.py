@@ -96,9 +96,11 @@ def test_read_candidate_points_from_a_csv(tiny_ws, tmp_path):
     f = tmp_path / "points.csv"
     f.write_bytes(text.encode("gb18030"))
     pd.testing.assert_frame_equal(suggest.read_candidate_points(f), pts)
-    # names default to P1, P2, ...; the table feeds candidate_sites as it is
+    # a point without a name is named by the place it is in (here, without settlements: its coordinates)
     no_names = suggest.read_candidate_points(f"lon,lat\n{a[0]},{a[1]}\n".encode())
-    assert no_names["name"].tolist() == ["P1"]
+    assert no_names["name"].tolist() == [""]
+    unnamed = suggest.suggest(tiny_ws, "clinic", k=1, candidates="points", candidate_points=no_names)
+    assert unnamed.sites["name"].str.startswith("东经").all() and unnamed.named_by == "coordinates"
     s = suggest.suggest(tiny_ws, "clinic", k=1, candidates="points", candidate_points=pts, method="exact")
     assert s.sites["name"].tolist() == ["角落"]
 
