@@ -17,12 +17,14 @@ PAGES: list[tuple[str, str, str]] = [
     ("gisapp/ui/pages/overview.py", "page.overview", ":material/dashboard:"),
     ("gisapp/ui/pages/map.py", "page.map", ":material/map:"),
     ("gisapp/ui/pages/gaps.py", "page.gaps", ":material/report:"),
+    ("gisapp/ui/pages/places.py", "page.places", ":material/location_city:"),
     ("gisapp/ui/pages/consortia.py", "page.consortia", ":material/hub:"),
     ("gisapp/ui/pages/planning.py", "page.planning", ":material/edit_location_alt:"),
     ("gisapp/ui/pages/report.py", "rep.page.title", ":material/description:"),
     ("gisapp/ui/pages/data.py", "page.data", ":material/database:"),
 ]
 
+frame.restore_choices()  # the sidebar's choices survive a change of page
 lang = frame.lang()
 st.set_page_config(page_title=t("app.title", lang), page_icon="🗺️", layout="wide")
 nav = st.navigation([st.Page(path, title=t(key, lang), icon=icon, default=i == 0)

@@ -184,6 +184,7 @@ def slider_range(svc: ServiceSpec) -> tuple[float, float, float]:
 
 def _relabel_widgets() -> None:
     """Set every translated widget to its own value, so the browser shows the new labels."""
+    keep(keys.LANG)
     ss = st.session_state
     for key in keys.TRANSLATED:
         if key in ss:
@@ -191,7 +192,32 @@ def _relabel_widgets() -> None:
 
 
 def _reset_standard() -> None:
+    keep(keys.SERVICE)
     st.session_state.pop(keys.STANDARD_FOR, None)
+    st.session_state.pop(keys.KEPT[keys.STANDARD], None)
+
+
+# --- the sidebar's choices survive a change of page ----------------------------------------------
+# Streamlit drops the state of a keyed widget when a page change interrupts its script run
+# (``st.switch_page``, a link): the next run would draw the widget at its default (the first
+# service).  Each choice is therefore also kept under a plain session key (``keys.KEPT``), written
+# by the widget's ``on_change`` callback (callbacks run before the script) and written back into
+# the widget's key at the start of every run.
+
+
+def keep(widget_key: str) -> None:
+    """Copy a sidebar widget's value into its plain session key (an ``on_change`` callback)."""
+    ss = st.session_state
+    if widget_key in ss:
+        ss[keys.KEPT[widget_key]] = ss[widget_key]
+
+
+def restore_choices() -> None:
+    """Write every kept sidebar choice back into its widget's key (call before any widget is drawn)."""
+    ss = st.session_state
+    for widget_key, kept in keys.KEPT.items():
+        if kept in ss and ss.get(widget_key) != ss[kept]:
+            ss[widget_key] = ss[kept]
 
 
 def load_current() -> Workspace:
@@ -212,6 +238,7 @@ def load_current() -> Workspace:
 
 def sidebar() -> Workspace:
     """Draw the sidebar (language, service, standard) and return the loaded workspace."""
+    restore_choices()
     with st.sidebar:
         st.radio(t("lang.switch", lang()), LANGS, key=keys.LANG, horizontal=True,
                  format_func=lang_label, on_change=_relabel_widgets)
@@ -222,6 +249,7 @@ def sidebar() -> Workspace:
     ss = st.session_state
     if ss.get(keys.SERVICE) not in services:
         ss[keys.SERVICE] = services[0]
+    keep(keys.SERVICE)
     with st.sidebar:
         st.selectbox(t("word.service", lg), services, key=keys.SERVICE, placeholder=choose_one(lg),
                      format_func=lambda s: ws.spec.services[s].title(lg), on_change=_reset_standard)
@@ -230,14 +258,16 @@ def sidebar() -> Workspace:
         if ss.get(keys.STANDARD_FOR) != svc.name or ss.get(keys.STANDARD) is None:
             ss[keys.STANDARD] = float(svc.standard.value)
             ss[keys.STANDARD_FOR] = svc.name
+        keep(keys.STANDARD)
         unit = t(f"unit.{svc.standard.unit}", lg)
         st.slider(f"{t('word.standard', lg)} ({unit})", lo, hi, step=step, key=keys.STANDARD,
                   format="%.0f" if svc.standard.unit == "m" else "%.1f",
-                  help=t("help.standard", lg))
+                  help=t("help.standard", lg), on_change=keep, args=(keys.STANDARD,))
         st.caption(f"{t('word.default', lg)}: {svc.standard.label(lg)}")
         if terrain.available(ws):
             st.radio(t("side.travel", lg), ["straight_line", "terrain"], key=keys.TRAVEL,
-                     format_func=lambda m: t(f"travel.{m}", lg), help=t("help.travel", lg))
+                     format_func=lambda m: t(f"travel.{m}", lg), help=t("help.travel", lg),
+                     on_change=keep, args=(keys.TRAVEL,))
             if ss.get(keys.TRAVEL) == "terrain" and svc.standard.unit == "m":
                 st.caption(t("side.terrain_distance", lg, minutes=f"{standard_minutes(svc.standard):.1f}"))
         if svc.rural_standard is not None:
@@ -286,3 +316,59 @@ def show_map(m: folium.Map, *, key: str, height: int) -> None:
     so each run renders a copy.  ``returned_objects=[]``: panning or zooming never reruns the app.
     """
     st_folium(copy.deepcopy(m), key=key, height=height, use_container_width=True, returned_objects=[])
+
+
+# --- search: find a facility, township or village and zoom the map to it ---------------------------
+
+#: the session key remembering the last search pick applied to the map focus, per search box
+_APPLIED = "_search_applied_"
+
+
+#: the label key of each kind of search hit (:func:`gisapp.metrics.places.search_places`)
+HIT_KINDS = {"district": "search.kind.district", "township": "search.kind.township",
+             "village": "search.kind.village", "facility": "search.kind.facility"}
+
+
+def hit_label(hit: pd.Series, lang_: str) -> str:
+    """Return how a search hit is listed: name · kind · where it is."""
+    kind = str(hit["kind"])
+    parts = [str(hit["name"]), t(HIT_KINDS[kind], lang_) if kind in HIT_KINDS else kind, str(hit["detail"] or "")]
+    return " · ".join(p for p in parts if p)
+
+
+def hit_focus(hit: pd.Series, lang_: str) -> state.Focus:
+    """Return the map focus of a search hit (its box, its point, its name as the label)."""
+    lon, lat = float(hit["lon"]), float(hit["lat"])
+    box = state.focus_box(lon, lat, (float(hit["west"]), float(hit["south"]), float(hit["east"]), float(hit["north"])),
+                          pad=0.0)
+    return state.Focus(*box, lat=lat, lon=lon, label=hit_label(hit, lang_))
+
+
+def search_box(ch: state.Choice, *, key: str, pick_key: str) -> pd.Series | None:
+    """Show a search box for places and facilities; return the hit the user picked (None: none).
+
+    A new pick (a new query or another hit) becomes the map's focus; an unchanged one does not,
+    so a gap chosen on the gaps page is not overridden by an old search.
+    """
+    lg = ch.lang
+    query = st.text_input(t("search.label", lg), key=key, placeholder=t("search.placeholder", lg),
+                          help=t("search.help", lg))
+    if not str(query or "").strip():
+        st.session_state.pop(_APPLIED + key, None)
+        return None
+    hits = state.search(ch.path, ch.overrides, str(query), lg)
+    if hits.empty:
+        st.caption(t("search.none", lg, query=str(query).strip()))
+        return None
+    labels = [hit_label(h, lg) for _, h in hits.iterrows()]
+    ss = st.session_state
+    if ss.get(pick_key) not in labels:
+        ss[pick_key] = labels[0]
+    picked = st.selectbox(t("search.pick", lg, n=len(hits)), labels, key=pick_key, placeholder=choose_one(lg))
+    hit = hits.iloc[labels.index(str(picked))]
+    applied = f"{query}\n{picked}"
+    if ss.get(_APPLIED + key) != applied:
+        ss[_APPLIED + key] = applied
+        state.set_focus(hit_focus(hit, lg))
+    return hit
+

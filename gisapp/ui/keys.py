@@ -11,19 +11,33 @@ STANDARD: Final = "standard_value"  #: threshold in the service standard's unit 
 STANDARD_FOR: Final = "_standard_for"  #: the service that STANDARD belongs to
 TRAVEL: Final = "travel_mode"  #: "straight_line" | "terrain"
 UPLOADS: Final = "uploads"  #: JSON list of accepted layer replacements (user's uploads)
+#: each sidebar widget's key -> the plain session key that keeps its value across page changes
+KEPT: Final = {LANG: "_kept_lang", SERVICE: "_kept_service", STANDARD: "_kept_standard", TRAVEL: "_kept_travel"}
 
 # --- map page ---------------------------------------------------------------------------------
 MAP_METRIC: Final = "map_metric"
 MAP_OVERLAY: Final = "map_overlay"
 MAP_TOP_GAPS: Final = "map_top_gaps"
 MAP_WIDGET: Final = "map_folium"
-FOCUS_GAP: Final = "focus_gap"  #: "service|standard|gap_id" chosen on the gaps page
+FOCUS: Final = "map_focus"  #: dict of :class:`gisapp.ui.state.Focus`: a gap place or a search hit
+SEARCH: Final = "map_search"  #: the search box's text
+SEARCH_PICK: Final = "map_search_pick"  #: the hit chosen among the search results
+SEARCH_CLEAR: Final = "map_search_clear"
 
 # --- gaps page --------------------------------------------------------------------------------
 GAPS_TABLE: Final = "gaps_table"
 GAPS_MIN_PEOPLE: Final = "gaps_min_people"
 GAPS_MAP_WIDGET: Final = "gaps_folium"
 GAPS_TO_MAP: Final = "gaps_to_map"
+
+# --- places (drill-down) page -------------------------------------------------------------------
+PLACES_DISTRICT: Final = "places_district"
+PLACES_TOWNSHIP: Final = "places_township"
+PLACES_SEARCH: Final = "places_search"
+PLACES_SEARCH_PICK: Final = "places_search_pick"
+PLACES_TO_MAP: Final = "places_to_map"
+PLACES_TOWNSHIP_TABLE: Final = "places_township_table"
+PLACES_VILLAGE_TABLE: Final = "places_village_table"
 
 # --- consortia page ---------------------------------------------------------------------------
 CONS_SECTOR: Final = "cons_sector"

@@ -22,6 +22,7 @@ import pandas as pd
 import streamlit as st
 
 from gisapp import maps
+from gisapp.i18n import t
 from gisapp.metrics import tables
 from gisapp.planning import suggest
 from gisapp.planning.scenario import (
@@ -179,19 +180,20 @@ def scenario_map(path: str, overrides_json: str, service: str, value: float | No
     added = [d for d in json.loads(edits_json or "[]") if d["op"] in ("add", "move")]
     for d in added:
         folium.CircleMarker([d["lat"], d["lon"]], radius=9, color="#6a1b9a", weight=3, fill=False,
-                            tooltip=f"{d['op']}: {d.get('name') or d['facility_id']}").add_to(m)
+                            tooltip=f"{t('plan.op.' + d['op'], lang)}: {d.get('name') or d['facility_id']}").add_to(m)
     return state.local_assets(m)
 
 
 # --- suggested sites ---------------------------------------------------------------------------
 @st.cache_resource(max_entries=8, show_spinner=False)
 def suggestion(path: str, overrides_json: str, service: str, value: float | None, edits_json: str,
-               params_json: str) -> suggest.Suggestion:
+               params_json: str, lang: str = "zh") -> suggest.Suggestion:
     """Return :func:`gisapp.planning.suggest.suggest` on the scenario's facilities (read-only result).
 
     ``params_json`` holds ``k`` or ``target_share``, ``candidates``, ``spacing_m``, ``method``,
     ``capacity`` and, for ``candidates="points"``, ``points`` (rows ``[lon, lat, name]`` of
-    :func:`gisapp.planning.suggest.read_candidate_points`).
+    :func:`gisapp.planning.suggest.read_candidate_points`).  The sites are named in ``lang`` by the
+    place they are in.
     """
     ws = state.load_ws(path, overrides_json)
     if json.loads(edits_json or "[]"):
@@ -201,7 +203,7 @@ def suggestion(path: str, overrides_json: str, service: str, value: float | None
     return suggest.suggest(ws, service, k=p.get("k"), target_share=p.get("target_share"),
                            candidates=p.get("candidates", "grid"), spacing_m=p.get("spacing_m"),
                            candidate_points=pts, method=p.get("method", "auto"), capacity=p.get("capacity"),
-                           standard=state.standard_for(ws.spec.services[service], value))
+                           standard=state.standard_for(ws.spec.services[service], value), lang=lang)
 
 
 # --- saving and reading ------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from gisapp.config.spec import (
 from gisapp.io.workspace_file import read_workspace
 from gisapp.metrics import consortia as _consortia
 from gisapp.metrics import gaps as _gaps
+from gisapp.metrics import places as _places
 from gisapp.metrics import tables as _tables
 from gisapp.metrics.service import ServiceResult, run_service
 from gisapp.ui import keys
@@ -118,6 +119,33 @@ def gap_polys(path: str, overrides_json: str, service: str, value: float | None,
                               top=top, min_people=min_people)
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def gap_place_table(path: str, overrides_json: str, service: str, value: float | None,
+                    travel: str = "straight_line") -> pd.DataFrame:
+    """Return :func:`gisapp.metrics.places.gap_places`: people beyond the standard by place, ranked."""
+    return _places.gap_places(load_ws(path, overrides_json), service_result(path, overrides_json, service, value, travel))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def place_coverage(path: str, overrides_json: str, service: str, value: float | None,
+                   travel: str = "straight_line", *, level: str = "township") -> pd.DataFrame:
+    """Return :func:`gisapp.metrics.places.coverage_by_place` at ``level`` ("township" or "village")."""
+    return _places.coverage_by_place(load_ws(path, overrides_json),
+                                     service_result(path, overrides_json, service, value, travel),
+                                     "village" if level == "village" else "township")
+
+
+def has_places(path: str, overrides_json: str) -> bool:
+    """Return True when the workspace has a settlements layer that names places."""
+    return _places.has_places(load_ws(path, overrides_json))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def search(path: str, overrides_json: str, query: str, lang: str) -> pd.DataFrame:
+    """Return :func:`gisapp.metrics.places.search_places` hits for ``query``."""
+    return _places.search_places(load_ws(path, overrides_json), query, lang)
+
+
 @st.cache_data(max_entries=8, show_spinner=False)
 def consortia(path: str, overrides_json: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return (:func:`consortia_summary`, :func:`consortia_members`) of the workspace."""
@@ -128,25 +156,100 @@ def consortia(path: str, overrides_json: str) -> tuple[pd.DataFrame, pd.DataFram
 @st.cache_resource(max_entries=12, show_spinner=False)
 def folium_map(path: str, overrides_json: str, service: str, value: float | None,
                travel: str = "straight_line", *, lang: str, metric: str,
-               overlay: str, population: bool, top_gaps: int, focus_gap: int = 0,
+               overlay: str, population: bool, top_gaps: int,
+               focus: tuple[float, float, float, float] | None = None,
+               highlight: tuple[float, float, str] | None = None,
                compact: bool = False) -> folium.Map:
-    """Return :func:`gisapp.maps.build_map` for these choices (zoomed to ``focus_gap`` if > 0)."""
+    """Return :func:`gisapp.maps.build_map` for these choices, zoomed to ``focus`` with ``highlight`` marked.
+
+    ``focus`` is ``(west, south, east, north)`` in degrees; ``highlight`` is ``(lat, lon, label)``
+    of the place, facility or gap the user picked.
+    """
     ws = load_ws(path, overrides_json)
     res = service_result(path, overrides_json, service, value, travel)
-    n = max(top_gaps, focus_gap)
-    polys = gap_polys(path, overrides_json, service, value, travel, n) if n > 0 else None
-    focus = None
-    if polys is not None and focus_gap > 0:
-        sel = polys[polys["gap_id"] == focus_gap]
-        if len(sel) and sel.geometry.notna().all():
-            w, s, e, nn = sel.to_crs(4326).total_bounds
-            pad = 0.015
-            focus = (float(w) - pad, float(s) - pad, float(e) + pad, float(nn) + pad)
+    polys = gap_polys(path, overrides_json, service, value, travel, top_gaps) if top_gaps > 0 else None
     table = district_table(path, overrides_json, service, value, travel)
     m = maps.build_map(ws, res, lang=lang, metric=metric, overlay=overlay,  # type: ignore[arg-type]
-                       show_population=population, gaps=polys, focus=focus, district_table=table,
-                       compact=compact)
+                       show_population=population, gaps=polys, focus=focus, highlight=highlight,
+                       district_table=table, compact=compact)
     return local_assets(m)
+
+
+@dataclass(frozen=True)
+class Focus:
+    """Where the map is zoomed to: a box, the point to mark and its label.
+
+    A focus chosen from a service's gap list (``service`` set) holds for that service, standard
+    and travel mode only; a search hit (``service`` empty) holds for every service.
+    """
+
+    west: float
+    south: float
+    east: float
+    north: float
+    lat: float
+    lon: float
+    label: str
+    service: str = ""
+    value: float | None = None
+    travel: str = ""
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """Return ``(west, south, east, north)``."""
+        return (self.west, self.south, self.east, self.north)
+
+    @property
+    def highlight(self) -> tuple[float, float, str]:
+        """Return ``(lat, lon, label)`` of the marked point."""
+        return (self.lat, self.lon, self.label)
+
+    def holds_for(self, ch: Choice) -> bool:
+        """Return whether this focus applies to the current choices."""
+        return not self.service or (self.service == ch.service and self.value == ch.value and self.travel == ch.travel)
+
+
+#: the smallest half-side of a focus box, degrees (about 1 km): a point is never zoomed to street level
+MIN_HALF_DEG = 0.01
+
+
+def focus_box(lon: float, lat: float, box: tuple[float, float, float, float] | None = None,
+              pad: float = MIN_HALF_DEG) -> tuple[float, float, float, float]:
+    """Return a box holding the point (``pad`` degrees around it) and ``box`` if given.
+
+    Examples
+    --------
+    >>> focus_box(101.7, 26.5)
+    (101.69, 26.49, 101.71, 26.51)
+    >>> focus_box(101.7, 26.5, (101.6, 26.4, 101.65, 26.45))
+    (101.6, 26.4, 101.71, 26.51)
+    """
+    w, s, e, n = lon - pad, lat - pad, lon + pad, lat + pad
+    if box is not None and all(v == v for v in box):  # no NaN
+        w, s, e, n = min(w, box[0]), min(s, box[1]), max(e, box[2]), max(n, box[3])
+    return (round(w, 6), round(s, 6), round(e, 6), round(n, 6))
+
+
+def set_focus(f: Focus) -> None:
+    """Make ``f`` the map's focus (read by the map page)."""
+    st.session_state[keys.FOCUS] = dataclasses.asdict(f)
+
+
+def clear_focus() -> None:
+    """Zoom the map back to the whole workspace."""
+    st.session_state.pop(keys.FOCUS, None)
+
+
+def focus(ch: Choice) -> Focus | None:
+    """Return the map's focus if it applies to the current choices."""
+    raw = st.session_state.get(keys.FOCUS)
+    if not isinstance(raw, dict):
+        return None
+    try:
+        f = Focus(**raw)
+    except TypeError:
+        return None
+    return f if f.holds_for(ch) else None
 
 
 #: Leaflet served by the app itself (``static/`` -> ``gisapp/static``, see .streamlit/config.toml).

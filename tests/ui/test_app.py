@@ -22,6 +22,8 @@ from gisapp.config.spec import Standard
 from gisapp.i18n import CATALOGUES, fmt_number, fmt_pct, t
 from gisapp.metrics.consortia import consortia_summary
 from gisapp.metrics.gaps import gap_areas
+from gisapp.metrics.people import whole
+from gisapp.metrics.places import gap_places
 from gisapp.metrics.service import run_service
 from gisapp.metrics.tables import coverage_by_district, summary
 from gisapp.ui import keys
@@ -30,7 +32,7 @@ from tests.conftest import DEMO, ROOT, TINY
 
 APP = str(ROOT / "streamlit_app.py")
 PAGES = ["gisapp/ui/pages/overview.py", "gisapp/ui/pages/map.py", "gisapp/ui/pages/gaps.py",
-         "gisapp/ui/pages/consortia.py", "gisapp/ui/pages/data.py"]
+         "gisapp/ui/pages/places.py", "gisapp/ui/pages/consortia.py", "gisapp/ui/pages/data.py"]
 TIMEOUT_S = 300
 
 
@@ -78,16 +80,16 @@ def test_overview_metrics_equal_the_engine_after_changing_the_standard(monkeypat
     _ok(at)
     ws = load_workspace(TINY)
     s = summary(ws, run_service(ws, "school", standard=Standard(distance_m=400.0)))
-    assert _metric(at, t("word.covered", "zh")) == fmt_number(s["covered"], "zh")
-    assert _metric(at, t("word.uncovered", "zh")) == fmt_number(s["uncovered"], "zh")
+    assert _metric(at, t("word.covered", "zh")) == f"{round(s['covered']):,}"
+    assert _metric(at, t("word.uncovered", "zh")) == f"{round(s['uncovered']):,}"
     assert _metric(at, t("word.covered_pct", "zh")) == fmt_pct(s["covered_pct"], "zh")
     assert _metric(at, t("metric.capacity_per_1000", "zh")) == fmt_number(s["capacity_per_1000"], "zh", digits=2)
     # the district table shows the engine's numbers too
     table = at.dataframe[0].value
     dist = coverage_by_district(ws, run_service(ws, "school", standard=Standard(distance_m=400.0)))
-    shown = table.set_index(t("word.district", "zh"))[t("word.covered", "zh")]
-    for _, row in dist.iterrows():
-        assert shown[row["district_name"]] == pytest.approx(row["covered"])
+    shown = table.set_index(t("ov.col.district", "zh"))[t("ov.col.covered", "zh")]
+    for name, covered in zip(dist["district_name"], whole(dist["covered"].to_numpy(float)), strict=True):
+        assert shown[name] == covered  # whole people
 
 
 def test_switching_service_resets_the_standard_to_its_default(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -112,13 +114,38 @@ def test_language_switch_translates_labels_and_numbers(monkeypatch: pytest.Monke
     assert at.title[0].value == "Data"
 
 
-def test_map_page_zooms_to_the_gap_chosen_on_the_gaps_page(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_sidebar_choices_survive_a_page_change_that_drops_widget_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page change (``st.switch_page`` from the gaps page, a link) can drop the state of keyed widgets.
+
+    The browser then draws every sidebar widget at its default: the first service.  Each choice
+    is kept under a plain session key too and written back (tests/ui/test_browser.py drives the
+    real button on the demo).
+    """
     at = _app(monkeypatch, TINY)
-    value = at.slider(key=keys.STANDARD).value
-    at.session_state[keys.FOCUS_GAP] = f"clinic|{float(value)}|1"
+    at.selectbox(key=keys.SERVICE).set_value("school").run()
+    at.slider(key=keys.STANDARD).set_value(400.0).run()
+    at.radio(key=keys.TRAVEL).set_value("terrain").run()
+    at.radio(key=keys.LANG).set_value("en").run()
+    _ok(at)
+    # what a page change does to widgets without kept state: each drawn at its default again
+    at.session_state[keys.SERVICE] = "clinic"
+    at.session_state[keys.STANDARD] = 150.0
+    at.session_state[keys.TRAVEL] = "straight_line"
+    at.session_state[keys.LANG] = "zh"
     at.switch_page("gisapp/ui/pages/map.py").run()
     _ok(at)
-    assert any("#1" in c.value for c in at.caption)
+    assert at.selectbox(key=keys.SERVICE).value == "school"
+    assert at.slider(key=keys.STANDARD).value == 400.0
+    assert at.radio(key=keys.TRAVEL).value == "terrain"
+    assert at.radio(key=keys.LANG).value == "en"
+    assert at.title[0].value.startswith("Map · School")
+    # a change made after that is kept as well
+    at.selectbox(key=keys.SERVICE).set_value("clinic").run()
+    at.session_state[keys.SERVICE] = "school"
+    at.switch_page("gisapp/ui/pages/gaps.py").run()
+    _ok(at)
+    assert at.selectbox(key=keys.SERVICE).value == "clinic"
+    assert at.slider(key=keys.STANDARD).value == 150.0  # the new service's own standard
 
 
 def test_gaps_and_consortia_pages_show_the_engine_values(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -127,8 +154,11 @@ def test_gaps_and_consortia_pages_show_the_engine_values(monkeypatch: pytest.Mon
     gaps = gap_areas(ws, run_service(ws, "clinic"), min_people=0)
     at.switch_page("gisapp/ui/pages/gaps.py").run()
     _ok(at)
-    assert _metric(at, t("gaps.count", "zh")) == fmt_number(len(gaps), "zh")
-    assert _metric(at, t("gaps.people", "zh")) == fmt_number(gaps["population"].sum(), "zh")
+    # the tiny workspace has no settlements: one row per district, whole people
+    places = gap_places(ws, run_service(ws, "clinic"))
+    assert _metric(at, t("gaps.districts_count", "zh")) == fmt_number(len(places), "zh")
+    assert _metric(at, t("gaps.people_beyond", "zh")) == f"{int(places['people'].sum()):,}"
+    assert int(places["people"].sum()) == round(float(gaps["population"].sum()))
     assert len(at.get("download_button")) == 2
     at.switch_page("gisapp/ui/pages/consortia.py").run()
     _ok(at)
@@ -179,7 +209,7 @@ def test_a_bad_upload_shows_every_problem_and_keeps_the_previous_data(monkeypatc
     _ok(at)
     ws = load_workspace(TINY)
     s = summary(ws, run_service(ws, "clinic"))
-    assert _metric(at, t("word.covered", "zh")) == fmt_number(s["covered"], "zh")
+    assert _metric(at, t("word.covered", "zh")) == f"{round(s['covered']):,}"
 
 
 def test_an_unreadable_upload_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -252,8 +282,8 @@ def test_every_page_renders_on_the_demo_and_metrics_equal_the_engine(monkeypatch
     at = _app(monkeypatch, DEMO)
     service = next(iter(demo_ws.spec.services))
     s = summary(demo_ws, run_service(demo_ws, service))
-    assert _metric(at, t("word.covered", "zh")) == fmt_number(s["covered"], "zh")
-    assert _metric(at, t("word.uncovered", "zh")) == fmt_number(s["uncovered"], "zh")
+    assert _metric(at, t("word.covered", "zh")) == f"{round(s['covered']):,}"
+    assert _metric(at, t("word.uncovered", "zh")) == f"{round(s['uncovered']):,}"
     for page in PAGES[1:]:
         at.switch_page(page).run()
         _ok(at)
@@ -265,10 +295,10 @@ def test_every_page_renders_on_the_demo_and_metrics_equal_the_engine(monkeypatch
     _ok(at)
     s = summary(demo_ws, run_service(demo_ws, "kindergarten",
                                                        standard=Standard(distance_m=500.0)))
-    assert _metric(at, "Covered") == fmt_number(s["covered"], "en")
+    assert _metric(at, "Covered") == f"{round(s['covered']):,}"
     assert _metric(at, "Covered share") == fmt_pct(s["covered_pct"], "en")
     table = at.dataframe[0].value
-    assert list(table["District"])[:-1] == list(demo_ws.districts["district_name"])
+    assert list(table[t("ov.col.district", "en")])[:-1] == list(demo_ws.districts["district_name"])
     assert isinstance(table, pd.DataFrame)
 
 
@@ -339,7 +369,7 @@ def test_travel_time_mode_matches_engine(monkeypatch: pytest.MonkeyPatch) -> Non
     ws = load_workspace(TINY)
     s = summary(ws, run_service(ws, "clinic", travel="terrain"))
     assert s["covered"] == 1250.0  # differs from straight line (1,170)
-    assert _metric(at, t("word.covered", "zh")) == fmt_number(s["covered"], "zh")
+    assert _metric(at, t("word.covered", "zh")) == f"{round(s['covered']):,}"
 
 
 # --- every text in the chosen language ------------------------------------------------------------

@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 from pyproj import Transformer
 
+from gisapp.i18n import t
 from gisapp.metrics.service import run_service
 from gisapp.workspace import load_workspace
 
 from .test_browser import ARTIFACTS, UI_TIMEOUT_MS, _wait_idle, _workspace, app_url, page  # noqa: F401 - fixtures
+from .test_browser_places import FOLIUM, _view
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -76,3 +78,24 @@ def test_planning_add_a_facility_and_suggest_sites(page, app_url: str) -> None: 
     pg.locator("[data-testid='stVegaLiteChart']").first.wait_for(state="visible")
     pg.wait_for_timeout(1500)
     pg.screenshot(path=str(ARTIFACTS / "planning_suggest.png"), full_page=True)
+
+    # compare: the current scenario against the baseline, two maps side by side, both on the city
+    # (they are drawn while their tab is hidden: they must not open at world zoom)
+    pg.get_by_role("tab", name=t("plan.tab.compare", "zh")).click()
+    _wait_idle(pg)
+    pg.get_by_role("button", name=t("cmp.download", "zh")).wait_for(state="visible")
+    ws = load_workspace(_workspace())
+    w, s, e, n = (float(v) for v in ws.districts.to_crs(4326).total_bounds)
+    frames = pg.locator(FOLIUM)
+    count = frames.count()
+    shown = [i for i in range(count) if frames.nth(i).is_visible()]
+    assert len(shown) == 2, (count, shown)
+    for i in shown:
+        v = _view(pg, i)
+        assert v["zoom"] >= 8, v
+        # the view is the city's: it holds the city's centre and is no more than a few times its size
+        assert v["west"] <= (w + e) / 2 <= v["east"] and v["south"] <= (s + n) / 2 <= v["north"], (v, (w, s, e, n))
+        assert v["east"] - v["west"] < 3 * (e - w) and v["north"] - v["south"] < 3 * (n - s), (v, (w, s, e, n))
+    pg.wait_for_timeout(1000)
+    pg.screenshot(path=str(ARTIFACTS / "planning_compare.png"), full_page=True)
+

@@ -188,7 +188,7 @@ def test_suggested_sites_from_an_uploaded_csv(monkeypatch: pytest.MonkeyPatch, t
     # what the page does with an upload: the engine reads it, the rows go into the run's parameters
     rows = suggest.read_candidate_points(pts.to_csv(index=False).encode("utf-8")).to_numpy().tolist()
     assert [r[:2] for r in rows] == pts.to_numpy().tolist()
-    assert [r[2] for r in rows] == ["P1", "P2"]
+    assert [r[2] for r in rows] == ["", ""]  # no names in the file: the sites are named where they are
     # file_uploader cannot be driven by AppTest: set the run's parameters as the button would
     at = _planning(monkeypatch, TINY, tmp_path)
     at.session_state[ps.SUG_PARAMS] = json.dumps({"candidates": "points", "k": 1, "method": "auto",
@@ -198,6 +198,7 @@ def test_suggested_sites_from_an_uploaded_csv(monkeypatch: pytest.MonkeyPatch, t
     sug = suggest.suggest(tiny_ws, "clinic", k=1, candidates="points", candidate_points=pts)
     table = _frame_with(at, t("sug.people_added", "zh"))
     assert table[t("sug.people_added", "zh")].iloc[0] == pytest.approx(float(sug.sites["people_added"].iloc[0]))
+    assert list(table[t("sug.site", "zh")]) == list(sug.sites["name"]) and all(table[t("sug.site", "zh")])
 
 
 def test_compare_shows_the_saved_scenario_and_exports_xlsx(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,

@@ -163,6 +163,11 @@ def families(tiny_ws: typing.Any) -> dict[str, set[str]]:
         "kind.": set(FACILITY_KINDS),
         "word.": statuses,  # provenance status of a layer (real, synthetic, mixed, unknown)
         "cap.": capacity_fields(),
+        "capunit.": capacity_fields(),  # the unit word of a capacity field (张, 名, 个)
+        "ov.col.cap.": capacity_fields(),
+        "ov.col.short.": capacity_fields(),
+        "ov.col.plus.": capacity_fields(),
+        "class.about.": district_classes(tiny_ws),
         "field.": {f for f, _, _ in uploads.FACILITY_FIELDS},
         "crs.": {"file", *uploads.COORD_SYSTEMS},
         "unit.": units,

@@ -1,4 +1,4 @@
-"""Map page: district choropleth, population, coverage or access, facilities and gap areas."""
+"""Map page: district choropleth, population, coverage or access, facilities and gap areas; search a place."""
 
 from __future__ import annotations
 
@@ -7,15 +7,6 @@ import streamlit as st
 from gisapp.i18n import t
 from gisapp.maps import DISTRICT_METRICS
 from gisapp.ui import frame, keys, state
-
-
-def focus_gap_id(ch: state.Choice) -> int:
-    """Return the gap chosen on the gaps page for the current service and standard (0: none)."""
-    raw = str(st.session_state.get(keys.FOCUS_GAP, ""))
-    parts = raw.split("|")
-    if len(parts) == 3 and parts[0] == ch.service and parts[1] == str(ch.value):
-        return int(parts[2])
-    return 0
 
 
 def render() -> None:
@@ -38,13 +29,18 @@ def render() -> None:
     c2.radio(t("map.overlay", lang), overlays, key=keys.MAP_OVERLAY, horizontal=True,
              format_func=lambda o: t(f"map.overlay_{o}", lang))
     c4.number_input(t("map.top_gaps", lang), min_value=0, max_value=200, value=30, step=10, key=keys.MAP_TOP_GAPS)
-    focus = focus_gap_id(ch)
-    if focus:
-        st.caption(t("map.focused", lang, gap=focus))
+    s1, s2 = st.columns([5, 1], vertical_alignment="bottom")
+    with s1:
+        frame.search_box(ch, key=keys.SEARCH, pick_key=keys.SEARCH_PICK)
+    focus = state.focus(ch)
+    if focus is not None:
+        st.caption(t("map.focused_on", lang, label=focus.label))
+        s2.button(t("map.clear_focus", lang), key=keys.SEARCH_CLEAR, on_click=state.clear_focus,
+                  icon=":material/zoom_out_map:")
     with st.spinner(t("msg.drawing_map", lang)):
         m = state.folium_map(*ch.key, lang=lang, metric=str(ss[keys.MAP_METRIC]), overlay=str(ss[keys.MAP_OVERLAY]),
                              population=True, top_gaps=int(ss[keys.MAP_TOP_GAPS]),
-                             focus_gap=focus)
+                             focus=focus.bounds if focus else None, highlight=focus.highlight if focus else None)
     frame.show_map(m, key=keys.MAP_WIDGET, height=640)
     st.caption(t("map.tiles_note", lang))
     frame.banner(ws, lang)

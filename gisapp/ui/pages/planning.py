@@ -19,6 +19,7 @@ from gisapp.planning import suggest
 from gisapp.planning.scenario import (
     BASELINE,
     before_after,
+    capacity_text,
     comparison_workbook,
     flat_comparison,
     list_scenarios,
@@ -151,7 +152,7 @@ def _scenario_tab(ws: Workspace, ch: state.Choice) -> None:
               delta=f"{now['uncovered'] - base['uncovered']:+,.0f} {vs}" if cur else None, delta_color="inverse",
               border=True)
     c3.metric(t("word.covered_pct", lang), fmt_pct(now["covered_pct"], lang),
-              delta=f"{now['covered_pct'] - base['covered_pct']:+.2f} pp" if cur else None, border=True)
+              delta=t("plan.delta_pp", lang, d=f"{now['covered_pct'] - base['covered_pct']:+.2f}") if cur else None, border=True)
     c4.metric(t("word.facilities", lang), fmt_number(now["facilities"], lang),
               delta=f"{now['facilities'] - base['facilities']:+.0f}" if cur else None, border=True)
     if cur:
@@ -181,7 +182,8 @@ def _scenario_tab(ws: Workspace, ch: state.Choice) -> None:
         rows = [{"op": t(f"plan.op.{d['op']}", lang), "facility_id": d["facility_id"], "name": d.get("name", ""),
                  "kind": tables.kind_label(d.get("kind", ""), lang) if d.get("kind") else "",
                  "lon": d.get("lon"), "lat": d.get("lat"),
-                 "capacity": ", ".join(f"{k}={v:g}" for k, v in (d.get("capacity") or {}).items())} for d in cur]
+                 "capacity": capacity_text(d.get("capacity") or {}, lang)}
+                for d in cur]
         tables.show(pd.DataFrame(rows), {"op": ("plan.op", None), "facility_id": ("plan.id", None),
                                          "name": ("plan.fac_name", None), "kind": ("plan.kind", None),
                                          "lon": ("plan.lon", tables.num(lang, 5)),
@@ -261,13 +263,13 @@ def _save_box(ws: Workspace, ch: state.Choice) -> None:
         if st.button(t("plan.save", lang), key=ps.SAVE, icon=":material/save:"):
             try:
                 p = ps.save_as(folder, str(st.session_state.get(ps.NAME) or ""), ps.edits(), ws.spec.name)
-                st.success(t("plan.saved", lang, path=str(p)))
+                st.success(t("plan.saved", lang, path=p.name))  # the file name, no server folder
             except (OSError, ValueError) as exc:
                 st.error(t("plan.save_failed", lang, error=_text(exc, lang)))
     with b:
         found = list_scenarios(folder)
         if not found:
-            st.caption(t("plan.none_saved", lang, folder=str(folder)))
+            st.caption(t("plan.none_saved_yet", lang))
             return
         st.selectbox(t("plan.saved_list", lang), list(found), key=ps.LOAD_CHOICE, placeholder=frame.choose_one(lang))
         st.button(t("plan.load", lang), key=ps.LOAD, icon=":material/folder_open:", on_click=_on_load,
@@ -284,7 +286,7 @@ def _suggest_tab(ws: Workspace, ch: state.Choice) -> None:
         by = st.radio(t("sug.by", lang), ["k", "target"], key=ps.SUG_BY, horizontal=True,
                       format_func=lambda v: t(f"sug.by.{v}", lang))
         if by == "k":
-            st.number_input(t("sug.k", lang), min_value=1, max_value=200, value=5, step=1, key=ps.SUG_K)
+            st.number_input(t("sug.new_count", lang), min_value=1, max_value=200, value=5, step=1, key=ps.SUG_K)
         else:
             st.number_input(t("sug.target", lang), min_value=1.0, max_value=100.0, value=90.0, step=1.0,
                             key=ps.SUG_TARGET)
@@ -327,7 +329,7 @@ def _suggest_tab(ws: Workspace, ch: state.Choice) -> None:
     cur_json = ps.to_json(ps.edits())
     try:
         with st.spinner(t("msg.computing", lang)):
-            sug = ps.suggestion(*_key(ch), cur_json, str(params))
+            sug = ps.suggestion(*_key(ch), cur_json, str(params), lang)
     except ValueError as exc:  # GisAppError, WorkspaceError
         st.error(t("sug.failed", lang, error=_text(exc, lang)))
         return
@@ -337,6 +339,8 @@ def _suggest_tab(ws: Workspace, ch: state.Choice) -> None:
     st.success(t("sug.summary", lang, n=len(sites), added=fmt_number(float(sites["people_added"].sum()), lang),
                  before=fmt_pct(before, lang), after=fmt_pct(after, lang), method=suggest.method_text(sug.method, lang),
                  optimal=t("sug.optimal", lang) if sug.optimal else "", seconds=f"{sug.solve_time_s:.2f}"))
+    if sug.naming_note(lang):
+        st.caption(sug.naming_note(lang))
     left, right = st.columns([3, 2])
     with left:
         tables.show(sites, {"rank": ("sug.rank", None), "name": ("sug.site", None),
@@ -374,9 +378,9 @@ def _suggest_tab(ws: Workspace, ch: state.Choice) -> None:
 def _curve_chart(curve: pd.DataFrame, lang: str) -> alt.Chart:
     d = curve.rename(columns={"share_pct": "share"})
     chart: alt.Chart = alt.Chart(d).mark_line(point=True).encode(
-        x=alt.X("k:Q", title=t("sug.k", lang), axis=alt.Axis(tickMinStep=1)),
+        x=alt.X("k:Q", title=t("sug.new_count", lang), axis=alt.Axis(tickMinStep=1)),
         y=alt.Y("share:Q", title=f"{t('word.covered_pct', lang)} (%)", scale=alt.Scale(zero=False)),
-        tooltip=[alt.Tooltip("k:Q", title="k"),
+        tooltip=[alt.Tooltip("k:Q", title=t("sug.new_count", lang)),
                  alt.Tooltip("people_covered:Q", title=t("word.covered", lang), format=",.0f"),
                  alt.Tooltip("share:Q", title=t("word.covered_pct", lang), format=".2f")],
     ).properties(height=260)
@@ -391,7 +395,7 @@ def _compare_tab(ws: Workspace, ch: state.Choice) -> None:
     current = f"{st.session_state.get(ps.NAME) or ''} ({t('plan.current', lang)})".strip()
     options = ([current] if ps.edits() else []) + list(found)
     if not options:
-        st.info(t("plan.none_saved", lang, folder=str(folder)))
+        st.info(t("plan.none_saved_yet", lang))
         return
     ss = st.session_state
     kept = [n for n in ss.get(ps.CMP_CHOICE, []) if n in options]
@@ -418,7 +422,7 @@ def _compare_tab(ws: Workspace, ch: state.Choice) -> None:
         return
     _compare_table(table, lang)
     workbook = comparison_workbook(table, {n: ps.from_dicts(ds) for n, ds in scen.items()}, service=ch.service,
-                                   lang=lang)
+                                   lang=lang, service_title=ws.spec.services[ch.service].title(lang))
     st.download_button(t("cmp.download", lang), workbook,
                        file_name=f"scenarios_{ch.service}.xlsx", key=ps.CMP_DOWNLOAD, on_click="ignore",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
