@@ -121,20 +121,24 @@ def placeholders(template: str) -> set[str]:
             if name is not None and name != ""}
 
 
-def fmt_number(v: float | int | None, lang: str = "zh", *, digits: int = 0) -> str:
-    """Format a number for ``lang``: thousands separators; Chinese uses 万 above 100,000.
+def fmt_number(v: float | int | None, lang: str = "zh", *, digits: int = 0) -> str:  # noqa: ARG001 - one signature for every language
+    """Format a number for ``lang``: thousands separators, ``digits`` decimals (people: 0).
+
+    Chinese shows the whole number too (not "121.2万"): people are counted in whole people
+    everywhere, so a table, a card and a sentence give the same figure and a scenario that
+    adds 300 people shows them.
 
     Examples
     --------
     >>> fmt_number(1212203, "en"), fmt_number(1212203, "zh")
-    ('1,212,203', '121.2万')
+    ('1,212,203', '1,212,203')
+    >>> fmt_number(2.5, "zh", digits=1)
+    '2.5'
     >>> fmt_number(float('nan'))
     '—'
     """
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "—"
-    if lang == "zh" and abs(v) >= 100_000:
-        return f"{v / 10_000:,.1f}万"
     return f"{v:,.{digits}f}"
 
 

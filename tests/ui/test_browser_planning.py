@@ -61,7 +61,7 @@ def test_planning_add_a_facility_and_suggest_sites(page, app_url: str) -> None: 
     pg.get_by_role("button", name="新增设施").click()
     _wait_idle(pg)
     pg.get_by_text("最近一次修改").first.wait_for(state="visible")
-    # the covered figure (rounded to 万 in Chinese) carries the exact change as its delta
+    # the covered figure carries the exact change as its delta
     delta = pg.locator("[data-testid='stMetric']").first.locator("[data-testid='stMetricDelta']")
     delta.wait_for(state="visible")
     gained = int(delta.inner_text().split()[0].replace(",", ""))
