@@ -87,8 +87,13 @@ def test_planning_add_a_facility_and_suggest_sites(page, app_url: str) -> None: 
     ws = load_workspace(_workspace())
     w, s, e, n = (float(v) for v in ws.districts.to_crs(4326).total_bounds)
     frames = pg.locator(FOLIUM)
-    count = frames.count()
-    shown = [i for i in range(count) if frames.nth(i).is_visible()]
+    count, shown = 0, []
+    for _ in range(60):  # the tab's two maps appear once Streamlit has drawn the tab
+        count = frames.count()
+        shown = [i for i in range(count) if frames.nth(i).is_visible()]
+        if len(shown) == 2:
+            break
+        pg.wait_for_timeout(1000)
     assert len(shown) == 2, (count, shown)
     for i in shown:
         v = _view(pg, i)
