@@ -15,7 +15,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from gisapp.io.atomic import atomic_path
+from gisapp.io.atomic import atomic_path, sweep
 
 __all__ = [
     "EDITS_LAYER",
@@ -46,7 +46,10 @@ def write_scenario(dest: str | Path, meta: gpd.GeoDataFrame, edits: gpd.GeoDataF
     """Write the two layers of a scenario to ``dest`` atomically and return ``dest``.
 
     A failed write leaves any earlier file at ``dest`` intact (the ``edits`` layer is written
-    even when it has no rows, so that the file always has both layers).
+    even when it has no rows, so that the file always has both layers).  Both layers go into
+    one hidden temporary GeoPackage beside ``dest``, which is synced and renamed over ``dest``
+    (:func:`gisapp.io.atomic.atomic_path`): a process killed at any moment of a save leaves
+    the previous scenario file whole, and the next save or listing removes the temporary file.
     """
     dest = Path(dest)
     with atomic_path(dest) as tmp:
@@ -78,12 +81,15 @@ def read_scenario(path: str | Path) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]
 def scenario_files(folder: str | Path) -> list[Path]:
     """Return the GeoPackages in ``folder``, sorted by name (hidden and half-written files skipped).
 
+    The temporary files of a save that was killed are hidden (their names start with a dot),
+    so they are never listed; they are also removed here (:func:`gisapp.io.atomic.sweep`).
     A folder that does not exist holds none.
     """
     folder = Path(folder)
     if not folder.is_dir():
         return []
-    return [p for p in sorted(folder.glob(f"*{SUFFIX}")) if not p.name.startswith(".")]
+    sweep(folder)
+    return [p for p in sorted(folder.glob(f"*{SUFFIX}")) if not p.name.startswith(".") and p.is_file()]
 
 
 def workbook_bytes(sheets: Mapping[str, pd.DataFrame]) -> bytes:
