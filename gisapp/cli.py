@@ -239,9 +239,27 @@ def _item(item: str, text: object, lang: str) -> str:
 
 
 def _load(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """Load the workspace and print its notices (e.g. empty capacities read as 0) to stderr, in ``--lang``."""
     from gisapp.workspace import load_workspace
 
-    return load_workspace(args.workspace)
+    ws = load_workspace(args.workspace)
+    for notice in ws.notices:
+        print(t("cli.notice_prefix", args.lang) + notice.render(args.lang, full_path=False).removeprefix("- "),
+              file=sys.stderr)
+    return ws
+
+
+def _check_out(args: argparse.Namespace) -> None:
+    """Make sure ``--out`` can be written before any work starts (a folder; for ``gaps`` a CSV file)."""
+    from gisapp.io.workspace_file import check_output_file, check_output_folder
+
+    out = getattr(args, "out", None)
+    if not out:
+        return
+    if args.command == "gaps":
+        check_output_file(out)
+    else:
+        check_output_folder(out)
 
 
 def _cmd_services(args: argparse.Namespace) -> int:
@@ -474,6 +492,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "scenario": _cmd_scenario, "suggest": _cmd_suggest, "report": _cmd_report}
     lang = args.lang
     try:
+        _check_out(args)
         return handlers[args.command](args)
     except WorkspaceError as exc:  # lists its problems, each with its file (name only), field and fix
         return _fail(exc.text(lang, full_path=False), lang)

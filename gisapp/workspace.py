@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,12 @@ class Workspace:
         consortium_id, is_lead, lon, lat, x, y, district_id``.
     urban_class
         Degree of Urbanisation class per cell (1 rural, 2 urban cluster, 3 urban centre).
+    notices
+        What was read in a way the user should know of, each a :class:`~gisapp._errors.Problem`
+        naming the file, the field and what to do (e.g. NaN population cells counted as no
+        people, empty capacities counted as 0).  Not errors: the workspace is usable.
+    capacity_defaults
+        Capacity column -> ids of the facilities whose empty cell in it was read as 0.
     """
 
     spec: WorkspaceSpec
@@ -67,6 +74,8 @@ class Workspace:
     urban_blocks: NDArray[np.int8]
     source_population: float
     cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+    notices: tuple[Problem, ...] = ()
+    capacity_defaults: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def town(self) -> NDArray[np.bool_]:
@@ -141,9 +150,11 @@ def load_workspace(workspace: str | Path | WorkspaceSpec | None = None) -> Works
     spec = workspace if isinstance(workspace, WorkspaceSpec) else read_workspace(
         workspace if workspace is not None else default_workspace_path())
     problems: list[Problem] = []
+    notices: list[Problem] = []
+    defaulted: dict[str, tuple[str, ...]] = {}
     districts = _io.read_districts(spec.layers["districts"], problems)
-    facilities = _io.read_facilities(spec.layers["facilities"], problems)
-    raster = _io.read_population(spec.layers["population"], problems)
+    facilities = _io.read_facilities(spec.layers["facilities"], problems, notices, defaulted)
+    raster = _io.read_population(spec.layers["population"], problems, notices)
     if districts is None or facilities is None or raster is None or raster.crs is None:
         raise WorkspaceError(problems)
 
@@ -161,6 +172,9 @@ def load_workspace(workspace: str | Path | WorkspaceSpec | None = None) -> Works
                  and np.isclose(-raster.transform.e, res) and raster.transform.b == 0)
     values = np.nan_to_num(raster.values, nan=0.0)
     source_total = float(np.clip(values, 0, None).sum())
+    pop_layer = spec.layers["population"]
+    if not _overlaps(raster, d_a.total_bounds, crs):  # before any resampling
+        raise WorkspaceError(problems + [_outside_problem(pop_layer, source_total)])
     if same_grid:
         transform, shape, pop, lost = raster.transform, values.shape, values, 0.0
     else:
@@ -169,6 +183,8 @@ def load_workspace(workspace: str | Path | WorkspaceSpec | None = None) -> Works
         pop, lost = resample_to_grid(values, raster.transform, raster.crs, transform, crs, shape)
     d_raster = rasterize_districts(d_a, transform, (int(shape[0]), int(shape[1])))
     grid = build_grid(pop, transform, crs, d_raster, outside_pop=lost)
+    if grid.n == 0 or (source_total > 0 and float(grid.pop.sum()) <= 0):
+        raise WorkspaceError(problems + [_outside_problem(pop_layer, source_total)])
 
     f_a = facilities.to_crs(crs)
     f_a["x"] = f_a.geometry.x
@@ -202,4 +218,31 @@ def load_workspace(workspace: str | Path | WorkspaceSpec | None = None) -> Works
         raise WorkspaceError(problems)
     ucls, blocks, _ = degree_of_urbanisation(grid.row, grid.col, grid.pop, shape=grid.shape, res_m=grid.res_m)
     return Workspace(spec=spec, crs=crs, grid=grid, districts=d_a, facilities=f_a.reset_index(drop=True),
-                     urban_class=ucls, urban_blocks=blocks, source_population=source_total)
+                     urban_class=ucls, urban_blocks=blocks, source_population=source_total,
+                     notices=tuple(notices), capacity_defaults=defaulted)
+
+
+def _outside_problem(layer: LayerSpec, total: float) -> Problem:
+    return Problem(str(layer.path), "crs", "population_outside_districts", {"total": f"{total:,.0f}"})
+
+
+def _overlaps(raster: _io.RasterData, bounds: NDArray[np.float64], crs: CRS) -> bool:
+    """Return whether the raster's footprint, projected to ``crs``, meets the districts' ``bounds``."""
+    from pyproj import Transformer
+
+    rows, cols = raster.values.shape
+    t = raster.transform
+    # the footprint's outline, 21 points a side (a projection bends straight edges)
+    s = np.linspace(0.0, 1.0, 21)
+    cc = np.concatenate([s * cols, np.full_like(s, cols), s * cols, np.zeros_like(s)])
+    rr = np.concatenate([np.zeros_like(s), s * rows, np.full_like(s, rows), s * rows])
+    xs = t.c + cc * t.a + rr * t.b
+    ys = t.f + cc * t.d + rr * t.e
+    if raster.crs is not None and not CRS.from_user_input(raster.crs).equals(crs):
+        xs, ys = Transformer.from_crs(raster.crs, crs, always_xy=True).transform(xs, ys)
+    xs, ys = np.asarray(xs, float), np.asarray(ys, float)
+    ok = np.isfinite(xs) & np.isfinite(ys)
+    if not ok.any():
+        return False
+    minx, miny, maxx, maxy = (float(v) for v in bounds)
+    return bool(xs[ok].min() <= maxx and xs[ok].max() >= minx and ys[ok].min() <= maxy and ys[ok].max() >= miny)

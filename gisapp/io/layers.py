@@ -96,9 +96,17 @@ def read_vector(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
     return gpd.read_file(path, engine="pyogrio", **kw)
 
 
-def read_population(spec: LayerSpec, problems: list[Problem]) -> RasterData | None:
-    """Read the population raster of a workspace; append problems instead of raising."""
+def read_population(spec: LayerSpec, problems: list[Problem],
+                    notices: list[Problem] | None = None) -> RasterData | None:
+    """Read the population raster of a workspace; append problems instead of raising.
+
+    Integer rasters (``uint8``, ``int16``, ``int32`` ...) are read as floats; cells equal to the
+    nodata value become NaN.  NaN cells of a raster that declares no NaN nodata value count as
+    no people and a notice saying so is appended to ``notices`` (problem
+    ``population_nan_as_empty``); infinite and negative values are problems.
+    """
     f = str(spec.path)
+    field = f"band {spec.band}"
     try:
         with rasterio.open(spec.path) as src:
             if spec.band > src.count:
@@ -107,7 +115,7 @@ def read_population(spec: LayerSpec, problems: list[Problem]) -> RasterData | No
             vals = src.read(spec.band, masked=False).astype(np.float64)
             crs = CRS.from_user_input(src.crs) if src.crs else None
             transform, nodata = src.transform, src.nodata
-    except (RasterioIOError, OSError) as exc:
+    except (RasterioIOError, OSError, ValueError) as exc:
         problems.append(Problem(f, "", "population_unreadable", {"error": str(exc)}))
         return None
     if spec.crs and spec.crs.startswith("EPSG:") and crs is None:
@@ -116,12 +124,24 @@ def read_population(spec: LayerSpec, problems: list[Problem]) -> RasterData | No
         crs = CRS.from_epsg(4326 if spec.crs == "WGS84" else 4490)
     if crs is None:
         problems.append(Problem(f, "crs", "population_no_crs"))
-    if nodata is not None:
+    nan_is_nodata = nodata is not None and np.isnan(nodata)
+    if nodata is not None and not nan_is_nodata:
+        n_nan = int(np.isnan(vals).sum())  # NaN cells besides the declared nodata value
         vals = np.where(vals == nodata, np.nan, vals)
+    else:
+        n_nan = 0 if nan_is_nodata else int(np.isnan(vals).sum())
+    if n_nan and notices is not None:
+        notices.append(Problem(f, field, "population_nan_as_empty", {"n": f"{n_nan:,}"}))
+    n_inf = int(np.isinf(vals).sum())
+    if n_inf:
+        problems.append(Problem(f, field, "population_infinite", {"n": f"{n_inf:,}"}))
+        vals = np.where(np.isinf(vals), np.nan, vals)
     if not np.isfinite(vals).any() or np.nansum(np.clip(vals, 0, None)) <= 0:
-        problems.append(Problem(f, f"band {spec.band}", "population_empty"))
-    if np.nanmin(vals, initial=0.0) < 0:
-        problems.append(Problem(f, f"band {spec.band}", "population_negative"))
+        problems.append(Problem(f, field, "population_empty"))
+    neg = vals < 0
+    if neg.any():
+        problems.append(Problem(f, field, "population_negative",
+                                {"n": f"{int(neg.sum()):,}", "min": f"{float(np.nanmin(vals)):g}"}))
     return RasterData(vals, transform, crs, nodata)
 
 
@@ -183,19 +203,54 @@ def read_districts(spec: LayerSpec, problems: list[Problem]) -> gpd.GeoDataFrame
 
 def _to_bool(s: pd.Series) -> pd.Series:
     truthy = {"1", "true", "yes", "y", "t", "是", "牵头", "lead"}
-    return s.astype(str).str.strip().str.lower().isin(truthy)
+    return _as_text(s).str.lower().isin(truthy)
 
 
-def read_facilities(spec: LayerSpec, problems: list[Problem]) -> gpd.GeoDataFrame | None:
+def _as_text(s: pd.Series) -> pd.Series:
+    """Return a column as stripped text: empty cells as "", whole numbers of a float column without ".0"."""
+    if pd.api.types.is_float_dtype(s.dtype):
+        v = s.to_numpy(float)
+        fin = np.isfinite(v)
+        if (fin.any() and not np.isinf(v).any() and np.all(v[fin] == np.round(v[fin]))
+                and np.all(np.abs(v[fin]) < 2**53)):
+            s = s.astype("Int64")
+    obj = s.astype(object)
+    return obj.where(obj.notna(), "").astype(str).str.strip()
+
+
+def _bad_mapping(fields: dict[str, Any]) -> str | None:
+    """Return the first facility field that is unmapped or not mapped to a column name, else None."""
+    for key in ("id", "name", "kind"):
+        if not isinstance(fields.get(key), str):
+            return key
+    for key in ("lon", "lat", "consortium", "is_lead"):
+        if key in fields and not isinstance(fields[key], str):
+            return key
+    caps = fields.get("capacity", [])
+    if not isinstance(caps, list) or not all(isinstance(c, str) for c in caps):
+        return "capacity"
+    return None
+
+
+def read_facilities(spec: LayerSpec, problems: list[Problem], notices: list[Problem] | None = None,
+                    defaulted: dict[str, tuple[str, ...]] | None = None) -> gpd.GeoDataFrame | None:
     """Read facilities into canonical columns, converting coordinates to WGS84.
 
     Columns: ``facility_id, name, kind, <capacity fields>, consortium_id, is_lead, lon, lat``
     (WGS84 degrees) and point geometry in EPSG:4326.
+
+    An empty capacity cell counts as 0: for each capacity column with empty cells a notice
+    (problem ``capacity_blank_as_zero``) is appended to ``notices`` and the ids of those
+    facilities are put in ``defaulted`` under the column's name.
     """
     f = str(spec.path)
     suffix = spec.path.suffix.lower()
     fields = spec.fields
     declared = spec.crs or "WGS84"
+    bad_key = _bad_mapping(fields)
+    if bad_key is not None:
+        problems.append(Problem(f, f"fields.{bad_key}", "facility_field_unmapped", {"key": bad_key}))
+        return None
     try:
         if suffix in TABLE_SUFFIXES:
             df = read_table(spec.path)
@@ -249,29 +304,43 @@ def read_facilities(spec: LayerSpec, problems: list[Problem]) -> gpd.GeoDataFram
                                 "coordinates_out_of_range", {"n": int(out_of_range.sum())}))
         return None
     lon_w, lat_w = to_wgs84(lon_v, lat_v, normalise_coord_system(src_cs))
-    ids = df[fields["id"]].astype(str).str.strip()
-    dup = ids[ids.duplicated()].unique().tolist()
+    ids = _as_text(df[fields["id"]])
+    no_id = np.flatnonzero((ids == "").to_numpy())
+    if no_id.size:
+        problems.append(Problem(f, f"fields.id ({fields['id']})", "facility_ids_missing",
+                                {"n": int(no_id.size), "rows": ", ".join(str(i + 2) for i in no_id[:5])}))
+    dup = ids[ids.duplicated() & (ids != "")].unique().tolist()
     if dup:
         problems.append(Problem(f, f"fields.id ({fields['id']})", "duplicate_facility_ids",
                                 {"ids": ", ".join(dup[:5])}))
     out = pd.DataFrame({"facility_id": ids.values,
-                        "name": df[fields["name"]].astype(str).values,
-                        "kind": df[fields["kind"]].astype(str).str.strip().values})
+                        "name": _as_text(df[fields["name"]]).values,
+                        "kind": _as_text(df[fields["kind"]]).values})
     for cap in fields.get("capacity", []):
         if cap not in df.columns:
             problems.append(Problem(f, "fields.capacity", "capacity_column_missing", {"column": cap}))
             continue
         v = pd.to_numeric(df[cap], errors="coerce")
-        nonnum = df[cap].notna() & v.isna()
+        nonnum = df[cap].notna() & (v.isna() | np.isinf(v.astype(float)))
         if nonnum.any():
             problems.append(Problem(f, cap, "non_numeric", {"n": int(nonnum.sum()),
                                                             "example": df[cap][nonnum].iloc[0]}))
+        v = v.where(~np.isinf(v.astype(float)))
         if (v < 0).any():
             rows = ids[v < 0].tolist()[:5]
             problems.append(Problem(f, cap, "negative_capacity", {"ids": ", ".join(rows)}))
+        blank = df[cap].isna().to_numpy()
+        if blank.any():
+            blank_ids = tuple(ids[blank].tolist())
+            if defaulted is not None:
+                defaulted[cap] = blank_ids
+            if notices is not None:
+                notices.append(Problem(f, cap, "capacity_blank_as_zero",
+                                       {"column": cap, "n": len(blank_ids), "ids": ", ".join(blank_ids[:5])
+                                        + (", …" if len(blank_ids) > 5 else "")}))
         out[cap] = v.fillna(0.0).to_numpy(float)
     cons = fields.get("consortium")
-    out["consortium_id"] = (df[cons].fillna("").astype(str).str.strip().values if cons else "")
+    out["consortium_id"] = (_as_text(df[cons]).values if cons else "")
     lead = fields.get("is_lead")
     out["is_lead"] = _to_bool(df[lead]).values if lead else False
     out["lon"] = lon_w

@@ -8,15 +8,19 @@ The file is read here and its contents validated by :func:`gisapp.config.parse.c
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
+import errno
+import os
+import tempfile
+from pathlib import Path, PurePath
 
 import yaml
 
-from gisapp._errors import Problem, WorkspaceError
+from gisapp._errors import GisAppError, Problem, WorkspaceError
 from gisapp.config.parse import check_workspace
 from gisapp.config.spec import WorkspaceSpec
+from gisapp.io.atomic import temporary_prefix
 
-__all__ = ["read_workspace"]
+__all__ = ["check_output_file", "check_output_folder", "read_workspace"]
 
 
 def _yaml_problem(file: str, exc: yaml.YAMLError) -> Problem:
@@ -75,3 +79,79 @@ def read_workspace(path: str | Path) -> WorkspaceSpec:
     if missing or problems:
         raise WorkspaceError(missing + problems)
     return dataclasses.replace(spec, path=p.resolve(), layers=layers)
+
+
+def _output_error(exc: OSError, name: str) -> GisAppError:
+    """The error of an output path that cannot be used, naming the path's last part only."""
+    if isinstance(exc, NotADirectoryError) or exc.errno == errno.ENOTDIR:
+        return GisAppError(code="output_path_blocked", params={"name": name})
+    if isinstance(exc, PermissionError):
+        return GisAppError(code="output_no_permission", params={"name": name})
+    if exc.errno == errno.EROFS:
+        return GisAppError(code="output_read_only", params={"name": name})
+    if exc.errno == errno.ENOSPC:
+        return GisAppError(code="output_disk_full", params={"name": name})
+    return GisAppError(code="output_unwritable",
+                       params={"name": name, "errno": exc.errno if exc.errno is not None else "?"})
+
+
+def check_output_folder(folder: str | Path) -> Path:
+    """Make sure results can be written into ``folder`` before any work starts; return it.
+
+    The folder (and its parents) is created if needed, then a probe file is written into it
+    and removed.
+
+    Raises
+    ------
+    GisAppError
+        ``output_is_file`` when ``folder`` is an existing file, ``output_path_blocked`` when a
+        file stands where one of its parent folders should be, ``output_no_permission``,
+        ``output_read_only``, ``output_disk_full`` or ``output_unwritable`` otherwise.  The
+        message names the path's last part only (not its folders).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> check_output_folder(d / "out").is_dir(), sorted(p.name for p in (d / "out").iterdir())
+    (True, [])
+    >>> _ = (d / "a.txt").write_text("x")
+    >>> try:
+    ...     check_output_folder(d / "a.txt")
+    ... except GisAppError as err:
+    ...     print(err.code, err.params)
+    output_is_file {'name': 'a.txt'}
+    """
+    p = Path(folder)
+    name = PurePath(p).name or str(p)
+    if p.exists() and not p.is_dir():
+        raise GisAppError(code="output_is_file", params={"name": name})
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        if not p.is_dir():  # pragma: no cover - mkdir(exist_ok=True) raises for a file already
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(p))
+        # named like a temporary file of gisapp.io.atomic, so a probe left by a killed process is swept
+        fd, probe = tempfile.mkstemp(prefix=temporary_prefix("gisapp-probe"), suffix=".part", dir=p)
+        os.close(fd)
+        os.unlink(probe)
+    except FileExistsError as exc:  # a parent folder is a file
+        raise GisAppError(code="output_path_blocked", params={"name": name}) from exc
+    except OSError as exc:
+        raise _output_error(exc, name) from exc
+    return p
+
+
+def check_output_file(path: str | Path) -> Path:
+    """Make sure a file can be written at ``path`` before any work starts (its folder is created); return it.
+
+    Raises
+    ------
+    GisAppError
+        ``output_is_folder`` when ``path`` is an existing folder; else as :func:`check_output_folder`
+        for its folder.
+    """
+    p = Path(path)
+    if p.is_dir():
+        raise GisAppError(code="output_is_folder", params={"name": PurePath(p).name or str(p)})
+    check_output_folder(p.parent)
+    return p

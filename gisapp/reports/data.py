@@ -650,7 +650,11 @@ def scenario_table(data: ReportData, service: str) -> Table | None:
 
 
 def provenance_table(data: ReportData) -> Table:
-    """Return one row per layer: file, real or synthetic, description and source."""
+    """Return one row per layer: file, real or synthetic, description and source; then one per notice.
+
+    A notice (``ws.notices``) is what the engine substituted while reading a layer, e.g. blank
+    capacities read as 0: its file, its text and fix, and its field.
+    """
     lang = data.lang
     headers = [t("col.layer", lang), t("col.file", lang), t("col.status", lang), t("col.description", lang),
                t("col.source", lang)]
@@ -658,6 +662,9 @@ def provenance_table(data: ReportData) -> Table:
     rows = [[layer_name(r["layer"], lang), r["file"], t(f"word.{r['status']}", lang),
              layers[r["layer"]].provenance.about(lang), layers[r["layer"]].provenance.source_text(lang)]
             for r in data.ws.provenance()]
+    # what the engine substituted while reading the layers (e.g. blank capacities read as 0): said, not hidden
+    rows += [["", p.file_name, t("rep.notice", lang), f"{p.text(lang)} {p.fix_text(lang)}".strip(), p.field]
+             for p in data.ws.notices]
     return Table(headers, rows, ["text"] * 5)
 
 

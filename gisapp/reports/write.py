@@ -19,7 +19,8 @@ from typing import Any, Final
 from gisapp._errors import GisAppError
 from gisapp.config.spec import Standard
 from gisapp.i18n import t
-from gisapp.io.atomic import atomic_files, make_folder
+from gisapp.io.atomic import atomic_files
+from gisapp.io.workspace_file import check_output_folder
 from gisapp.reports.charts import all_charts, find_cjk_font
 from gisapp.reports.data import check_lang, check_services, collect
 from gisapp.reports.gpkg import gpkg_layers, gpkg_options
@@ -73,11 +74,12 @@ def _check_formats(formats: Sequence[str]) -> list[str]:
 
 
 def _output_folder(out_dir: str | Path) -> Path:
-    try:
-        return make_folder(out_dir)
-    except OSError as exc:
-        raise GisAppError(code="report_out_folder",
-                          params={"path": str(out_dir), "reason": exc.strerror or type(exc).__name__}) from exc
+    """Create ``out_dir`` if needed and make sure files can be written into it (before any computation).
+
+    Raises :class:`GisAppError` with a code of :func:`gisapp.io.workspace_file.check_output_folder`
+    (``output_is_file``, ``output_no_permission`` ...), naming the folder without its parents.
+    """
+    return check_output_folder(out_dir)
 
 
 def write_report(ws: Workspace, out_dir: str | Path, *, services: Sequence[str] | None = None,

@@ -303,9 +303,14 @@ def source_label(item: str, lang_: str) -> str:
 
 
 def banner(ws: Workspace, lang_: str) -> None:
-    """Show the data provenance banner when any layer is synthetic."""
+    """Show the data provenance banner when any layer is synthetic, and every notice of the workspace."""
     if any(lay.provenance.status in ("synthetic", "mixed") for lay in ws.spec.layers.values()):
         st.info(t("prov.banner_generic", lang_), icon=":material/info:")
+    # what the engine substituted while reading the layers (e.g. blank capacities read as 0)
+    for p in ws.notices:
+        st.warning(without_folders(f"{p.file_name} [{p.field}]：{p.text(lang_)} {p.fix_text(lang_)}" if lang_ == "zh"
+                                   else f"{p.file_name} [{p.field}]: {p.text(lang_)} {p.fix_text(lang_)}"),
+                   icon=":material/warning:")
 
 
 def show_map(m: folium.Map, *, key: str, height: int) -> None:
