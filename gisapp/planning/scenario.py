@@ -12,8 +12,10 @@ recompute (:func:`gisapp.metrics.service.run_service` on the edited table) to ro
 
 from __future__ import annotations
 
+import builtins
 import copy
 import dataclasses
+import hashlib
 import json
 import re
 import time
@@ -33,6 +35,7 @@ from scipy.spatial import cKDTree
 from gisapp._errors import GisAppError
 from gisapp.config.spec import Standard
 from gisapp.i18n import Term, has_text, t
+from gisapp.io import scenario_store as _db
 from gisapp.io import scenarios as _store
 from gisapp.metrics.people import whole
 from gisapp.metrics.service import ServiceResult, run_service, straight_line_travel
@@ -43,7 +46,7 @@ from gisapp.workspace import Workspace
 __all__ = ["BASELINE", "EDIT_COLUMNS", "FORMAT", "Edit", "IncrementalService", "Scenario", "apply_edits",
            "before_after", "capacity_text", "compare_scenarios", "comparison_export", "comparison_workbook",
            "edit_text", "edits_export", "edits_table", "flat_comparison", "kind_text",
-           "list_scenarios", "load_scenario", "save_scenario"]
+           "list_scenarios", "load_scenario", "save_scenario", "ScenarioStore", "ScenarioVersion"]
 
 EditOp = Literal["add", "close", "move", "capacity"]
 
@@ -327,6 +330,20 @@ def edits_table(edits: Iterable[Edit]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=EDIT_COLUMNS)
 
 
+def _frames(scenario: Scenario) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Return the ``scenario`` and ``edits`` layers of a scenario file."""
+    df = edits_table(scenario.edits)
+    edits = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"].fillna(0.0), df["lat"].fillna(0.0)), crs=4326)
+    meta = gpd.GeoDataFrame({"name": [scenario.name], "workspace": [scenario.workspace], "notes": [scenario.notes],
+                             "created": [scenario.created or _now()],
+                             "format": [FORMAT]}, geometry=gpd.points_from_xy([0.0], [0.0]), crs=4326)
+    return meta, edits
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
 def save_scenario(folder: str | Path, scenario: Scenario) -> Path:
     """Save a scenario atomically to ``folder/<name>.gpkg`` (layers ``edits`` and ``scenario``).
 
@@ -341,12 +358,7 @@ def save_scenario(folder: str | Path, scenario: Scenario) -> Path:
         If the name has no letter, digit or Chinese character.
     """
     dest = _store.scenario_file(folder, _safe_name(scenario.name))
-    df = edits_table(scenario.edits)
-    edits = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"].fillna(0.0), df["lat"].fillna(0.0)), crs=4326)
-    meta = gpd.GeoDataFrame({"name": [scenario.name], "workspace": [scenario.workspace], "notes": [scenario.notes],
-                             "created": [scenario.created or datetime.now(timezone.utc).isoformat(timespec="seconds")],
-                             "format": [FORMAT]}, geometry=gpd.points_from_xy([0.0], [0.0]), crs=4326)
-    return _store.write_scenario(dest, meta, edits)
+    return _store.write_scenario(dest, *_frames(scenario))
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -365,15 +377,24 @@ def load_scenario(path: str | Path) -> Scenario:
         meta, edits = _store.read_scenario(p)
     except Exception as exc:  # the reader's own message (English) stays in the chain, not in the text
         raise GisAppError(code="not_a_scenario", params={"file": p.name}) from exc
-    out = []
-    for r in edits.sort_values("seq").itertuples(index=False):  # edits are few; not cells
-        lon = None if pd.isna(r.lon) else float(r.lon)
-        lat = None if pd.isna(r.lat) else float(r.lat)
-        out.append(Edit(op=r.op, facility_id=str(r.facility_id), lon=lon, lat=lat, name=str(r.name or ""),
-                        kind=str(r.kind or ""), capacity={k: float(v) for k, v in json.loads(r.capacity or "{}").items()}))
-    m = meta.iloc[0]
-    return Scenario(name=str(m["name"]), edits=out, workspace=str(m["workspace"]), notes=str(m["notes"] or ""),
-                    created=str(m["created"]))
+    return _from_frames(meta, edits, p.name)
+
+
+def _from_frames(meta: Any, edits: Any, file: str) -> Scenario:  # noqa: ANN401 - frames of files or rows
+    """Return the scenario of the two layers of a scenario file (``file`` names it in messages)."""
+    try:
+        out = []
+        for r in edits.sort_values("seq").itertuples(index=False):  # edits are few; not cells
+            lon = None if pd.isna(r.lon) else float(r.lon)
+            lat = None if pd.isna(r.lat) else float(r.lat)
+            out.append(Edit(op=r.op, facility_id=str(r.facility_id), lon=lon, lat=lat, name=str(r.name or ""),
+                            kind=str(r.kind or ""),
+                            capacity={k: float(v) for k, v in json.loads(r.capacity or "{}").items()}))
+        m = meta.iloc[0]
+        return Scenario(name=str(m["name"]), edits=out, workspace=str(m["workspace"]),
+                        notes=str(m["notes"] or ""), created=str(m["created"]))
+    except (KeyError, IndexError, AttributeError, TypeError, ValueError) as exc:
+        raise GisAppError(code="not_a_scenario", params={"file": file}) from exc
 
 
 def list_scenarios(folder: str | Path) -> dict[str, Path]:
@@ -389,6 +410,147 @@ def list_scenarios(folder: str | Path) -> dict[str, Path]:
         except GisAppError:
             continue
     return out
+
+
+# ---- the scenario store: versions with author and time --------------------------------------
+@dataclass(frozen=True)
+class ScenarioVersion:
+    """One saved version of a scenario in a :class:`ScenarioStore`.
+
+    ``version`` 0 is a scenario file of earlier releases (``<name>.gpkg`` in the store's folder),
+    listed until a version of that name is saved in the store; its ``author`` is empty.
+    """
+
+    name: str
+    version: int
+    author: str
+    saved_at: str
+    workspace: str
+    n_edits: int
+    content_hash: str = ""
+
+
+def _content_hash(scenario: Scenario) -> str:
+    edits = [dataclasses.asdict(e) for e in scenario.edits]
+    body = json.dumps({"workspace": scenario.workspace, "notes": scenario.notes, "edits": edits},
+                      ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+class ScenarioStore:
+    """The embedded scenario store of a folder: every save a new version, with author and time.
+
+    The versions live in ``<folder>/scenarios.sqlite`` (:mod:`gisapp.io.scenario_store`); the
+    scenario files of earlier releases in the same folder (``*.gpkg``) are listed as version 0
+    and can be loaded, so nothing saved before is lost.  Two planners saving the same scenario
+    from the same base version: the first save becomes the next version, the second is refused
+    with ``scenario_conflict`` (it names who saved and when) and the store keeps the first.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> store = ScenarioStore(tempfile.mkdtemp())
+    >>> store.save_version("甲", [Edit("close", "C1")], workspace="tiny", author="王", base_version=0)
+    1
+    >>> store.save_version("甲", [], workspace="tiny", author="李", base_version=1)
+    2
+    >>> [(v.version, v.author, v.n_edits) for v in store.history("甲")]
+    [(1, '王', 1), (2, '李', 0)]
+    >>> store.load("甲", 1).edits
+    [Edit(op='close', facility_id='C1', lon=None, lat=None, name='', kind='', capacity={})]
+    """
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+
+    def _legacy(self) -> dict[str, Path]:
+        return list_scenarios(self.folder)
+
+    def save_version(self, name: str, edits: Sequence[Edit], *, workspace: str, author: str,
+             base_version: int | None = None, notes: str = "") -> int:
+        """Save ``edits`` as a new version of scenario ``name``; return its version number.
+
+        ``base_version`` is the version the edits started from (0: a scenario the planner has
+        not loaded); when the store holds a newer version of ``name``, the save is refused and
+        the store is left unchanged.  None saves without the check (a new version all the same).
+
+        Raises
+        ------
+        GisAppError
+            ``scenario_needs_name``, ``scenario_conflict`` or ``scenario_store_unreadable``.
+        """
+        _safe_name(name)
+        sc = Scenario(name=name.strip(), edits=list(edits), workspace=workspace, notes=notes)
+        row = {"name": sc.name, "author": author, "saved_at": _now(), "workspace": workspace, "notes": notes,
+               "edits": edits_table(sc.edits).to_json(orient="records", force_ascii=False),
+               "content_hash": _content_hash(sc)}
+        return _db.append_version(self.folder, row, base_version)
+
+    def list(self) -> builtins.list[ScenarioVersion]:
+        """Return the latest version of every scenario, by name (files of earlier releases as version 0)."""
+        rows = {r["name"]: self._version(r) for r in _db.latest_rows(self.folder)}
+        for name, p in self._legacy().items():
+            if name not in rows:
+                sc = load_scenario(p)
+                rows[name] = ScenarioVersion(name, 0, "", sc.created, sc.workspace, len(sc.edits))
+        return [rows[n] for n in sorted(rows)]
+
+    def history(self, name: str) -> builtins.list[ScenarioVersion]:
+        """Return every version of scenario ``name``, oldest first (a file of an earlier release: version 0)."""
+        out = [self._version(r) for r in _db.history_rows(self.folder, name)]
+        legacy = self._legacy().get(name)
+        if legacy is not None:
+            sc = load_scenario(legacy)
+            out.insert(0, ScenarioVersion(name, 0, "", sc.created, sc.workspace, len(sc.edits)))
+        return out
+
+    def load(self, name: str, version: int | None = None) -> Scenario:
+        """Return version ``version`` of scenario ``name`` (None: the latest; 0: the file of an earlier release).
+
+        Raises
+        ------
+        GisAppError
+            ``scenario_missing`` if there is no such scenario or version.
+        """
+        row = None if version == 0 else _db.version_row(self.folder, name, version)
+        if row is None:
+            legacy = self._legacy().get(name)
+            if legacy is None or version not in (None, 0):
+                label = name if version is None else f"{name} v{version}"
+                raise GisAppError(code="scenario_missing", params={"file": label})
+            return load_scenario(legacy)
+        table = pd.DataFrame(json.loads(row["edits"]), columns=EDIT_COLUMNS)
+        meta = pd.DataFrame({"name": [row["name"]], "workspace": [row["workspace"]], "notes": [row["notes"]],
+                             "created": [row["saved_at"]]})
+        return _from_frames(meta, table, _db.STORE_FILE)
+
+    def export_bytes(self, name: str, version: int | None = None) -> bytes:
+        """Return a version of scenario ``name`` as a scenario GeoPackage (the format of :func:`save_scenario`)."""
+        return _db.gpkg_bytes(*_frames(self.load(name, version)))
+
+    def import_bytes(self, data: bytes, *, file: str, author: str) -> tuple[str, int]:
+        """Import a scenario GeoPackage (an upload named ``file``) as a new version; return (name, version).
+
+        The import never refuses for a newer version (it is a new version of its own), so
+        nothing in the store is lost.
+
+        Raises
+        ------
+        GisAppError
+            ``not_a_scenario`` (naming ``file``) if the bytes are not a scenario GeoPackage.
+        """
+        try:
+            meta, edits = _db.read_gpkg_bytes(data)
+        except Exception as exc:  # the reader's own message (English) stays in the chain
+            raise GisAppError(code="not_a_scenario", params={"file": file}) from exc
+        sc = _from_frames(meta, edits, file)
+        return sc.name, self.save_version(sc.name, sc.edits, workspace=sc.workspace, author=author, notes=sc.notes)
+
+    @staticmethod
+    def _version(row: Mapping[str, Any]) -> ScenarioVersion:
+        return ScenarioVersion(name=str(row["name"]), version=int(row["version"]), author=str(row["author"]),
+                               saved_at=str(row["saved_at"]), workspace=str(row["workspace"]),
+                               n_edits=len(json.loads(row["edits"])), content_hash=str(row["content_hash"]))
 
 
 # ---- comparison -----------------------------------------------------------------------------

@@ -11,7 +11,9 @@ of the edit list without its last edit by one incremental update, so an edit cos
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import getpass
 import json
 import os
 from pathlib import Path
@@ -28,10 +30,8 @@ from gisapp.planning import suggest
 from gisapp.planning.scenario import (
     Edit,
     IncrementalService,
-    Scenario,
+    ScenarioStore,
     compare_scenarios,
-    load_scenario,
-    save_scenario,
 )
 from gisapp.ui import state
 
@@ -58,6 +58,11 @@ SAVE_NAME = "plan_save_name"
 SAVE = "plan_save"
 LOAD_CHOICE = "plan_load_choice"
 LOAD = "plan_load"
+BASE_NAME = "plan_base_name"  #: name of the saved scenario the current edits started from
+BASE_VERSION = "plan_base_version"  #: its version (the base of the next save)
+DOWNLOAD = "plan_download"
+UPLOAD = "plan_upload"
+IMPORT = "plan_import"
 SUG_BY = "sug_by"  #: "k" | "target"
 SUG_K = "sug_k"
 SUG_TARGET = "sug_target"
@@ -213,14 +218,37 @@ def user_folder(workspace_name: str) -> Path:
     return Path(root) / "scenarios" / workspace_name
 
 
-def save_as(folder: Path, name: str, edit_dicts: list[dict[str, Any]], workspace: str) -> Path:
-    """Save the edits as scenario ``name`` (atomic); return the file written."""
-    return save_scenario(folder, Scenario(name=name, edits=from_dicts(edit_dicts), workspace=workspace))
+def store(folder: Path) -> ScenarioStore:
+    """Return the scenario store of ``folder`` (versions with author and time, earlier files too)."""
+    return ScenarioStore(folder)
 
 
-def load(p: Path) -> tuple[str, list[dict[str, Any]]]:
-    """Return (name, edit dicts) of a saved scenario."""
-    sc = load_scenario(p)
+def author(lang: str) -> str:
+    """Return who saves: the signed-in user if any, else the server's system user name, else "anonymous"."""
+    with contextlib.suppress(Exception):  # st.user needs sign-in to be configured
+        if st.user.is_logged_in:
+            return str(st.user.get("email") or st.user.get("name") or "")
+    with contextlib.suppress(Exception):  # getpass fails without a user name in the environment
+        return getpass.getuser()
+    return t("plan.anonymous", lang)
+
+
+def save_as(folder: Path, name: str, edit_dicts: list[dict[str, Any]], workspace: str, *, author_: str,
+            base_version: int | None) -> int:
+    """Save the edits as a new version of scenario ``name``; return its version.
+
+    Raises
+    ------
+    gisapp._errors.GisAppError
+        ``scenario_conflict`` when someone saved a newer version than ``base_version``.
+    """
+    return store(folder).save_version(name, from_dicts(edit_dicts), workspace=workspace, author=author_,
+                              base_version=base_version)
+
+
+def load(folder: Path, name: str, version: int | None = None) -> tuple[str, list[dict[str, Any]]]:
+    """Return (name, edit dicts) of a saved scenario (None: its latest version)."""
+    sc = store(folder).load(name, version)
     return sc.name, [as_dict(e) for e in sc.edits]
 
 

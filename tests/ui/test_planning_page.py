@@ -29,6 +29,7 @@ from gisapp.planning import suggest
 from gisapp.planning.scenario import (
     Edit,
     Scenario,
+    ScenarioStore,
     apply_edits,
     compare_scenarios,
     comparison_workbook,
@@ -151,7 +152,7 @@ def test_save_then_open_round_trips(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     at.button(key=ps.SAVE).click().run()
     _ok(at)
     assert any("方案甲" in s.value for s in at.success)
-    assert (tmp_path / "scenarios" / "tiny" / "方案甲.gpkg").exists()
+    assert [(v.name, v.version) for v in ScenarioStore(tmp_path / "scenarios" / "tiny").list()] == [("方案甲", 1)]
     at.button(key=ps.CLEAR).click().run()
     _ok(at)
     assert at.session_state[ps.EDITS] == []
@@ -252,6 +253,36 @@ def test_compare_at_a_changed_standard_shows_the_engine_figures(monkeypatch: pyt
     assert base == pytest.approx(expected[("baseline", "covered")].tolist())
 
 
+def test_saves_are_versions_with_author_and_a_conflict_keeps_the_edits(monkeypatch: pytest.MonkeyPatch,
+                                                                        tmp_path: Path) -> None:
+    monkeypatch.setenv("USER", "规划员甲")  # no sign-in: the server's system user name is the author
+    monkeypatch.setenv("LOGNAME", "规划员甲")
+    at = _planning(monkeypatch, TINY, tmp_path)
+    at.selectbox(key=ps.FACILITY).set_value("C2")
+    at.button(key=ps.CLOSE).click().run()
+    at.text_input(key=ps.NAME).set_value("方案乙").run()
+    at.button(key=ps.SAVE).click().run()
+    _ok(at)
+    assert any("方案乙" in s.value and "1" in s.value and "规划员甲" in s.value for s in at.success)
+    shown = at.selectbox(key=ps.LOAD_CHOICE)
+    label = t("plan.version_label", "zh", name="方案乙", version=1, author="规划员甲", time="")
+    assert any(o.startswith(label.strip()) for o in shown.options)
+    at.button(key=ps.SAVE).click().run()  # a second save from the version just saved: version 2
+    _ok(at)
+    assert any(t("plan.version_label", "zh", name="方案乙", version=2, author="规划员甲", time="").strip() in o
+               for o in at.selectbox(key=ps.LOAD_CHOICE).options)
+    assert at.download_button(key=ps.DOWNLOAD) is not None
+    # another planner saves version 3 meanwhile; this planner's next save is refused, the edits stay
+    folder = tmp_path / "scenarios" / "tiny"
+    ScenarioStore(folder).save_version("方案乙", [], workspace="tiny", author="规划员乙", base_version=2)
+    mine = list(at.session_state[ps.EDITS])
+    at.button(key=ps.SAVE).click().run()
+    assert not at.exception
+    assert any("规划员乙" in e.value and "方案乙" in e.value for e in at.error)
+    assert at.session_state[ps.EDITS] == mine
+    assert [v.author for v in ScenarioStore(folder).history("方案乙")] == ["规划员甲", "规划员甲", "规划员乙"]
+
+
 #: what the engine does once (gisapp.planning, gisapp.io): the page state must not do it again
 ENGINE_JOBS = {"compare", "saved", "read_points", "xlsx", "flat", "before_after", "_fork"}
 ENGINE_CALLS = {"read_csv", "glob", "is_dir", "iterdir", "ExcelWriter", "to_excel", "concat", "MultiIndex",
@@ -273,7 +304,7 @@ def test_the_page_state_holds_no_engine_logic() -> None:
     for path in (state_py, page_py):
         assert not _called(path) & ENGINE_CALLS, f"engine work in {path.name}: {sorted(_called(path) & ENGINE_CALLS)}"
     # the engine functions the page calls instead
-    assert {"compare_scenarios", "list_scenarios", "read_candidate_points", "comparison_workbook"} <= \
+    assert {"compare_scenarios", "ScenarioStore", "read_candidate_points", "comparison_workbook"} <= \
         _called(state_py) | _called(page_py)
 
 

@@ -61,3 +61,25 @@ def test_report_page_includes_a_saved_scenario(monkeypatch: pytest.MonkeyPatch, 
     rows = [r for r in sheet.iter_rows(values_only=True) if r and r[0] in ("510001", "510002")]
     # columns: code, district, population, baseline covered, share, scenario covered, share
     assert [r[3] for r in rows] == [90, 1080] and [r[5] for r in rows] == [90, 0]
+
+
+def test_report_page_uses_the_latest_version_in_the_scenario_store(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    from gisapp.planning.scenario import Edit, ScenarioStore
+
+    monkeypatch.setenv("GISAPP_WORKSPACE", str(TINY))
+    monkeypatch.setenv("GISAPP_USER_DIR", str(tmp_path))
+    store = ScenarioStore(tmp_path / "scenarios" / "tiny")
+    # version 1 closes nothing; version 2 (a colleague's) closes C2: the report takes version 2
+    store.save_version("plan", [], workspace="tiny", author="甲", base_version=0)
+    store.save_version("plan", [Edit("close", "C2")], workspace="tiny", author="乙", base_version=1)
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    at.session_state["lang"] = "en"
+    at.run()
+    at.multiselect(key="report_services").set_value(["clinic"]).run()
+    assert at.multiselect(key="report_scenarios").options == ["plan"]
+    at.multiselect(key="report_scenarios").set_value(["plan"]).run()
+    at.button(key="report_generate").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    wb = load_workbook(io.BytesIO(at.session_state["_report_files"]["files"]["coverage.xlsx"]), read_only=True)
+    rows = [r for r in wb["Clinic scenarios"].iter_rows(values_only=True) if r and r[0] in ("510001", "510002")]
+    assert [r[5] for r in rows] == [90, 0]

@@ -18,11 +18,11 @@ from gisapp.i18n import fmt_number, fmt_pct, t
 from gisapp.planning import suggest
 from gisapp.planning.scenario import (
     BASELINE,
+    ScenarioVersion,
     before_after,
     capacity_text,
     comparison_workbook,
     flat_comparison,
-    list_scenarios,
 )
 from gisapp.ui import frame, state, tables
 from gisapp.ui import planning_state as ps
@@ -85,18 +85,21 @@ def _on_clear() -> None:
     st.session_state[ps.EDITS] = []
 
 
-def _on_load(found: dict[str, str], lang: str) -> None:
+def _on_load(folder: str, lang: str) -> None:
     ss = st.session_state
     name = ss.get(ps.LOAD_CHOICE)
-    if name not in found:
+    if not name:
         return
     try:
-        nm, ds = ps.load(Path(found[name]))
-    except ValueError as exc:  # GisAppError: not a scenario file
+        versions = ps.store(Path(folder)).history(str(name))
+        nm, ds = ps.load(Path(folder), str(name))
+    except ValueError as exc:  # GisAppError: not a scenario file, no such scenario
         ss[ps.ERROR] = _text(exc, lang)
         return
     if _push(ds):
         ss[ps.NAME] = nm
+        ss[ps.BASE_NAME] = nm
+        ss[ps.BASE_VERSION] = versions[-1].version if versions else 0
         st.toast(t("plan.loaded", lang, name=nm, n=len(ds)))
 
 
@@ -254,26 +257,63 @@ def _edit_forms(ws: Workspace, ch: state.Choice) -> None:
                  icon=":material/tune:")
 
 
+def _version_label(v: ScenarioVersion, lang: str) -> str:
+    if v.version == 0:
+        return t("plan.legacy_label", lang, name=v.name)
+    return t("plan.version_label", lang, name=v.name, version=v.version, author=v.author or t("plan.anonymous", lang),
+             time=v.saved_at.replace("T", " ").removesuffix("+00:00") + " UTC")
+
+
 def _save_box(ws: Workspace, ch: state.Choice) -> None:
     lang = ch.lang
+    ss = st.session_state
     folder = ps.user_folder(ws.spec.name)
+    who = ps.author(lang)
     st.subheader(t("plan.save_title", lang))
+    st.caption(t("plan.author_note", lang, author=who))
     a, b = st.columns(2)
     with a:
         if st.button(t("plan.save", lang), key=ps.SAVE, icon=":material/save:"):
+            name = str(ss.get(ps.NAME) or "").strip()
+            # the version the edits started from: the one opened or last saved; 0 for a new name
+            base = int(ss.get(ps.BASE_VERSION) or 0) if ss.get(ps.BASE_NAME) == name else 0
             try:
-                p = ps.save_as(folder, str(st.session_state.get(ps.NAME) or ""), ps.edits(), ws.spec.name)
-                st.success(t("plan.saved", lang, path=p.name))  # the file name, no server folder
-            except (OSError, ValueError) as exc:
+                v = ps.save_as(folder, name, ps.edits(), ws.spec.name, author_=who, base_version=base)
+                ss[ps.BASE_NAME], ss[ps.BASE_VERSION] = name, v
+                st.success(t("plan.saved_version", lang, name=name, version=v, author=who))
+            except (OSError, ValueError) as exc:  # the edits in session state are left as they are
                 st.error(t("plan.save_failed", lang, error=_text(exc, lang)))
+                st.info(t("plan.edits_kept", lang))
     with b:
-        found = list_scenarios(folder)
-        if not found:
+        try:
+            found = {v.name: v for v in ps.store(folder).list()}
+        except (OSError, ValueError) as exc:
+            st.error(_text(exc, lang))
+            found = {}
+        if found:
+            chosen = st.selectbox(t("plan.saved_list", lang), list(found), key=ps.LOAD_CHOICE,
+                                  placeholder=frame.choose_one(lang),
+                                  format_func=lambda n: _version_label(found[n], lang) if n in found else n)
+            st.button(t("plan.load", lang), key=ps.LOAD, icon=":material/folder_open:", on_click=_on_load,
+                      args=(str(folder), lang))
+            if chosen in found:
+                try:
+                    data = ps.store(folder).export_bytes(str(chosen))
+                except (OSError, ValueError) as exc:
+                    st.error(_text(exc, lang))
+                else:
+                    st.download_button(t("plan.download_scenario", lang), data, file_name=f"{chosen}.gpkg",
+                                       key=ps.DOWNLOAD, on_click="ignore", mime="application/geopackage+sqlite3",
+                                       icon=":material/download:")
+        else:
             st.caption(t("plan.none_saved_yet", lang))
-            return
-        st.selectbox(t("plan.saved_list", lang), list(found), key=ps.LOAD_CHOICE, placeholder=frame.choose_one(lang))
-        st.button(t("plan.load", lang), key=ps.LOAD, icon=":material/folder_open:", on_click=_on_load,
-                  args=({n: str(p) for n, p in found.items()}, lang))
+        upload = frame.file_uploader(t("plan.upload_scenario", lang), ["gpkg"], key=ps.UPLOAD, lang_=lang)
+        if upload is not None and st.button(t("plan.import", lang), key=ps.IMPORT, icon=":material/upload:"):
+            try:
+                nm, v = ps.store(folder).import_bytes(upload.getvalue(), file=upload.name, author=who)
+                st.success(t("plan.imported", lang, name=nm, version=v))
+            except (OSError, ValueError) as exc:  # GisAppError: not a scenario file; the store is unchanged
+                st.error(t("plan.import_failed", lang, error=_text(exc, lang)))
 
 
 def _suggest_tab(ws: Workspace, ch: state.Choice) -> None:
@@ -390,7 +430,11 @@ def _curve_chart(curve: pd.DataFrame, lang: str) -> alt.Chart:
 def _compare_tab(ws: Workspace, ch: state.Choice) -> None:
     lang = ch.lang
     folder = ps.user_folder(ws.spec.name)
-    found = list_scenarios(folder)
+    try:
+        found = [v.name for v in ps.store(folder).list()]
+    except (OSError, ValueError) as exc:
+        st.error(_text(exc, lang))
+        found = []
     # the current (unsaved) edits are an option of their own, named apart from any saved scenario
     current = f"{st.session_state.get(ps.NAME) or ''} ({t('plan.current', lang)})".strip()
     options = ([current] if ps.edits() else []) + list(found)
@@ -410,7 +454,7 @@ def _compare_tab(ws: Workspace, ch: state.Choice) -> None:
             scen[n] = ps.edits()
         else:
             try:
-                scen[n] = ps.load(found[n])[1]
+                scen[n] = ps.load(folder, n)[1]
             except (KeyError, ValueError) as exc:
                 st.error(_text(exc, lang))
                 return

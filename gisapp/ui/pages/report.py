@@ -17,7 +17,7 @@ from gisapp.config.spec import Standard
 from gisapp.i18n import t
 from gisapp.io import uploads as outputs
 from gisapp.metrics.places import has_places
-from gisapp.planning.scenario import list_scenarios, load_scenario
+from gisapp.planning.scenario import Edit
 from gisapp.reports.write import FILE_NAMES, write_report
 from gisapp.ui import frame, planning_state, state
 
@@ -38,14 +38,10 @@ MIME: Final = {
 
 def generate(path: str, overrides: str, services: list[str], lang: str, *, travel: str = "straight_line",
              standards: dict[str, Standard] | None = None,
-             scenario_files: list[str] | None = None) -> dict[str, bytes]:
+             scenarios: dict[str, list[Edit]] | None = None) -> dict[str, bytes]:
     """Write the reports into a temporary folder, with a progress bar; return {file name: bytes}."""
     ws = state.load_ws(path, overrides)
     bar = st.progress(0.0, text=t("rep.step.load", lang))
-    scenarios = {}
-    for f in scenario_files or []:
-        sc = load_scenario(f)
-        scenarios[sc.name] = sc.edits
 
     def on_progress(fraction: float, message: str) -> None:
         bar.progress(min(max(fraction, 0.0), 1.0), text=message)
@@ -81,16 +77,19 @@ def render() -> None:
     if override is not None:
         st.caption(t("rep.page.override", lang, service=ws.spec.services[ch.service].title(lang),
                      standard=override.label(lang)))
-    saved = list_scenarios(planning_state.user_folder(ws.spec.name))
-    picked = st.multiselect(t("rep.page.scenarios", lang), list(saved), key=SCENARIOS_KEY,
+    # the scenario store of the planning page: the latest version of each saved scenario
+    store = planning_state.store(planning_state.user_folder(ws.spec.name))
+    latest = {v.name: v.version for v in store.list()}
+    picked = st.multiselect(t("rep.page.scenarios", lang), list(latest), key=SCENARIOS_KEY,
                             placeholder=frame.choose_many(lang),
-                            help=t("rep.page.scenarios_help", lang)) if saved else []
-    files = [str(saved[n]) for n in picked]
-    params = (ch.path, ch.overrides, tuple(chosen), lang, ch.travel, ch.service, ch.value, tuple(files))
+                            help=t("rep.page.scenarios_help", lang)) if latest else []
+    versions = tuple((n, latest[n]) for n in picked if n in latest)
+    params = (ch.path, ch.overrides, tuple(chosen), lang, ch.travel, ch.service, ch.value, versions)
     if st.button(t("rep.page.generate", lang), key=GENERATE_KEY, type="primary", disabled=not chosen):
+        scenarios = {n: list(store.load(n, v).edits) for n, v in versions}
         ss[FILES_KEY] = {"params": params, "files": generate(ch.path, ch.overrides, list(chosen), lang,
                                                              travel=ch.travel, standards=standards,
-                                                             scenario_files=files)}
+                                                             scenarios=scenarios)}
     if not chosen:
         st.info(t("rep.page.none", lang))
     done = ss.get(FILES_KEY)
