@@ -3,6 +3,7 @@
 Run with ``streamlit run streamlit_app.py`` (or ``scripts/app.sh``).  The workspace comes from
 ``$GISAPP_WORKSPACE`` (default: the Panzhihua demo, ``layers/panzhihua.yaml``).  To add a page,
 add one line to ``PAGES``: the page script, its title key in :mod:`gisapp.i18n` and an icon.
+With ``$GISAPP_USERS`` naming a users file, a sign-in form comes first (:mod:`gisapp.ui.auth`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from gisapp.i18n import t
-from gisapp.ui import frame
+from gisapp.ui import auth, frame
 
 #: (page script, title key in gisapp.i18n, icon).  The first page is the default.
 PAGES: list[tuple[str, str, str]] = [
@@ -27,8 +28,10 @@ PAGES: list[tuple[str, str, str]] = [
 frame.restore_choices()  # the sidebar's choices survive a change of page
 lang = frame.lang()
 st.set_page_config(page_title=t("app.title", lang), page_icon="🗺️", layout="wide")
+auth.gate(lang)  # with $GISAPP_USERS: nothing below runs before sign-in
 nav = st.navigation([st.Page(path, title=t(key, lang), icon=icon, default=i == 0)
                      for i, (path, key, icon) in enumerate(PAGES)])
 st.sidebar.title(t("app.title", lang))
 frame.sidebar()
+auth.sidebar(lang)
 frame.run_page(nav)

@@ -33,7 +33,7 @@ from gisapp.planning.scenario import (
     ScenarioStore,
     compare_scenarios,
 )
-from gisapp.ui import state
+from gisapp.ui import auth, state
 
 # --- session-state and widget keys of the planning page -------------------------------------
 EDITS = "plan_edits"  #: list of edit dicts (the current scenario)
@@ -225,6 +225,9 @@ def store(folder: Path) -> ScenarioStore:
 
 def author(lang: str) -> str:
     """Return who saves: the signed-in user if any, else the server's system user name, else "anonymous"."""
+    signed_in = auth.display_name()  # the users file's sign-in (gisapp.ui.auth)
+    if signed_in:
+        return signed_in
     with contextlib.suppress(Exception):  # st.user needs sign-in to be configured
         if st.user.is_logged_in:
             return str(st.user.get("email") or st.user.get("name") or "")

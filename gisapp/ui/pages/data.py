@@ -10,7 +10,7 @@ import streamlit as st
 from gisapp._errors import GisAppError, Problem, WorkspaceError
 from gisapp.i18n import Term, fmt_number, t
 from gisapp.io import uploads as stored
-from gisapp.ui import frame, keys, state, tables, uploads
+from gisapp.ui import auth, frame, keys, state, tables, uploads
 from gisapp.workspace import Workspace
 
 _NONE = "—"
@@ -29,6 +29,9 @@ def _refuse(problems: list[Problem], lang: str) -> None:
 def _try_apply(ch: state.Choice, candidate: str, file: str) -> bool:
     """Load the workspace with ``candidate`` uploads; keep it only if it loads without problems."""
     lang = ch.lang
+    if not auth.can("upload"):  # checked in the action too, not only by hiding the controls
+        st.error(t("auth.refused", lang))
+        return False
     try:
         with st.spinner(t("data.validating", lang)):
             ws = state.load_ws(ch.path, candidate)
@@ -190,6 +193,9 @@ def render() -> None:
     _workspace_section(ws, ch)
 
     st.subheader(t("data.upload", lang))
+    if not auth.can("upload"):
+        st.info(t("auth.viewer_only", lang), icon=":material/visibility:")
+        return
     active = uploads.describe(ch.overrides)
     if active:
         st.info(t("data.active", lang, files=", ".join(f"{frame.layer_label(a['role'], lang)}: {a['file']}"

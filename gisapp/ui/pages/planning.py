@@ -24,7 +24,7 @@ from gisapp.planning.scenario import (
     comparison_workbook,
     flat_comparison,
 )
-from gisapp.ui import frame, state, tables
+from gisapp.ui import auth, frame, state, tables
 from gisapp.ui import planning_state as ps
 from gisapp.workspace import Workspace
 
@@ -54,7 +54,17 @@ def _push(new: list[dict[str, Any]]) -> bool:
     return True
 
 
+def _may(action: str) -> bool:
+    """Return whether the signed-in role may ``action``; if not, say so (checked in every action)."""
+    if auth.can(action):
+        return True
+    st.session_state[ps.ERROR] = t("auth.refused", state.choice().lang)
+    return False
+
+
 def _on_add(ids: list[str], cap_field: str | None) -> None:
+    if not _may("edit"):
+        return
     ss = st.session_state
     cur = ps.edits()
     fid = ps.new_id(ids, cur)
@@ -64,6 +74,8 @@ def _on_add(ids: list[str], cap_field: str | None) -> None:
 
 
 def _on_edit(op: str, cap_field: str | None) -> None:
+    if not _may("edit"):
+        return
     ss = st.session_state
     fid = ss.get(ps.FACILITY)
     if not fid:
@@ -104,7 +116,7 @@ def _on_load(folder: str, lang: str) -> None:
 
 
 def _on_add_suggested(new: list[dict[str, Any]], lang: str) -> None:
-    if _push([*ps.edits(), *new]):
+    if _may("edit") and _push([*ps.edits(), *new]):
         st.session_state[ps.ERROR] = ""
         st.toast(t("sug.added", lang, n=len(new)))
 
@@ -179,7 +191,10 @@ def _scenario_tab(ws: Workspace, ch: state.Choice) -> None:
             st.session_state[ps.LAT] = round(float(click["lat"]), 6)
         st.caption(t("plan.click_hint", lang))
     with left:
-        _edit_forms(ws, ch)
+        if auth.can("edit"):
+            _edit_forms(ws, ch)
+        else:  # a viewer sees the scenarios, not the controls that change them
+            st.info(t("auth.viewer_only", lang), icon=":material/visibility:")
     st.subheader(t("plan.edits", lang))
     if cur:
         rows = [{"op": t(f"plan.op.{d['op']}", lang), "facility_id": d["facility_id"], "name": d.get("name", ""),
@@ -273,7 +288,7 @@ def _save_box(ws: Workspace, ch: state.Choice) -> None:
     st.caption(t("plan.author_note", lang, author=who))
     a, b = st.columns(2)
     with a:
-        if st.button(t("plan.save", lang), key=ps.SAVE, icon=":material/save:"):
+        if auth.can("save") and st.button(t("plan.save", lang), key=ps.SAVE, icon=":material/save:"):
             name = str(ss.get(ps.NAME) or "").strip()
             # the version the edits started from: the one opened or last saved; 0 for a new name
             base = int(ss.get(ps.BASE_VERSION) or 0) if ss.get(ps.BASE_NAME) == name else 0
@@ -307,6 +322,8 @@ def _save_box(ws: Workspace, ch: state.Choice) -> None:
                                        icon=":material/download:")
         else:
             st.caption(t("plan.none_saved_yet", lang))
+        if not auth.can("save"):
+            return
         upload = frame.file_uploader(t("plan.upload_scenario", lang), ["gpkg"], key=ps.UPLOAD, lang_=lang)
         if upload is not None and st.button(t("plan.import", lang), key=ps.IMPORT, icon=":material/upload:"):
             try:
@@ -394,8 +411,9 @@ def _suggest_tab(ws: Workspace, ch: state.Choice) -> None:
         cap = {svc.capacity: float(ss.get(ps.CAPACITY) or 0.0)} if svc.capacity else None
         new = [ps.as_dict(e) for e in suggest.to_edits(sug, kind, prefix=ps.suggestion_prefix(ps.edits()),
                                                        capacity=cap, name_prefix=t("sug.site_name", lang))]
-        st.button(t("sug.add_all", lang), key=ps.SUG_ADD, on_click=_on_add_suggested, args=(new, lang),
-                  icon=":material/add_location_alt:", disabled=not new)
+        if auth.can("edit"):
+            st.button(t("sug.add_all", lang), key=ps.SUG_ADD, on_click=_on_add_suggested, args=(new, lang),
+                      icon=":material/add_location_alt:", disabled=not new)
         st.subheader(t("sug.curve", lang))
         st.altair_chart(_curve_chart(sug.curve, lang), width="stretch")
     with right:

@@ -1,0 +1,209 @@
+"""Sign-in and roles (``$GISAPP_USERS``): the gate, the roles' controls, the author of a save, the users file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from streamlit.testing.v1 import AppTest
+
+from gisapp._errors import GisAppError
+from gisapp.i18n import t
+from gisapp.io.users import USERS_ENV, hash_password, read_users, verify_password
+from gisapp.planning.scenario import ScenarioStore
+from gisapp.ui import auth
+from gisapp.ui import planning_state as ps
+from tests.conftest import ROOT, TINY
+
+from .test_app import _ok
+
+APP = str(ROOT / "streamlit_app.py")
+PLANNING = "gisapp/ui/pages/planning.py"
+DATA = "gisapp/ui/pages/data.py"
+TIMEOUT_S = 300
+FAST = 2**10  #: scrypt cost of the test users (the default is 2**14)
+
+
+def _users_file(tmp_path: Path, users: dict[str, object]) -> Path:
+    p = tmp_path / "users.yaml"
+    p.write_text(yaml.safe_dump({"users": users}, allow_unicode=True), encoding="utf-8")
+    return p
+
+
+@pytest.fixture
+def users_file(tmp_path: Path) -> Path:
+    return _users_file(tmp_path, {
+        "wang": {"password": hash_password("view-pw", n=FAST), "role": "viewer", "display": "王查看"},
+        "li": {"password": hash_password("plan-pw", n=FAST), "role": "planner", "display": "李规划"},
+        "zhao": {"password": hash_password("admin-pw", n=FAST), "role": "admin", "display": "赵管理"},
+    })
+
+
+def _app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, users: Path | None) -> AppTest:
+    monkeypatch.setenv("GISAPP_WORKSPACE", str(TINY))
+    monkeypatch.setenv(ps.USER_DIR_ENV, str(tmp_path / "user_dir"))
+    if users is None:
+        monkeypatch.delenv(USERS_ENV, raising=False)
+    else:
+        monkeypatch.setenv(USERS_ENV, str(users))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _sign_in(at: AppTest, name: str, password: str) -> None:
+    at.text_input(key=auth.USER).set_value(name)
+    at.text_input(key=auth.PASSWORD).set_value(password)
+    next(b for b in at.button if b.label == t("auth.submit", "zh")).click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def _signed_out(at: AppTest) -> bool:
+    return any(x.value == t("auth.title", "zh") for x in at.title) and not at.metric
+
+
+def _button_keys(at: AppTest) -> set[str]:
+    return {str(b.key) for b in at.button if b.key}
+
+
+def _uploaders(at: AppTest) -> int:
+    return len(at.get("file_uploader"))
+
+
+# --- the users file ---------------------------------------------------------------------------
+
+
+def test_hash_and_verify_round_trip() -> None:
+    h = hash_password("正确的密码")
+    assert h.startswith("scrypt$16384$8$1$")
+    assert verify_password("正确的密码", h)
+    assert not verify_password("错误的密码", h)
+    assert not verify_password("", h)
+    assert hash_password("same") != hash_password("same")  # a fresh salt each time
+    assert not verify_password("x", "not a hash") and not verify_password("x", "scrypt$3$8$1$00$00")
+
+
+def test_a_bad_users_file_names_the_file_and_the_field(tmp_path: Path) -> None:
+    good = hash_password("pw", n=FAST)
+    p = _users_file(tmp_path, {"bob": {"password": good, "role": "boss"}})
+    with pytest.raises(GisAppError) as ei:
+        read_users(p)
+    assert "users.yaml" in ei.value.text("zh") and "users.bob.role" in ei.value.text("zh")
+    p = _users_file(tmp_path, {"bob": {"password": "plain-text", "role": "viewer"}})
+    with pytest.raises(GisAppError, match=r"users\.bob\.password"):
+        read_users(p)
+    p.write_text("users: [unclosed", encoding="utf-8")
+    with pytest.raises(GisAppError, match="users.yaml"):
+        read_users(p)
+    with pytest.raises(GisAppError, match="missing.yaml"):
+        read_users(tmp_path / "missing.yaml")
+    assert read_users(_users_file(tmp_path, {"bob": {"password": good, "role": "viewer"}}))["bob"].display == "bob"
+
+
+# --- the app ------------------------------------------------------------------------------------
+
+
+def test_without_a_users_file_the_app_is_open(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    at = _app(monkeypatch, tmp_path, None)
+    _ok(at)
+    assert at.metric, "the overview is shown without sign-in"
+    assert any(c.value == t("auth.open", "zh") for c in at.caption)
+    at.switch_page(PLANNING).run()
+    _ok(at)
+    assert ps.SAVE in _button_keys(at)
+
+
+def test_a_malformed_users_file_stops_the_app_with_a_clear_message(monkeypatch: pytest.MonkeyPatch,
+                                                                   tmp_path: Path) -> None:
+    p = _users_file(tmp_path, {"bob": {"password": hash_password("pw", n=FAST), "role": "boss"}})
+    at = _app(monkeypatch, tmp_path, p)
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and "users.yaml" in errors[0] and "users.bob.role" in errors[0], errors
+    assert not at.metric and not at.text_input  # no page, no sign-in form: nobody gets in
+
+
+def test_sign_in_gates_every_page_and_refuses_a_wrong_password(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                               users_file: Path) -> None:
+    at = _app(monkeypatch, tmp_path, users_file)
+    assert _signed_out(at)
+    _sign_in(at, "li", "view-pw")  # another user's password
+    assert _signed_out(at)
+    assert [e.value for e in at.error] == [t("auth.failed", "zh")]
+    _sign_in(at, "nobody", "plan-pw")
+    assert _signed_out(at)
+    assert [e.value for e in at.error] == [t("auth.failed", "zh")]  # the same words: no hint which part was wrong
+
+
+def test_a_viewer_sees_results_but_no_save_nor_upload(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                      users_file: Path) -> None:
+    at = _app(monkeypatch, tmp_path, users_file)
+    _sign_in(at, "wang", "view-pw")
+    _ok(at)
+    assert at.metric, "the overview is shown after sign-in"
+    assert any(t("auth.signed_in", "zh", name="王查看", role=t("auth.role.viewer", "zh")) == c.value
+               for c in at.caption)
+    assert auth.SIGN_OUT in _button_keys(at)
+    at.switch_page(PLANNING).run()
+    _ok(at)
+    keys_ = _button_keys(at)
+    assert ps.SAVE not in keys_ and ps.ADD not in keys_ and ps.IMPORT not in keys_
+    assert _uploaders(at) == 0
+    assert any(i.value == t("auth.viewer_only", "zh") for i in at.info)
+    at.switch_page(DATA).run()
+    _ok(at)
+    assert _uploaders(at) == 0
+    assert any(i.value == t("auth.viewer_only", "zh") for i in at.info)
+    at.button(key=auth.SIGN_OUT).click().run()
+    assert _signed_out(at)
+
+
+def test_a_planner_saves_and_is_recorded_as_the_author(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                       users_file: Path) -> None:
+    at = _app(monkeypatch, tmp_path, users_file)
+    _sign_in(at, "li", "plan-pw")
+    _ok(at)
+    assert any(t("auth.signed_in", "zh", name="李规划", role=t("auth.role.planner", "zh")) == c.value
+               for c in at.caption)
+    at.switch_page(DATA).run()
+    _ok(at)
+    assert _uploaders(at) == 2  # facilities and population
+    at.switch_page(PLANNING).run()
+    _ok(at)
+    assert {ps.SAVE, ps.ADD} <= _button_keys(at)
+    at.text_input(key=ps.NAME).set_value("甲方案")
+    at.button(key=ps.SAVE).click().run()
+    _ok(at)
+    folders = list((tmp_path / "user_dir" / "scenarios").iterdir())
+    assert len(folders) == 1
+    store = ScenarioStore(folders[0])
+    assert [v.author for v in store.history("甲方案")] == ["李规划"]
+
+
+def test_an_admin_sees_the_user_list(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, users_file: Path) -> None:
+    at = _app(monkeypatch, tmp_path, users_file)
+    _sign_in(at, "zhao", "admin-pw")
+    _ok(at)
+    shown = [df.value for df in at.dataframe if t("auth.col.role", "zh") in df.value.columns]
+    assert len(shown) == 1 and sorted(shown[0][t("auth.col.name", "zh")]) == ["li", "wang", "zhao"]
+    assert "password" not in " ".join(map(str, shown[0].columns))
+
+
+def _roles_script() -> None:
+    import streamlit as st
+
+    from gisapp.ui import auth
+
+    for name in ("wang", "li", "zhao", "nobody"):
+        st.session_state[auth.SIGNED_IN] = name
+        st.text(f"{name}:{','.join(a for a in auth.NEEDS if auth.can(a))}")
+
+
+def test_the_role_table_is_checked_on_the_server(monkeypatch: pytest.MonkeyPatch, users_file: Path) -> None:
+    monkeypatch.setenv(USERS_ENV, str(users_file))
+    at = AppTest.from_function(_roles_script, default_timeout=TIMEOUT_S).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [x.value for x in at.text] == ["wang:view,download", "li:view,download,upload,edit,save",
+                                          "zhao:view,download,upload,edit,save,users", "nobody:"]
