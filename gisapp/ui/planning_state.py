@@ -223,6 +223,12 @@ def store(folder: Path) -> ScenarioStore:
     return ScenarioStore(folder)
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def scenario_download(folder: str, name: str, version: int) -> bytes:
+    """Return version ``version`` of scenario ``name`` as a GeoPackage file (made once per version, not per rerun)."""
+    return ScenarioStore(folder).export_bytes(name, version)
+
+
 def author(lang: str) -> str:
     """Return who saves: the signed-in user if any, else the server's system user name, else "anonymous"."""
     signed_in = auth.display_name()  # the users file's sign-in (gisapp.ui.auth)

@@ -313,7 +313,7 @@ def _save_box(ws: Workspace, ch: state.Choice) -> None:
                       args=(str(folder), lang))
             if chosen in found:
                 try:
-                    data = ps.store(folder).export_bytes(str(chosen))
+                    data = ps.scenario_download(str(folder), str(chosen), found[chosen].version)
                 except (OSError, ValueError) as exc:
                     st.error(_text(exc, lang))
                 else:
