@@ -679,6 +679,12 @@ TEXT: dict[str, str] = {
     'capunit.seats': 'seats',
     'error.unknown_travel_mode': 'Unknown travel mode {mode!r}; use one of {known}.',
     # --- codes: planning (problem.* / error.* / cli.* keys of gisapp.planning) ---
+    'error.bad_cost_matrix': 'Location model: the cost matrix must be two-dimensional (demand x sites), got shape {shape}.',
+    'error.bad_cost_values': 'Location model: the cost matrix holds NaN or negative values; mark unreachable pairs with inf.',
+    'error.bad_weights_length': 'Location model: {n} demand weights for a cost matrix of {rows} rows; give one weight per row.',
+    'error.bad_weights_values': 'Location model: demand weights must be finite and non-negative (people).',
+    'error.bad_fixed_length': 'Location model: {n} existing-facility flags for a cost matrix of {cols} columns.',
+    'error.bad_fixed_index': 'Location model: existing-facility columns must lie between 0 and {cols} (excluded).',
     'plan.cap_amount.beds': '{n} beds',
     'plan.cap_amount.doctors': '{n} doctors',
     'plan.cap_amount.seats': '{n} school places',

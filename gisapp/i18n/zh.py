@@ -677,6 +677,12 @@ TEXT: dict[str, str] = {
     'capunit.seats': '个学位',
     'error.unknown_travel_mode': '未知的通行计算方式“{mode}”（可用：{known}）。',
     # --- codes: planning (problem.* / error.* / cli.* keys of gisapp.planning) ---
+    'error.bad_cost_matrix': '选址模型：费用矩阵须为二维（需求 × 站点），收到形状 {shape}。',
+    'error.bad_cost_values': '选址模型：费用矩阵含空值（NaN）或负数；不可达的组合请用 inf 表示。',
+    'error.bad_weights_length': '选址模型：需求权重有 {n} 个，但费用矩阵有 {rows} 行；每行需求须有一个权重。',
+    'error.bad_weights_values': '选址模型：需求权重须为有限的非负数（人数）。',
+    'error.bad_fixed_length': '选址模型：现有设施标记有 {n} 个，但费用矩阵有 {cols} 列。',
+    'error.bad_fixed_index': '选址模型：现有设施的列号须在 0 到 {cols} 之间（不含 {cols}）。',
     'plan.cap_amount.beds': '床位 {n} 张',
     'plan.cap_amount.doctors': '医生 {n} 名',
     'plan.cap_amount.seats': '学位 {n} 个',
