@@ -9,8 +9,9 @@ search), ``ratio`` (peer / ours: > 1 means ours is faster), ``max_rel_diff`` (la
 relative difference of the travel times), and ``ours_wall_s`` / ``peer_wall_s``; a
 ``traveltime_query_...`` line gives the search alone (graph / MCP object built before).
 Both engines run on one thread, so the times compared are CPU seconds
-(``time.process_time``), the best of a few alternating runs: wall-clock times on a shared
-machine swing by tens of percent with the other load; they are printed too.
+(``time.process_time``); both get the same treatment, printed in every line: one warm-up
+run, then the median of 3 alternating runs (wall-clock medians are printed too: on a shared
+machine they swing by tens of percent with the other load).
 
 A second case per size times per-facility catchments bounded at 15 minutes (20 facilities):
 :func:`gisapp.travel.grid_search.cost_matrix` against one ``MCP_Geometric.find_costs`` run per
@@ -23,12 +24,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
+import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 from affine import Affine
 from skimage.graph import MCP_Geometric
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _fair import REPEATS, WARMUP, timed, treatment  # noqa: E402
 
 from gisapp.travel.friction import FrictionSurface
 from gisapp.travel.grid_search import cost_matrix, grid_graph, nearest
@@ -52,7 +59,7 @@ def make_case(size: int, seed: int = 0) -> tuple[FrictionSurface, np.ndarray]:
 
 
 def run(size: int, repeats: int) -> list[dict[str, object]]:
-    """Time both engines on one grid size (best of ``repeats``, alternating) and compare.
+    """Time both engines on one grid size (a warm-up, then the median of ``repeats``, alternating).
 
     Returns two cases: end to end (MCP construction + search; our graph build + search)
     and query only (the MCP object / our graph built beforehand, as when a planner edits
@@ -61,14 +68,17 @@ def run(size: int, repeats: int) -> list[dict[str, object]]:
     surface, sources = make_case(size)
     starts = [tuple(s) for s in sources.tolist()]
     pace = 60.0 / (surface.speed_kph.astype(np.float64) * 1000.0)  # minutes per metre
-    best = dict.fromkeys(("peer_build", "peer_query", "ours_build", "ours_query",
-                          "peer_wall", "ours_wall"), np.inf)
+    runs: dict[str, list[float]] = {k: [] for k in ("peer_build", "peer_query", "ours_build",
+                                                    "ours_query", "peer_wall", "ours_wall")}
     peer = ours = np.zeros(0)
 
     def keep(key: str, value: float) -> None:
-        best[key] = min(best[key], value)
+        if warm_done:
+            runs[key].append(value)
 
-    for _ in range(repeats):
+    warm_done = False
+    for i in range(WARMUP + repeats):
+        warm_done = i >= WARMUP
         w0, c0 = time.perf_counter(), time.process_time()
         mcp = MCP_Geometric(pace, fully_connected=True, sampling=(CELL_M, CELL_M))
         c1 = time.process_time()
@@ -88,6 +98,7 @@ def run(size: int, repeats: int) -> list[dict[str, object]]:
         keep("ours_query", c2 - c1)
         keep("ours_wall", w2 - w0)
         del graph
+    best = {k: statistics.median(v) for k, v in runs.items()}
     both = np.isfinite(ours) & np.isfinite(peer) & (peer > 0)
     rel = float((np.abs(ours[both] - peer[both]) / peer[both]).max())
     end_ours = best["ours_build"] + best["ours_query"]
@@ -96,10 +107,12 @@ def run(size: int, repeats: int) -> list[dict[str, object]]:
         {"bench": "traveltime_isotropic_8n_300src", "size": f"{size}x{size}",
          "ours_s": round(end_ours, 3), "peer_s": round(end_peer, 3),
          "ratio": round(end_peer / end_ours, 3), "max_rel_diff": rel,
-         "ours_wall_s": round(best["ours_wall"], 3), "peer_wall_s": round(best["peer_wall"], 3)},
+         "ours_wall_s": round(best["ours_wall"], 3), "peer_wall_s": round(best["peer_wall"], 3),
+         **treatment(WARMUP, repeats)},
         {"bench": "traveltime_query_8n_300src", "size": f"{size}x{size}",
          "ours_s": round(best["ours_query"], 3), "peer_s": round(best["peer_query"], 3),
-         "ratio": round(best["peer_query"] / best["ours_query"], 3), "max_rel_diff": rel},
+         "ratio": round(best["peer_query"] / best["ours_query"], 3), "max_rel_diff": rel,
+         **treatment(WARMUP, repeats)},
     ]
 
 
@@ -120,16 +133,19 @@ def run_catchments(size: int) -> dict[str, object]:
     sources = sources[:N_CATCHMENTS]
     pace = 60.0 / (surface.speed_kph.astype(np.float64) * 1000.0)
     cell_index = np.arange(size * size).reshape(size, size)
-    c0, w0 = time.process_time(), time.perf_counter()
-    mcp = MCP_Geometric(pace, fully_connected=True, sampling=(CELL_M, CELL_M))
-    peer_cols = []
-    for r, c in sources.tolist():
-        peer_cols.append(_mcp_bounded(mcp, (r, c)))
-    peer_s, peer_wall = time.process_time() - c0, time.perf_counter() - w0
-    c0, w0 = time.process_time(), time.perf_counter()
-    graph = grid_graph(surface, neighbours=8)
-    cm = cost_matrix(graph, sources, cell_index, max_minutes=CATCHMENT_MIN)
-    ours_s, ours_wall = time.process_time() - c0, time.perf_counter() - w0
+
+    def peer_run() -> list[np.ndarray]:
+        mcp = MCP_Geometric(pace, fully_connected=True, sampling=(CELL_M, CELL_M))
+        return [_mcp_bounded(mcp, (r, c)) for r, c in sources.tolist()]
+
+    def ours_run():  # noqa: ANN202
+        graph = grid_graph(surface, neighbours=8)
+        return cost_matrix(graph, sources, cell_index, max_minutes=CATCHMENT_MIN)
+
+    peer_s, peer_cols = timed(peer_run, clock=time.process_time)
+    ours_s, cm = timed(ours_run, clock=time.process_time)
+    peer_wall, _ = timed(peer_run, warmup=0)
+    ours_wall, _ = timed(ours_run, warmup=0)
     rows, cols, ours = cm.pairs()
     peer = np.array([peer_cols[j][i] for i, j in zip(rows[:200_000:97], cols[:200_000:97],
                                                     strict=True)])
@@ -139,7 +155,7 @@ def run_catchments(size: int) -> dict[str, object]:
             "ours_s": round(ours_s, 3), "peer_s": round(peer_s, 3),
             "ratio": round(peer_s / ours_s, 3), "max_rel_diff": float(rel.max()),
             "ours_wall_s": round(ours_wall, 3), "peer_wall_s": round(peer_wall, 3),
-            "pairs": int(cm.nnz), "peer_pairs": n_peer}
+            "pairs": int(cm.nnz), "peer_pairs": n_peer, **treatment()}
 
 
 def main() -> None:
@@ -148,7 +164,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="only 1,000 x 1,000")
     args = parser.parse_args()
     for size in (1000,) if args.quick else (1000, 2000):
-        for case in run(size, repeats=3 if size <= 1000 else 2):
+        for case in run(size, repeats=REPEATS):
             print(json.dumps(case), flush=True)
         print(json.dumps(run_catchments(size)), flush=True)
 
