@@ -10,6 +10,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from numpy.typing import NDArray
 from pyproj import Transformer
 from rasterio import features
@@ -102,9 +103,33 @@ def gap_polygons(ws: Workspace, res: ServiceResult, *, top: int | None = None,
         labels.append(int(val))
     if not geoms:
         return gpd.GeoDataFrame(table.assign(geometry=None), geometry="geometry", crs=ws.crs)
-    shapes = gpd.GeoDataFrame({"label": labels}, geometry=geoms, crs=ws.crs).dissolve(by="label")
+    shapes = gpd.GeoDataFrame({"label": labels}, geometry=_by_label(np.asarray(labels, dtype=np.int64),
+                                                                      np.asarray(geoms, dtype=object)),
+                              crs=ws.crs).drop_duplicates("label").set_index("label")
     out = table.merge(shapes, left_on="label", right_index=True, how="left")
     return gpd.GeoDataFrame(out, geometry="geometry", crs=ws.crs)
+
+
+def _by_label(labels: NDArray[np.int64], parts: NDArray[np.object_]) -> NDArray[np.object_]:
+    """Return, for every piece, the geometry of its whole label: the piece, or all pieces as one multipolygon.
+
+    ``features.shapes`` traces 4-connected pieces, while gap areas are 8-connected, so an area
+    may come as several pieces touching at corners.  Pieces of one label never overlap, so
+    their union is the multipolygon of the pieces: built in one vectorised call, in linear
+    time (a per-label ``dissolve`` cost 645 of 664 s at 4 M cells).
+    """
+    out = parts.copy()
+    counts = np.bincount(labels)
+    multi = counts[labels] > 1
+    if multi.any():
+        idx = np.flatnonzero(multi)
+        order = idx[np.argsort(labels[idx], kind="stable")]
+        lab_sorted = labels[order]
+        uniq, group = np.unique(lab_sorted, return_inverse=True)
+        merged = shapely.multipolygons(parts[order], indices=group)
+        pos = np.searchsorted(uniq, labels[idx])
+        out[idx] = merged[pos]
+    return out
 
 
 #: the header key of each column of a gap table written for people (:func:`gap_export`)
