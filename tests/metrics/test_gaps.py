@@ -49,3 +49,19 @@ def test_gap_export_headers_in_each_language_and_numbers_unchanged(tiny_ws):
         assert out[t("col.district_name", lang)].tolist() == g["district_name"].tolist()
     zh = gap_export(g, "zh")
     assert all(any("\u4e00" <= ch <= "\u9fff" for ch in c) for c in zh.columns), list(zh.columns)
+
+
+def test_pieces_of_one_area_become_its_union() -> None:
+    """Pieces touching at a corner (one 8-connected area) give the same geometry as their union."""
+    import shapely
+    from shapely.geometry import box
+
+    from gisapp.metrics.gaps import _by_label
+
+    parts = np.array([box(0, 0, 1, 1), box(1, 1, 2, 2), box(5, 5, 6, 6), box(2, 2, 3, 3)], dtype=object)
+    labels = np.array([1, 1, 2, 1])
+    out = _by_label(labels, parts)
+    whole = shapely.union_all(parts[labels == 1])
+    assert all(g.equals(whole) for g in out[labels == 1])
+    assert out[2].equals(parts[2])
+    assert out[0].area == 3.0
