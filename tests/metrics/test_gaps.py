@@ -7,6 +7,7 @@ cell (2, 2), clinic C2 (1 doctor) at cell (7, 7), school S1 (300 seats) at cell 
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from gisapp.config.spec import Standard
