@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what the app and the tests need, idempotently: a local virtual environment in .venv
 # with the project and its test dependencies, and (with --system) Debian's chromium and a CJK
-# font for the browser tests and the PDF report.  Safe to run again: it skips what is there.
+# font for the browser tests and the PDF report, and PostgreSQL + PostGIS (Debian's postgresql-postgis)
+# for the database tests.  Safe to run again: it skips what is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
@@ -26,6 +27,9 @@ if [ "$WANT_SYSTEM" = 1 ]; then
   NEED=()
   command -v chromium >/dev/null 2>&1 || NEED+=(chromium)
   [ -f /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf ] || NEED+=(fonts-droid-fallback)
+  # a real PostgreSQL + PostGIS for the database tests (tests/pg_server.py starts it on loopback)
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || NEED+=(postgresql)
+  ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || NEED+=(postgresql-postgis)
   if [ ${#NEED[@]} -gt 0 ]; then
     echo "[setup] installing Debian packages: ${NEED[*]}"
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
