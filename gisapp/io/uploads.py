@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
@@ -32,6 +34,8 @@ __all__ = [
     "prepare_facilities",
     "read_columns",
     "save_upload",
+    "session_folder",
+    "sweep_session_folders",
     "written_files",
 ]
 
@@ -72,6 +76,57 @@ def save_upload(name: str, data: bytes, *, folder: Path | None = None) -> Path:
     if not path.is_file():
         write_bytes(path, data)
     return path
+
+
+#: sub-folder of :data:`UPLOAD_DIR` holding one private folder per app session
+SESSIONS = "sessions"
+#: the file whose modification time says when a session last ran
+ALIVE = ".alive"
+
+
+def session_folder(session_id: str, *, root: Path | None = None) -> Path:
+    """Return (and create) the private upload folder of one app session, marking the session alive.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> f = session_folder("a1b2-c3", root=root)
+    >>> f.relative_to(root).as_posix(), (f / ".alive").is_file()
+    ('sessions/a1b2-c3', True)
+    """
+    folder = (root or UPLOAD_DIR) / SESSIONS / (_safe_name(session_id) or "session")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / ALIVE).touch()
+    return folder
+
+
+def sweep_session_folders(is_live: Callable[[str], bool], *, grace_s: float = 600.0,
+                          root: Path | None = None) -> list[str]:
+    """Remove the upload folders of sessions that ended; return their session ids.
+
+    A folder goes when ``is_live(session_id)`` is false and the session has not run for
+    ``grace_s`` seconds (a browser that lost its connection for a moment comes back to its
+    uploads).  Run by the app now and then; a folder of a server that crashed goes the same way.
+    """
+    base = (root or UPLOAD_DIR) / SESSIONS
+    if not base.is_dir():
+        return []
+    gone = []
+    now = time.time()
+    for folder in base.iterdir():
+        if not folder.is_dir() or is_live(folder.name):
+            continue
+        alive = folder / ALIVE
+        try:
+            last = alive.stat().st_mtime if alive.exists() else folder.stat().st_mtime
+        except OSError:
+            continue
+        if now - last >= grace_s:
+            shutil.rmtree(folder, ignore_errors=True)
+            if not folder.exists():
+                gone.append(folder.name)
+    return gone
 
 
 def is_table(path: Path) -> bool:

@@ -14,6 +14,9 @@ control and again in the action itself, so a control a role lacks is neither dra
 from __future__ import annotations
 
 import functools
+import threading
+import time
+from collections import deque
 from pathlib import Path
 
 import pandas as pd
@@ -40,6 +43,64 @@ OPEN_ROLE = "planner"
 
 #: a hash checked when the user name is unknown, so a wrong name takes as long as a wrong password
 _DUMMY = _users.hash_password("-")
+
+#: failed sign-ins allowed per user name within :data:`LOCK_WINDOW_S` before the name is locked
+MAX_FAILURES = 5
+#: seconds over which failures are counted, and for which a name stays locked after the last one
+LOCK_WINDOW_S = 15 * 60
+
+
+class Attempts:
+    """Failed sign-ins per user name, shared by every session of the server (a new tab does not reset them).
+
+    A name with :data:`MAX_FAILURES` failures within :data:`LOCK_WINDOW_S` seconds is locked
+    until the oldest of them is that old: no password is checked for it meanwhile, the right
+    one included.  A successful sign-in clears the name's failures.
+
+    Examples
+    --------
+    >>> a = Attempts(max_failures=2, window_s=60, clock=iter([0, 1, 2, 70]).__next__)
+    >>> a.fail("wang"); a.fail("wang"); a.locked_for("wang"), a.locked_for("wang")
+    (58, 0)
+    """
+
+    def __init__(self, *, max_failures: int = MAX_FAILURES, window_s: float = LOCK_WINDOW_S,
+                 clock: object = time.monotonic) -> None:
+        self.max_failures = max_failures
+        self.window_s = window_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._fails: dict[str, deque[float]] = {}
+
+    def _now(self) -> float:
+        return float(self._clock())  # type: ignore[operator]
+
+    def fail(self, name: str) -> None:
+        """Record a failed sign-in for ``name``."""
+        with self._lock:
+            q = self._fails.setdefault(name, deque(maxlen=self.max_failures))
+            q.append(self._now())
+
+    def clear(self, name: str) -> None:
+        """Forget the failures of ``name`` (after a successful sign-in)."""
+        with self._lock:
+            self._fails.pop(name, None)
+
+    def locked_for(self, name: str) -> int:
+        """Return the whole seconds ``name`` stays locked (0: not locked)."""
+        with self._lock:
+            q = self._fails.get(name)
+            if q is None or len(q) < self.max_failures:
+                return 0
+            left = q[0] + self.window_s - self._now()
+            if left <= 0:
+                self._fails.pop(name, None)
+                return 0
+            return int(left) + (left > int(left))
+
+
+#: the server's failed sign-ins
+ATTEMPTS = Attempts()
 
 
 @functools.lru_cache(maxsize=4)
@@ -136,10 +197,18 @@ def gate(lang: str) -> None:
         password = st.text_input(t("auth.password", lang), type="password", key=PASSWORD)
         submitted = st.form_submit_button(t("auth.submit", lang), type="primary", icon=":material/login:")
     if submitted:
-        u = check(str(name or ""), str(password or ""), known)
+        key = str(name or "").strip()
+        wait = ATTEMPTS.locked_for(key)
+        if wait:
+            st.error(t("auth.locked", lang, minutes=max(1, -(-wait // 60)), tries=ATTEMPTS.max_failures))
+            st.stop()
+            return
+        u = check(key, str(password or ""), known)
         if u is not None:
+            ATTEMPTS.clear(key)
             st.session_state[SIGNED_IN] = u.name
             st.rerun()
+        ATTEMPTS.fail(key)
         st.error(t("auth.failed", lang))
     st.stop()
 

@@ -1,15 +1,24 @@
 """What the data page needs to offer uploads: the fields a user maps, guesses, the overrides JSON.
 
 Storing and reading the uploaded files is :mod:`gisapp.io.uploads` (only :mod:`gisapp.io`
-touches files); this module holds no file access, only choices and the JSON of accepted
-uploads that every cached loader takes as part of its key.
+touches files); this module holds no file access, only choices, the JSON of accepted uploads
+that every cached loader takes as part of its key, and which private folder a session's
+uploads go to (:func:`session_folder`): each session has its own, removed after the session
+ends (:func:`maybe_sweep`), so one planner's files are never another's.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path, PurePath
 from typing import Final
+
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from gisapp.io import uploads as _stored
 
 #: Facility fields the user maps: (engine field, required, likely column names).
 FACILITY_FIELDS: Final[list[tuple[str, bool, tuple[str, ...]]]] = [
@@ -67,3 +76,32 @@ def describe(current: str) -> list[dict[str, str]]:
     """
     return [{"role": str(o["role"]), "file": PurePath(str(o["path"])).name, "crs": str(o.get("crs") or "")}
             for o in json.loads(current or "[]")]
+
+
+#: seconds between two sweeps of ended sessions' upload folders
+SWEEP_EVERY_S = 60.0
+#: seconds a session's folder is kept after it last ran while its session is not connected
+GRACE_S = 600.0
+_sweep_lock = threading.Lock()
+_last_sweep = [0.0]
+
+
+def maybe_sweep(*, force: bool = False) -> list[str]:
+    """Remove the upload folders of ended sessions, at most once a minute; return their ids."""
+    if not Runtime.exists():  # AppTest, or a script run outside a server
+        return []
+    now = time.monotonic()
+    with _sweep_lock:
+        if not force and now - _last_sweep[0] < SWEEP_EVERY_S:
+            return []
+        _last_sweep[0] = now
+    return _stored.sweep_session_folders(Runtime.instance().is_active_session, grace_s=GRACE_S)
+
+
+def session_folder() -> Path | None:
+    """Return this session's private upload folder (None outside a session: the shared folder is used)."""
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return None
+    maybe_sweep()
+    return _stored.session_folder(ctx.session_id)

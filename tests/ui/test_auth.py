@@ -207,3 +207,38 @@ def test_the_role_table_is_checked_on_the_server(monkeypatch: pytest.MonkeyPatch
     assert not at.exception, [e.value for e in at.exception]
     assert [x.value for x in at.text] == ["wang:view,download", "li:view,download,upload,edit,save",
                                           "zhao:view,download,upload,edit,save,users", "nobody:"]
+
+
+# --- sign-in attempts ---------------------------------------------------------------------------
+
+
+def test_a_name_is_locked_after_five_failures_in_every_session(monkeypatch, tmp_path, users_file) -> None:
+    monkeypatch.setattr(auth, "ATTEMPTS", auth.Attempts())
+    at = _app(monkeypatch, tmp_path, users_file)
+    for _ in range(auth.MAX_FAILURES):
+        _sign_in(at, "li", "wrong")
+        assert [e.value for e in at.error] == [t("auth.failed", "zh")]
+    _sign_in(at, "li", "plan-pw")  # the right password, but the name is locked
+    assert _signed_out(at)
+    assert [e.value for e in at.error] == [t("auth.locked", "zh", minutes=15, tries=auth.MAX_FAILURES)]
+    other = _app(monkeypatch, tmp_path, users_file)  # a new tab is locked too
+    _sign_in(other, "li", "plan-pw")
+    assert _signed_out(other)
+    _sign_in(other, "zhao", "admin-pw")  # another name is not
+    assert not _signed_out(other)
+
+
+def test_a_success_clears_the_failures() -> None:
+    now = [0.0]
+    a = auth.Attempts(max_failures=3, window_s=100, clock=lambda: now[0])
+    a.fail("li")
+    a.fail("li")
+    a.clear("li")
+    a.fail("li")
+    a.fail("li")
+    assert a.locked_for("li") == 0
+    a.fail("li")
+    now[0] = 50.0
+    assert a.locked_for("li") == 50  # three failures at 0: locked until 100
+    now[0] = 100.0
+    assert a.locked_for("li") == 0
