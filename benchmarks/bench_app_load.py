@@ -1,0 +1,179 @@
+"""Load benchmark of the app: N planners at once on one server, on loopback.
+
+Starts the app (``streamlit run streamlit_app.py``, the demo workspace unless
+``$GISAPP_WORKSPACE`` says otherwise) on a free loopback port, warms it with one session's
+tour, then for each N opens N sessions at once with the light websocket client
+(:mod:`st_client`: a browser per session would take the CPU the server needs).  Each session
+loads the overview, goes to the map and switches the service (session i takes option
+1 + i % 3, so the sessions ask for a few different services, as planners do).  Printed per N,
+one JSON line: p50 / p95 / max page time (every page of every session), the server's CPU
+seconds during the round, its peak and final resident memory (sampled every 0.2 s from
+/proc), and the resident memory 30 s after the sessions closed against the warm level.
+
+Usage::
+
+    python benchmarks/bench_app_load.py                 # N = 1, 5, 10, 20
+    python benchmarks/bench_app_load.py --sessions 1 5  # a quick run
+
+Targets (issue 13): 20 sessions with p95 <= 2 x the single-session time and the server under
+3 GiB; after the sessions close, memory within 20 % of its warm level.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from st_client import LightSession  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (all its threads) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of a process now, bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+class Sampler:
+    """Peak resident memory of a process, sampled in a thread."""
+
+    def __init__(self, pid: int, every_s: float = 0.2) -> None:
+        self.pid, self.every_s, self.peak = pid, every_s, 0
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, rss_bytes(self.pid))
+            self._stop.wait(self.every_s)
+
+    def __enter__(self) -> Sampler:
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._t.join()
+
+
+def start_server(port: int) -> subprocess.Popen[bytes]:
+    """Start the app on 127.0.0.1:port and wait until it answers its health check."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
+         "--server.disconnectedSessionTTL", "5"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:  # noqa: S310
+                if r.status == 200:
+                    return proc
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    msg = "the app did not start within 120 s"
+    raise RuntimeError(msg)
+
+
+async def tour(url: str, i: int) -> list[float]:
+    """One planner: the overview, the map, another service; return the page times (s)."""
+    async with LightSession(url) as s:
+        times = []
+        r = await s.open()
+        times.append(r.seconds)
+        r = await s.goto("map")
+        times.append(r.seconds)
+        options = list(r.widgets["service"].options)
+        r = await s.choose("service", options[(1 + i % 3) % len(options)])
+        times.append(r.seconds)
+        bad = list(r.exceptions)
+        if bad:
+            msg = f"session {i}: {bad}"
+            raise RuntimeError(msg)
+        return times
+
+
+async def round_of(url: str, n: int) -> list[float]:
+    results = await asyncio.gather(*(tour(url, i) for i in range(n)))
+    return [t for r in results for t in r]
+
+
+def pct(values: list[float], q: float) -> float:
+    v = sorted(values)
+    return v[min(len(v) - 1, max(0, int(round(q * (len(v) - 1)))))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sessions", type=int, nargs="+", default=[1, 5, 10, 20])
+    ap.add_argument("--settle-s", type=float, default=30.0, help="wait after the sessions close")
+    args = ap.parse_args(argv)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = start_server(port)
+    try:
+        asyncio.run(round_of(url, 3))  # warm: every service the rounds ask for is computed once
+        time.sleep(args.settle_s)
+        warm = rss_bytes(proc.pid)
+        print(json.dumps({"bench": "app_load", "warm_rss_mib": round(warm / 2**20)}), flush=True)
+        single = None
+        for n in args.sessions:
+            c0 = cpu_seconds(proc.pid)
+            w0 = time.perf_counter()
+            with Sampler(proc.pid) as sampler:
+                times = asyncio.run(round_of(url, n))
+            wall = time.perf_counter() - w0
+            cpu = cpu_seconds(proc.pid) - c0
+            time.sleep(args.settle_s)
+            after = rss_bytes(proc.pid)
+            p95 = pct(times, 0.95)
+            if single is None:
+                single = p95
+            print(json.dumps({
+                "bench": "app_load", "sessions": n, "pages": len(times),
+                "p50_s": round(statistics.median(times), 2), "p95_s": round(p95, 2), "max_s": round(max(times), 2),
+                "p95_vs_first_round": round(p95 / single, 2), "wall_s": round(wall, 1),
+                "server_cpu_s": round(cpu, 1), "server_cores_busy": round(cpu / wall, 2),
+                "peak_rss_mib": round(sampler.peak / 2**20), "rss_after_close_mib": round(after / 2**20),
+                "after_close_vs_warm": round(after / warm, 2),
+            }), flush=True)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

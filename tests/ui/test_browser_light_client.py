@@ -1,0 +1,71 @@
+"""The load benchmark's light websocket client sees the pages a browser shows.
+
+``benchmarks/bench_app_load.py`` drives many sessions with :mod:`benchmarks.st_client` instead
+of browsers (a browser per session would take the CPU the server needs).  This test opens the
+same pages in chromium and with the light client on one server and checks they agree: every
+heading, metric and widget label the client received is on the browser's page, and the
+browser's headings all reached the client; after switching the service on the map page the
+client's page names the service it chose, as the browser's does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+from .test_browser import _wait_idle, app_url, page  # noqa: F401 - fixtures
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from st_client import LightSession  # noqa: E402
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+async def _client_pages(url: str) -> tuple[list[str], list[str], str]:
+    async with LightSession(url) as s:
+        overview = await s.open()
+        m = await s.goto("map")
+        options = list(m.widgets["service"].options)
+        chosen = options[1]
+        after = await s.choose("service", chosen)
+        assert not (overview.exceptions or m.exceptions or after.exceptions)
+        return overview.texts, after.texts, chosen
+
+
+def _visible(pg) -> str:  # type: ignore[no-untyped-def]
+    return " ".join(pg.locator("[data-testid='stAppViewContainer']").inner_text().split())
+
+
+def _norm(text: str) -> str:
+    import re
+
+    text = re.sub(r"[*_`#>|]", "", text)  # markdown marks the browser renders away
+    return " ".join(text.split())
+
+
+def test_the_light_client_sees_what_the_browser_shows(page, app_url: str) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    overview, map_texts, chosen = asyncio.run(_client_pages(app_url))
+    pg = page
+    pg.goto(app_url, wait_until="domcontentloaded")
+    pg.get_by_text("公共服务人口地图").first.wait_for(state="visible")
+    _wait_idle(pg)
+    shown = _visible(pg)
+    short = [_norm(t) for t in overview if 2 <= len(_norm(t)) <= 40 and "\n" not in t.strip()]
+    assert short, overview
+    missing = [t for t in short if t not in shown]
+    assert missing == [], missing
+    headings = [" ".join(h.split()) for h in pg.locator("h1, h2, h3").all_inner_texts() if h.strip()]
+    client = " ".join(_norm(t) for t in overview)
+    assert headings and [h for h in headings if _norm(h) not in client] == []
+    # the map page after the service switch: both name the chosen service
+    pg.get_by_role("link", name="地图").first.click()
+    _wait_idle(pg)
+    pg.locator("[data-testid='stSelectbox']").filter(has_text="服务").first.click()
+    pg.get_by_role("option", name=chosen).first.click()
+    _wait_idle(pg)
+    assert chosen in _visible(pg)
+    assert any(chosen in t for t in map_texts), map_texts[:20]
