@@ -7,8 +7,10 @@ tour, then for each N opens N sessions at once with the light websocket client
 loads the overview, goes to the map and switches the service (session i takes option
 1 + i % 3, so the sessions ask for a few different services, as planners do).  Printed per N,
 one JSON line: p50 / p95 / max page time (every page of every session), the server's CPU
-seconds during the round, its peak and final resident memory (sampled every 0.2 s from
-/proc), and the resident memory 30 s after the sessions closed against the warm level.
+seconds during the round, the light client's own CPU seconds and the machine's load (on a
+shared 2-core machine the client and other work compete with the server: read the ratios with
+them), the server's peak resident memory (sampled every 0.2 s from /proc), and its resident
+memory 30 s after the sessions closed against the warm level.
 
 Usage::
 
@@ -25,6 +27,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -148,11 +151,14 @@ def main(argv: list[str] | None = None) -> int:
         single = None
         for n in args.sessions:
             c0 = cpu_seconds(proc.pid)
+            u0 = resource.getrusage(resource.RUSAGE_SELF)
             w0 = time.perf_counter()
             with Sampler(proc.pid) as sampler:
                 times = asyncio.run(round_of(url, n))
             wall = time.perf_counter() - w0
             cpu = cpu_seconds(proc.pid) - c0
+            u1 = resource.getrusage(resource.RUSAGE_SELF)
+            client_cpu = (u1.ru_utime - u0.ru_utime) + (u1.ru_stime - u0.ru_stime)
             time.sleep(args.settle_s)
             after = rss_bytes(proc.pid)
             p95 = pct(times, 0.95)
@@ -163,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
                 "p50_s": round(statistics.median(times), 2), "p95_s": round(p95, 2), "max_s": round(max(times), 2),
                 "p95_vs_first_round": round(p95 / single, 2), "wall_s": round(wall, 1),
                 "server_cpu_s": round(cpu, 1), "server_cores_busy": round(cpu / wall, 2),
+                "client_cpu_s": round(client_cpu, 1), "load_avg_1min": round(os.getloadavg()[0], 1),
                 "peak_rss_mib": round(sampler.peak / 2**20), "rss_after_close_mib": round(after / 2**20),
                 "after_close_vs_warm": round(after / warm, 2),
             }), flush=True)
