@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
 import scipy.sparse as sp
@@ -38,11 +39,11 @@ __all__ = [
 ]
 
 #: a cost matrix as the models take it
-CostInput = NDArray[np.floating] | sp.sparray | sp.spmatrix | CostMatrix
+CostInput: TypeAlias = NDArray[np.floating] | sp.sparray | sp.spmatrix | CostMatrix
 
 #: a progress callback: ``progress(fraction_done, stage)`` with ``0 <= fraction_done <= 1``
 #: and ``stage`` one of ``"build"``, ``"heuristic"``, ``"solve"``, ``"done"``
-Progress = Callable[[float, str], None]
+Progress: TypeAlias = Callable[[float, str], None]
 
 
 @dataclass(frozen=True)

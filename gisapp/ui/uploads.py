@@ -88,14 +88,16 @@ _last_sweep = [0.0]
 
 def maybe_sweep(*, force: bool = False) -> list[str]:
     """Remove the upload folders of ended sessions, at most once a minute; return their ids."""
-    if not Runtime.exists():  # AppTest, or a script run outside a server
+    try:
+        rt = Runtime.instance()
+    except RuntimeError:  # AppTest, or a script run outside a server
         return []
     now = time.monotonic()
     with _sweep_lock:
         if not force and now - _last_sweep[0] < SWEEP_EVERY_S:
             return []
         _last_sweep[0] = now
-    return _stored.sweep_session_folders(Runtime.instance().is_active_session, grace_s=GRACE_S)
+    return _stored.sweep_session_folders(rt.is_active_session, grace_s=GRACE_S)
 
 
 def session_folder() -> Path | None:
