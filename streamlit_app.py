@@ -20,6 +20,7 @@ PAGES: list[tuple[str, str, str]] = [
     ("gisapp/ui/pages/gaps.py", "page.gaps", ":material/report:"),
     ("gisapp/ui/pages/places.py", "page.places", ":material/location_city:"),
     ("gisapp/ui/pages/consortia.py", "page.consortia", ":material/hub:"),
+    ("gisapp/ui/pages/change.py", "page.change", ":material/timeline:"),  # issue 14: change over time
     ("gisapp/ui/pages/planning.py", "page.planning", ":material/edit_location_alt:"),
     ("gisapp/ui/pages/report.py", "rep.page.title", ":material/description:"),
     ("gisapp/ui/pages/data.py", "page.data", ":material/database:"),

@@ -166,7 +166,13 @@ KIND_ORDER = (
     "kindergarten",
     "primary_school",
     "middle_school",
+    "elderly_care_station",
+    "elderly_day_centre",
+    "nursing_home",
+    "childcare_centre",
 )
+#: the kinds of the 一老一小 services (issue 14): placed after the others, with their own generator
+CARE_KINDS = ("elderly_care_station", "elderly_day_centre", "nursing_home", "childcare_centre")
 FACILITY_COLUMNS = [
     "facility_id",
     "name",
@@ -176,11 +182,29 @@ FACILITY_COLUMNS = [
     "beds",
     "doctors",
     "seats",
+    "care_beds",
+    "places",
     "consortium_id",
     "is_lead",
     "district_id",
     "township_code",
+    "opened",
+    "closed",
 ]
+#: the years of the demo's two states: the census year and the synthetic "now"
+YEAR_BASE, YEAR_NOW = 2020, 2025
+#: share of residents aged 60+ (2020 census, national: 18.70 %) - the base of the bed norm
+ELDERLY_60_SHARE = 0.187
+#: elderly-care beds per 1,000 residents aged 60+ (十三五 target 35-40; the demo sizes to ~the lower end)
+CARE_BEDS_PER_1000 = 35.0
+#: childcare places per 1,000 residents (十四五 target 4.5 by 2025); the demo's 2025 state stays below
+CHILDCARE_PER_1000_TARGET = 4.5
+CHILDCARE_PER_1000_BUILT = 4.0
+#: 2025 district totals: the 2020 census plus 2.5 x the 2020-2022 change of the reference estimate
+POP_TREND_FACTOR = 2.5
+#: the 2025 grid: cells of at least this many people (2,000 per km^2) grow, the others shrink
+POP_TOWN_CELL = 20
+POP_TOWN_GROWTH, POP_RURAL_GROWTH = 1.06, 0.97
 VILLAGE_SCHOOL_PER = 3  # one village primary school / kindergarten per 3 村 of a township
 
 XY = NDArray[np.float64]
@@ -661,8 +685,11 @@ def build_population(
     return flat_pop.reshape(shape), transform, member
 
 
-def write_population(path: Path, pop: NDArray[np.int32], transform: Affine) -> None:
-    """Write the population grid as a DEFLATE-compressed int32 GeoTIFF in EPSG:4543."""
+def write_population(path: Path, pop: NDArray[np.int32], transform: Affine, *, year: int | None = None) -> None:
+    """Write the population grid as a DEFLATE-compressed int32 GeoTIFF in EPSG:4543.
+
+    ``year`` (the synthetic 2025 state) changes only the file's description and source tags.
+    """
     profile = {
         "driver": "GTiff",
         "dtype": "int32",
@@ -681,13 +708,25 @@ def write_population(path: Path, pop: NDArray[np.int32], transform: Affine) -> N
     }
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(pop, 1)
-        dst.set_band_description(1, "people per 100 m cell (synthetic)")
-        dst.update_tags(
-            UNIT="people",
-            STATUS="synthetic",
-            SEED=str(SEED),
-            SOURCE="data/build_demo.py; district totals = 2020 census (7th), spread over synthetic settlements",
-        )
+        if year is None:
+            dst.set_band_description(1, "people per 100 m cell (synthetic)")
+            dst.update_tags(
+                UNIT="people",
+                STATUS="synthetic",
+                SEED=str(SEED),
+                SOURCE="data/build_demo.py; district totals = 2020 census (7th), spread over synthetic settlements",
+            )
+        else:
+            dst.set_band_description(1, f"people per 100 m cell in {year} (synthetic)")
+            dst.update_tags(
+                UNIT="people",
+                STATUS="synthetic",
+                SEED=str(SEED),
+                YEAR=str(year),
+                SOURCE=(f"data/build_demo.py; synthetic {year} state: district totals = 2020 census + "
+                        f"{POP_TREND_FACTOR:g} x the 2020-2022 change of the reference estimate, drawn over "
+                        "the 2020 cells (towns up, the rest down)"),
+            )
 
 
 # --------------------------------------------------------------------------------------
@@ -711,6 +750,11 @@ def expected_counts(ref: Reference) -> dict[str, int]:
         counts["kindergarten"] += nc + rural + nv // VILLAGE_SCHOOL_PER
         counts["primary_school"] += (1 + max(nc - 1, 0) if rural else nc) + nv // VILLAGE_SCHOOL_PER
         counts["middle_school"] += 1 if rural else math.ceil(nc / 2)
+        counts["elderly_care_station"] += nc
+        counts["elderly_day_centre"] += 1
+        counts["nursing_home"] += 1
+        counts["childcare_centre"] += nc + rural
+    counts["nursing_home"] += len(ADCODES)  # a 社会福利院 per district
     return counts
 
 
@@ -1017,11 +1061,192 @@ def facilities_table(fac: pd.DataFrame) -> pd.DataFrame:
     out = fac.copy()
     out["lon"] = [f"{v:.{LONLAT_DECIMALS}f}" for v in lon]
     out["lat"] = [f"{v:.{LONLAT_DECIMALS}f}" for v in lat]
-    for c in ("beds", "doctors", "seats", "is_lead"):
+    for c in ("care_beds", "places"):
+        out[c] = out[c].fillna(0) if c in out else 0
+    for c in ("beds", "doctors", "seats", "care_beds", "places", "is_lead"):
         out[c] = out[c].astype(int)
+    for c in ("opened", "closed"):  # years; blank = always open / never closed
+        v = out[c] if c in out else pd.Series(np.nan, index=out.index)
+        out[c] = ["" if pd.isna(y) else str(int(y)) for y in v]
     out["_k"] = out["kind"].map({k: i for i, k in enumerate(KIND_ORDER)})
     out = out.sort_values(["_k", "facility_id"], kind="stable")
     return out[FACILITY_COLUMNS].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------
+# 一老一小: elderly care and childcare (issue 14), and the years of the demo (2020 and 2025)
+
+
+def _years(rng: np.random.Generator, n: int, p_before: float, lo: int = YEAR_BASE + 1,
+           hi: int = YEAR_NOW) -> NDArray[np.float64]:
+    """Return opening years: blank (NaN, open before the base year) with probability ``p_before``,
+    else a year from ``lo`` to ``hi``."""
+    before = rng.random(n) < p_before
+    years = rng.integers(lo, hi + 1, n).astype(np.float64)
+    return np.where(before, np.nan, years)
+
+
+def build_care_facilities(
+    ref: Reference,
+    districts_m: gpd.GeoDataFrame,
+    settlements: pd.DataFrame,
+    pop: NDArray[np.int32],
+    transform: Affine,
+    member: NDArray[np.int64],
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """Place and size the 一老一小 facilities (synthetic), with opening years.
+
+    - ``elderly_care_station``: one per 社区 (居委会), 2-4 day places (no beds counted);
+    - ``elderly_day_centre``: one per 街道 / 乡镇 at its seat;
+    - ``nursing_home``: a 敬老院 per 乡/镇, a 养老院 per 街道 and a 社会福利院 per district, beds
+      (``care_beds``) summing per district to 85-100 % of 35 per 1,000 residents aged 60+;
+    - ``childcare_centre``: one per 社区 and one per 乡/镇 seat, ``places`` sized to the
+      catchment so the city has about 4.2-4.3 places per 1,000 residents in 2025 (target 4.5).
+
+    Opening years: a share of each kind opened 2021-2025 (blank = open before 2020).
+    """
+    geoms = dict(zip(districts_m["adcode"], districts_m.geometry, strict=True))
+    inner = {ad: _inner(geoms[ad], 50.0) for ad in ADCODES}
+    spos = {str(c): (float(x), float(y))
+            for c, x, y in zip(settlements["code"], settlements["x"], settlements["y"], strict=True)}
+    tw_of = dict(zip(ref.villages["code"], ref.villages["township_code"], strict=True))
+    tw_of |= {c: c for c in ref.townships["code"]}
+    rows: list[dict[str, object]] = []
+
+    def add(fid: str, name: str, kind: str, ad: str, anchor: str, *, rmax: float = 250.0) -> None:
+        cx, cy = spos[anchor]
+        try:
+            x, y = _sample(rng, inner[ad], centre=(cx, cy), r_range=(40.0, rmax), rounds=20)
+        except RuntimeError:
+            x, y = cx, cy
+        rows.append({"facility_id": fid, "name": name, "kind": kind, "x": x, "y": y, "beds": 0, "doctors": 0,
+                     "seats": 0, "care_beds": 0, "places": 0, "consortium_id": "", "is_lead": 0,
+                     "district_id": ad, "township_code": tw_of.get(anchor, anchor), "opened": np.nan,
+                     "closed": np.nan})
+
+    vl = ref.villages
+    dseat = ref.seats[ref.seats["kind"] == "district_seat"].set_index("adcode")
+    for ad in ADCODES:
+        dname = str(ref.facts.loc[ad, "name"])
+        tw = ref.townships[ref.townships["adcode"] == ad]
+        add(f"NHD{ad}", f"{dname}社会福利院", "nursing_home", ad, str(dseat.loc[ad, "township_code"]), rmax=1500.0)
+        for t in tw.itertuples():
+            rural = t.kind != "street"
+            comms = vl[(vl["township_code"] == t.code) & (vl["kind"] == "community")]
+            add(f"EDC{t.code}", f"{t.name}老年人日间照料中心", "elderly_day_centre", ad, t.code)
+            add(f"NH{t.code}", f"{t.name}{'敬老院' if rural else '养老院'}", "nursing_home", ad, t.code, rmax=800.0)
+            if rural:
+                add(f"CC{t.code}", f"{t.name}托育中心", "childcare_centre", ad, t.code)
+            for v in comms.itertuples():
+                add(f"ECS{v.code}", f"{v.short}养老服务站", "elderly_care_station", ad, v.code)
+                add(f"CC{v.code}", f"{v.short}托育园", "childcare_centre", ad, v.code)
+    fac = pd.DataFrame(rows)
+    tname = dict(zip(ref.townships["code"], ref.townships["name"], strict=True))
+    dup = fac["name"].duplicated(keep=False)
+    fac.loc[dup, "name"] = fac.loc[dup, "township_code"].map(tname) + fac.loc[dup, "name"]
+    dup = fac["name"].duplicated(keep="first")
+    fac.loc[dup, "name"] = fac.loc[dup, "name"] + "（二）"
+
+    # catchments: the residents of the district nearest to each facility of the kind
+    catch = pd.Series(0.0, index=fac.index)
+    for d, ad in enumerate(districts_m["adcode"]):
+        rr, cc = np.nonzero((member == d) & (pop > 0))
+        cell_xy = np.column_stack([transform.c + (cc + 0.5) * transform.a, transform.f + (rr + 0.5) * transform.e])
+        cell_pop = pop[rr, cc].astype(np.float64)
+        for kind in CARE_KINDS:
+            sel = fac.index[(fac["district_id"] == ad) & (fac["kind"] == kind)]
+            catch[sel] = _catchment(fac.loc[sel, ["x", "y"]].to_numpy(), cell_xy, cell_pop)
+
+    # nursing-home beds: 敬老院 20-80, 养老院 80-400, the district's 社会福利院 the rest of the target
+    nh = fac["kind"] == "nursing_home"
+    f = rng.uniform(0.8, 1.25, int(nh.sum()))
+    elderly = catch[nh].to_numpy() * ELDERLY_60_SHARE
+    tw_kind = dict(zip(ref.townships["code"], ref.townships["kind"], strict=True))
+    street = fac.loc[nh, "facility_id"].map(lambda i: i.startswith("NH") and not i.startswith("NHD")
+                                            and tw_kind.get(i[2:]) == "street").to_numpy()
+    beds = np.where(street, [_round_to(v, 10, 80, 400) for v in elderly * 12.0 / 1000.0 * f],
+                    [_round_to(v, 5, 20, 80) for v in elderly * 15.0 / 1000.0 * f])
+    fac.loc[nh, "care_beds"] = beds
+    share = rng.uniform(0.85, 1.0, len(ADCODES))
+    for k, ad in enumerate(ADCODES):
+        target = CARE_BEDS_PER_1000 * census(ref)[ad] * ELDERLY_60_SHARE / 1000.0 * share[k]
+        mine = fac.index[nh & (fac["district_id"] == ad) & ~fac["facility_id"].str.startswith("NHD")]
+        rest = target - float(fac.loc[mine, "care_beds"].sum())
+        fac.loc[fac["facility_id"] == f"NHD{ad}", "care_beds"] = _round_to(rest, 10, 100, 3000)
+    # childcare places: the catchment's share of 4.2 per 1,000, multiples of 5, 20-200
+    ccm = fac["kind"] == "childcare_centre"
+    f = rng.uniform(0.8, 1.25, int(ccm.sum()))
+    fac.loc[ccm, "places"] = [_round_to(v, 5, 20, 200) for v in catch[ccm].to_numpy() * CHILDCARE_PER_1000_BUILT / 1000.0 * f]
+    # stations: a few day places each
+    ecs = fac["kind"] == "elderly_care_station"
+    fac.loc[ecs, "care_beds"] = 0
+
+    # opening years (synthetic): stations and childcare mostly new, day centres and homes mostly older
+    rural_t = {c for c, k in tw_kind.items() if k != "street"}
+    for kind, p_urban, p_rural in (("elderly_care_station", 0.55, 0.4), ("elderly_day_centre", 0.9, 0.5),
+                                   ("nursing_home", 0.9, 0.95), ("childcare_centre", 0.5, 0.2)):
+        sel = fac.index[fac["kind"] == kind]
+        is_rural = fac.loc[sel, "township_code"].isin(rural_t).to_numpy()
+        p = np.where(is_rural, p_rural, p_urban)
+        before = rng.random(len(sel)) < p
+        years = rng.integers(YEAR_BASE + 1, YEAR_NOW + 1, len(sel)).astype(np.float64)
+        fac.loc[sel, "opened"] = np.where(before, np.nan, years)
+    fac.loc[fac["facility_id"].str.startswith("NHD"), "opened"] = np.nan  # the welfare institutions are old
+    return fac
+
+
+def set_changes(fac: pd.DataFrame, rng: np.random.Generator) -> None:
+    """Give some existing facilities a year (synthetic): schools opened, village units closed.
+
+    - opened after 2020: 3 urban primary schools and 2 urban kindergartens (new residential areas);
+    - closed by 2025: 8 village clinics (merged into their township centre), 4 village primary
+      schools and 2 village kindergartens (rural school consolidation).
+    """
+    def pick(mask: pd.Series, n: int) -> pd.Index:
+        idx = fac.index[mask.to_numpy()]
+        return pd.Index(sorted(rng.choice(idx, size=min(n, len(idx)), replace=False)))
+
+    urban_ps = (fac["kind"] == "primary_school") & ~fac["is_village_school"].astype(bool) & \
+        fac["facility_id"].str.fullmatch(r"PS\d{12}")
+    urban_kg = (fac["kind"] == "kindergarten") & ~fac["is_village_school"].astype(bool) & \
+        fac["facility_id"].str.fullmatch(r"KG\d{12}")
+    for mask, n in ((urban_ps, 3), (urban_kg, 2)):
+        sel = pick(mask, n)
+        fac.loc[sel, "opened"] = rng.integers(YEAR_BASE + 1, YEAR_NOW + 1, len(sel)).astype(np.float64)
+    village_vc = fac["kind"] == "village_clinic"
+    village_ps = (fac["kind"] == "primary_school") & fac["is_village_school"].astype(bool)
+    village_kg = (fac["kind"] == "kindergarten") & fac["is_village_school"].astype(bool)
+    for mask, n in ((village_vc, 8), (village_ps, 4), (village_kg, 2)):
+        sel = pick(mask, n)
+        fac.loc[sel, "closed"] = rng.integers(YEAR_BASE + 1, YEAR_NOW + 1, len(sel)).astype(np.float64)
+
+
+def population_2025_totals(ref: Reference) -> dict[str, int]:
+    """Return the synthetic 2025 district totals: census + 2.5 x the 2020-2022 change of the estimate."""
+    out = {}
+    for ad in ADCODES:
+        c = int(ref.facts.loc[ad, "pop_2020_census"])
+        est = float(ref.facts.loc[ad, "resident_pop_2022_est_10k"]) * 1e4
+        out[ad] = int(round(c + POP_TREND_FACTOR * (est - c)))
+    return out
+
+
+def build_population_2025(
+    ref: Reference, pop: NDArray[np.int32], member: NDArray[np.int64], districts_m: gpd.GeoDataFrame,
+    rng: np.random.Generator,
+) -> NDArray[np.int32]:
+    """Return the synthetic 2025 grid: each district's 2025 total drawn over its 2020 cells,
+    towns (cells of >= 2,000 people per km^2) weighted up 6 %, the rest down 3 %."""
+    totals = population_2025_totals(ref)
+    weight = pop.astype(np.float64) * np.where(pop >= POP_TOWN_CELL, POP_TOWN_GROWTH, POP_RURAL_GROWTH)
+    out = np.zeros(pop.shape, dtype=np.int32)
+    flat_m, flat_w, flat_o = member.ravel(), weight.ravel(), out.ravel()
+    for i, ad in enumerate(districts_m["adcode"]):
+        idx = np.flatnonzero(flat_m == i)
+        p = flat_w[idx] / flat_w[idx].sum()
+        flat_o[idx] = rng.multinomial(totals[ad], p).astype(np.int32)
+    return flat_o.reshape(pop.shape)
 
 
 def settlements_table(settlements: pd.DataFrame) -> pd.DataFrame:
@@ -1138,6 +1363,14 @@ def build(out_dir: Path, ref_dir: Path = REF_DIR, *, verbose: bool = True) -> di
     )
 
     fac = build_facilities(ref, districts_m, settlements, pop, transform, member, rng_fac)
+    # issue 14: 一老一小 facilities and the 2025 state, from generators of their own (the four above
+    # are unchanged, so every other file and every earlier facility stays as it was)
+    rng_care, rng_years, rng_pop25 = master.spawn(3)
+    set_changes(fac, rng_years)
+    fac = pd.concat([fac, build_care_facilities(ref, districts_m, settlements, pop, transform, member, rng_care)],
+                    ignore_index=True)
+    pop25 = build_population_2025(ref, pop, member, districts_m, rng_pop25)
+    write_population(out_dir / "population_2025_100m.tif", pop25, transform, year=YEAR_NOW)
     table = facilities_table(fac)
     counts = table["kind"].value_counts().to_dict()
     if counts != {k: v for k, v in expected_counts(ref).items() if v}:

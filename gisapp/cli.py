@@ -34,7 +34,10 @@ LANG_ENV = "GISAPP_LANG"
 #: rows of the gap list printed on screen by default (the CSV holds them all)
 TOP_ROWS = 20
 #: the sub-commands, in the order of the help
-COMMANDS = ("services", "coverage", "gaps", "pipeline", "scenario", "suggest", "report")
+COMMANDS = ("services", "coverage", "gaps", "pipeline", "scenario", "suggest", "report", "indicators")
+#: the planning models of ``suggest --model`` (as gisapp.planning.models.MODELS, which the command line does not import
+#: before it runs)
+_MODELS = ("mclp", "lscp", "p_median", "p_center", "closures", "mixed")
 
 
 def argv_lang(argv: Sequence[str] | None = None) -> str:
@@ -256,7 +259,7 @@ def _check_out(args: argparse.Namespace) -> None:
     out = getattr(args, "out", None)
     if not out:
         return
-    if args.command == "gaps":
+    if args.command in ("gaps", "indicators"):
         check_output_file(out)
     else:
         check_output_folder(out)
@@ -304,6 +307,18 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     _print_table(table, lang, 1)
     print(t("cli.coverage_total", lang, population=f"{tot.iloc[0]:,.0f}", covered=f"{tot.iloc[1]:,.0f}",
             uncovered=f"{tot.iloc[2]:,.0f}", gaps=f"{len(gaps):,}", out=out))
+    if res.service.capacity:  # issue 11: people served within capacity (AccessMod style)
+        from gisapp.metrics.served import served_total_text, served_whole, served_within_capacity
+
+        served = served_within_capacity(ws, res)
+        print(t("served.title", lang))
+        if served.applicable:
+            st_table = _headed(served_whole(served), lang)
+            _write_csv(st_table, out / "served_by_district.csv")
+            _print_table(st_table, lang, 1)
+            print(served_total_text(served, lang))
+        for line in served.texts(lang):
+            print(line)
     return 0
 
 
@@ -377,23 +392,117 @@ def _cmd_scenario(args: argparse.Namespace) -> int:
 
 
 def _cmd_suggest(args: argparse.Namespace) -> int:
-    from gisapp.planning.suggest import curve_export, method_text, sites_export, suggest
+    from gisapp.planning.suggest import (
+        closed_export,
+        curve_export,
+        method_text,
+        sites_export,
+        suggest,
+        summary_lines,
+    )
 
     ws = _load(args)
     lang = args.lang
+    model = getattr(args, "model", "mclp")
     sug = suggest(ws, args.service, k=args.k, target_share=args.target_share, candidates=args.candidates,
-                  spacing_m=args.spacing_m, method=args.method, lang=lang)
+                  spacing_m=args.spacing_m, method=args.method, lang=lang, model=model,
+                  k_close=getattr(args, "close", None), travel=getattr(args, "travel", None),
+                  time_limit_s=getattr(args, "time_limit", None), progress=_progress_printer(lang))
     out = Path(args.out)
     sites = sites_export(sug, lang)
     _write_csv(sites, out / "suggested_sites.csv")
     _write_csv(curve_export(sug, lang), out / "coverage_curve.csv")
-    _print_table(sites, lang, 2)
+    if model in ("closures", "mixed"):
+        closed = closed_export(sug, lang)
+        _write_csv(closed, out / "closed_facilities.csv")
+    if len(sites) or model not in ("closures",):
+        _print_table(sites, lang, 2)
+    if model in ("closures", "mixed"):
+        _print_table(closed, lang, 2)
     note = sug.naming_note(lang)
     if note:
         print(note)
-    print(t("cli.suggest_summary", lang, method=method_text(sug.method, lang), optimal=t("cli.optimal", lang) if sug.optimal else "",
-            seconds=f"{sug.solve_time_s:.2f}", before=f"{sug.curve['share_pct'].iloc[0]:.1f}",
-            after=f"{sug.curve['share_pct'].iloc[-1]:.1f}", out=out))
+    if model == "mclp":
+        print(t("cli.suggest_summary", lang, method=method_text(sug.method, lang),
+                optimal=t("cli.optimal", lang) if sug.optimal else "", seconds=f"{sug.solve_time_s:.2f}",
+                before=f"{sug.curve['share_pct'].iloc[0]:.1f}", after=f"{sug.curve['share_pct'].iloc[-1]:.1f}",
+                out=out))
+    for line in summary_lines(sug, lang):
+        print(line)
+    if model != "mclp":
+        print(t("cli.written", lang, out=out))
+    return 0
+
+
+def _progress_printer(lang: str) -> Callable[[float, str], None]:
+    """Return a progress callback that writes "进度：构建模型 10%" lines to stderr (each stage, then every 10 points)."""
+    last: dict[str, Any] = {"stage": None, "pct": -100}
+
+    def report(fraction: float, stage: str) -> None:
+        pct = int(round(100.0 * min(max(float(fraction), 0.0), 1.0)))
+        if stage == last["stage"] and pct - int(last["pct"]) < 10:
+            return
+        last["stage"], last["pct"] = stage, pct
+        key = f"sug.stage.{stage}"
+        print(t("cli.progress", lang, stage=t(key, lang) if has_text(key, lang) else stage, pct=pct),
+              file=sys.stderr, flush=True)
+
+    return report
+
+
+def _check_suggest(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse (exit 2, in ``--lang``) a ``suggest`` run missing what its model needs: sites or a target, closures."""
+    model, lang = args.model, getattr(parser, "lang", "en")
+    if model in ("mclp", "p_median", "p_center", "mixed") and args.k is None \
+            and (model != "mclp" or args.target_share is None):
+        names = "--k/--p --target-share/--target" if model == "mclp" else "--k/--p"
+        parser.error(argparse_text("one of the arguments %s is required", lang) % names)
+    if model in ("closures", "mixed") and args.close is None:
+        parser.error(argparse_text("the following arguments are required: %s", lang) % "--close")
+
+
+# --- issue 14: services and years (C) ---
+def _year_list(text: str) -> list[int]:
+    """Read ``--years 2020,2025`` (whole years, separated by commas)."""
+    years = [int(v) for v in text.replace("，", ",").split(",") if v.strip()]
+    if not years:
+        raise ValueError(text)
+    return years
+
+
+def _indicator_header(column: str, spec: Any, lang: str, index_columns: set[str]) -> str:
+    """Return the header of a column of the indicators CSV in ``lang``."""
+    service, _, ind = column.partition(":")
+    if not ind or service not in spec.services:
+        return _header(column, lang)
+    if column in index_columns:  # a component of the equalisation index
+        from gisapp.metrics.index import indicator_label
+
+        return t("cli.ind.index_part", lang, label=indicator_label(spec, column, lang))
+    return f"{spec.services[service].title(lang)} · {t(f'cli.ind.{ind}', lang)}"
+
+
+def _cmd_indicators(args: argparse.Namespace) -> int:
+    from gisapp.metrics.index import index_by_year
+    from gisapp.metrics.years import indicators_by_year
+
+    ws = _load(args)
+    lang = args.lang
+    years = sorted(set(args.years)) if args.years else list(ws.years)
+    if not years:
+        raise GisAppError(code="indicators_no_years")
+    names = args.services or list(ws.spec.services)
+    unknown = [n for n in names if n not in ws.spec.services]
+    if unknown:
+        raise GisAppError(code="unknown_service", params={"name": unknown[0], "known": ", ".join(ws.spec.services)})
+    table = indicators_by_year(ws, years, services=names, travel=args.travel)
+    idx = index_by_year(ws, years, lang=lang, travel=args.travel)
+    index_columns = {c for c in idx.columns if c not in ("year", "district_id", "district_name")}
+    table = table.merge(idx.drop(columns=["district_name"]), on=["year", "district_id"], how="left")
+    out = Path(args.out)
+    _write_csv(table.rename(columns=lambda c: _indicator_header(str(c), ws.spec, lang, index_columns)), out)
+    print(t("cli.indicators_done", lang, rows=f"{len(table):,}", districts=f"{table['district_id'].nunique():,}",
+            years=", ".join(str(y) for y in years), services=f"{len(names):,}", out=out.name))
     return 0
 
 
@@ -443,23 +552,41 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     sg = _sub(sub, "suggest", lang)
     sg.add_argument("--service", "-s", required=True, metavar=t("cli.metavar.service", lang),
                     help=t("cli.help.service", lang))
-    grp = sg.add_mutually_exclusive_group(required=True)
+    sg.add_argument("--model", choices=list(_MODELS), default="mclp", help=t("cli.help.model", lang))
+    grp = sg.add_mutually_exclusive_group()  # which one a model needs: _check_suggest
     grp.add_argument("--k", type=int_, metavar=t("cli.metavar.k", lang), help=t("cli.help.k", lang))
+    grp.add_argument("--p", dest="k", type=int_, metavar=t("cli.metavar.k", lang), help=t("cli.help.p", lang))
     grp.add_argument("--target-share", type=float_, metavar=t("cli.metavar.percent", lang),
                      help=t("cli.help.target_share", lang))
+    grp.add_argument("--target", dest="target_share", type=float_, metavar=t("cli.metavar.percent", lang),
+                     help=t("cli.help.target", lang))
+    sg.add_argument("--close", type=int_, default=None, metavar=t("cli.metavar.k", lang), help=t("cli.help.close", lang))
+    sg.add_argument("--travel", choices=["straight_line", "terrain"], default=None,
+                    help=t("cli.help.suggest_travel", lang))
+    sg.add_argument("--time-limit", type=float_, default=None, metavar=t("cli.metavar.seconds", lang),
+                    help=t("cli.help.time_limit", lang))
+    sg.set_defaults(check=functools.partial(_check_suggest, sg))
     sg.add_argument("--candidates", choices=["grid", "settlements"], default="grid", help=t("cli.help.candidates", lang))
     sg.add_argument("--spacing-m", type=float_, default=None, metavar=t("cli.metavar.metres", lang),
                     help=t("cli.help.spacing_m", lang))
-    sg.add_argument("--method", choices=["auto", "exact", "greedy"], default="auto", help=t("cli.help.method", lang))
+    sg.add_argument("--method", choices=["auto", "exact", "greedy", "heuristic"], default="auto",
+                    help=t("cli.help.method", lang))
     sg.add_argument("--out", "-o", required=True, metavar=t("cli.metavar.out", lang), help=t("cli.help.out", lang))
     r = _sub(sub, "report", lang)
     r.add_argument("--out", "-o", required=True, metavar=t("cli.metavar.out", lang), help=t("cli.help.out", lang))
     r.add_argument("--services", nargs="*", default=None, metavar=t("cli.metavar.service", lang),
                    help=t("cli.help.service_list", lang))
     r.add_argument("--quiet", action="store_true", help=t("cli.help.quiet", lang))
-    for sp in (c, g, pl, r):
+    ind = _sub(sub, "indicators", lang)  # issue 14: indicators by district and year
+    ind.add_argument("--years", type=_typed(_year_list, "cli.type.years", lang), default=None,
+                     metavar=t("cli.metavar.years", lang), help=t("cli.help.years", lang))
+    ind.add_argument("--services", nargs="*", default=None, metavar=t("cli.metavar.service", lang),
+                     help=t("cli.help.service_list", lang))
+    ind.add_argument("--out", "-o", required=True, metavar=t("cli.metavar.csv", lang),
+                     help=t("cli.help.indicators_out", lang))
+    for sp in (c, g, pl, r, ind):
         sp.add_argument("--travel", choices=["straight_line", "terrain"], default=None, help=t("cli.help.travel", lang))
-    for sp in (sv, c, g, pl, sc, sg, r):
+    for sp in (sv, c, g, pl, sc, sg, r, ind):
         sp.add_argument("--workspace", "-w", default=argparse.SUPPRESS, metavar=t("cli.metavar.workspace", lang),
                         help=t("cli.help.workspace", lang))
         sp.add_argument("--lang", choices=list(LANGS), default=argparse.SUPPRESS, help=t("cli.help.lang", lang))
@@ -489,8 +616,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (1 with a clear message on bad input, 2 on bad arguments)."""
     args = build_parser(argv_lang(argv)).parse_args(argv)
     handlers = {"services": _cmd_services, "coverage": _cmd_coverage, "gaps": _cmd_gaps, "pipeline": _cmd_pipeline,
-                "scenario": _cmd_scenario, "suggest": _cmd_suggest, "report": _cmd_report}
+                "scenario": _cmd_scenario, "suggest": _cmd_suggest, "report": _cmd_report,
+                "indicators": _cmd_indicators}
     lang = args.lang
+    check = getattr(args, "check", None)
+    if check is not None:  # what a sub-command's options need of each other (exit 2 like argparse)
+        check(args)
     try:
         _check_out(args)
         return handlers[args.command](args)

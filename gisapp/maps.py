@@ -53,6 +53,7 @@ __all__ = [
     "OVERLAYS",
     "TOWNSHIP_LABEL_ZOOM",
     "UNCOVERED_CLASSES",
+    "build_change_map",
     "build_map",
     "class_colours",
     "coverage_class",
@@ -115,6 +116,10 @@ KIND_COLOURS: Final[dict[str, str]] = {
     "kindergarten": "#74c476",
     "primary_school": "#2171b5",
     "middle_school": "#6a51a3",
+    "elderly_care_station": "#8c510a",
+    "elderly_day_centre": "#bf812d",
+    "nursing_home": "#543005",
+    "childcare_centre": "#c51b7d",
 }
 _OTHER_COLOUR = "#636363"
 _COVERED = (26, 152, 80, 150)
@@ -123,7 +128,7 @@ _MAX_IMAGE_PX = 1600
 _WEB_MERCATOR = "EPSG:3857"
 #: The map size the server's initial view is computed for (px); the script refits to the real size.
 _VIEW_PX: Final = (800, 560)
-_CAPACITIES: Final = ("beds", "doctors", "seats")
+_CAPACITIES: Final = ("beds", "doctors", "seats", "care_beds", "places")
 
 
 def district_metrics(ws: Workspace, res: ServiceResult) -> pd.DataFrame:
@@ -806,3 +811,84 @@ def _fmt_metric(v: float, metric: str, lang: str) -> str:
     if v is None or not math.isfinite(v):
         return fmt_number(v, lang)
     return t("map.n_people", lang, n=fmt_number(round(v), lang))
+
+
+# --- issue 14: the change of coverage between two years ----------------------------------------
+
+#: the colour of each class of :func:`gisapp.metrics.years.change_cells` drawn on the change map
+CHANGE_COLOURS: Final[dict[str, tuple[int, int, int, int]]] = {
+    "gained": (26, 152, 80, 220), "lost": (215, 48, 39, 230), "still_uncovered": (150, 150, 150, 120)}
+
+
+def build_change_map(ws: Workspace, res_from: ServiceResult, res_to: ServiceResult, change: pd.DataFrame, *,
+                     year_from: int, year_to: int, lang: str = "zh", tiles: bool = True,
+                     focus: tuple[float, float, float, float] | None = None) -> folium.Map:
+    """Return a folium map of where a service's coverage changed between two years.
+
+    Cells that gained coverage (green), lost it (red) and stayed beyond the standard (grey), from
+    :func:`gisapp.metrics.years.change_cells`; districts coloured by the change of their
+    coverage (``change``: the service's rows of :func:`gisapp.metrics.years.coverage_change`),
+    with both years' coverage in the tooltip; district names on the map.  ``ws`` is either
+    year's workspace (the grid is the same).
+    """
+    from gisapp.metrics.years import CHANGE, change_cells
+
+    d_wgs = ws.districts.copy()
+    d_wgs["geometry"] = d_wgs.geometry.simplify(max(ws.grid.res_m / 2.0, 25.0), preserve_topology=True)
+    d_wgs = d_wgs.to_crs(4326)
+    w, s, e, n = (float(v) for v in d_wgs.total_bounds)
+    view = focus if focus is not None else (w, s, e, n)
+    vw, vs, ve, vn = (float(v) for v in view)
+    m = folium.Map(location=[(vs + vn) / 2, (vw + ve) / 2], zoom_start=zoom_for_bounds(view, *_VIEW_PX),
+                   tiles=None, control_scale=False)
+    root = cast(Figure, m.get_root())
+    root.header.add_child(Element(_CSS), name="gisapp_css")
+    if tiles:
+        folium.TileLayer("OpenStreetMap", name=t("map.basemap", lang), control=True).add_to(m)
+    cls = change_cells(res_from, res_to)
+    rgba = np.zeros((cls.size, 4), dtype=np.uint8)
+    for name, colour in CHANGE_COLOURS.items():
+        rgba[cls == CHANGE[name]] = colour
+    url, bounds = raster_png(ws, rgba)
+    folium.raster_layers.ImageOverlay(url, bounds, name=t("map.change_layer", lang), opacity=0.9,
+                                      interactive=False, zindex=3).add_to(m)
+    by = change[change["district_id"] != ""].set_index("district_id")
+    d_wgs = d_wgs.join(by[["covered_pct_from", "covered_pct_to", "change_pts"]], on="district_id")
+    d_wgs["district_name"] = _escaped(d_wgs["district_name"])
+    d_wgs["_from"] = [fmt_pct(v, lang) for v in d_wgs["covered_pct_from"]]
+    d_wgs["_to"] = [fmt_pct(v, lang) for v in d_wgs["covered_pct_to"]]
+    d_wgs["_change"] = [t("map.change_pts", lang, pts=f"{round(v, 1) + 0.0:+.1f}") if math.isfinite(v) else "—"
+                        for v in d_wgs["change_pts"].astype(float)]
+
+    def style(feature: dict[str, dict[str, object]]) -> dict[str, object]:
+        v = float(by["change_pts"].get(str(feature["properties"]["district_id"]), float("nan")))
+        colour = _NO_DATA if not math.isfinite(v) else "#1a9850" if v >= 0.5 else "#d73027" if v <= -0.5 else "#ffffbf"
+        return {"fillColor": colour, "color": "#333333", "weight": 1.5, "fillOpacity": 0.25}
+
+    folium.GeoJson(
+        d_wgs[["district_id", "district_name", "_from", "_to", "_change", "geometry"]].to_json(),
+        name=t("map.districts_layer", lang), style_function=style,
+        highlight_function=lambda _f: {"weight": 3, "fillOpacity": 0.4},
+        tooltip=folium.GeoJsonTooltip(
+            fields=["district_name", "_from", "_to", "_change"],
+            aliases=[t("word.district", lang), t("map.covered_in", lang, year=year_from),
+                     t("map.covered_in", lang, year=year_to), t("map.change", lang)], sticky=True),
+        zoom_on_click=False).add_to(m)
+    lat, lon = _district_points(ws)
+    fg = folium.FeatureGroup(name=html.escape(t("map.labels_district", lang)), show=True)
+    for name, ch, la, lo in zip(ws.districts["district_name"], d_wgs["_change"], lat, lon, strict=True):
+        inner = f"<div class='gisapp-label-district'>{html.escape(str(name))}<small>{html.escape(ch)}</small></div>"
+        _label_marker(float(la), float(lo), inner).add_to(fg)
+    fg.add_to(m)
+    counts = {k: int((cls == CHANGE[k]).sum()) for k in CHANGE_COLOURS}
+    parts = [f"<div style='font-weight:600;margin-bottom:3px'>{html.escape(t('map.legend', lang))}</div>",
+             f"<div class='gisapp-legend-title'>{html.escape(t('map.change_title', lang, a=year_from, b=year_to))}</div>"]
+    parts += [_swatch("rgba({},{},{},0.85)".format(*CHANGE_COLOURS[k][:3]),
+                      t(f"map.change_{k}", lang, n=fmt_number(counts[k], lang))) for k in CHANGE_COLOURS]
+    m.add_child(_MapScript(_SCALE_JS.replace("__M__", _js_str(t("rep.map.m", lang)))
+                           .replace("__KM__", _js_str(t("rep.map.km", lang))), "gisapp_scale"))
+    m.add_child(_MapScript(_LEGEND_JS.replace("__HTML__", _js_str("".join(parts))), "gisapp_legend"))
+    folium.LayerControl(collapsed=False).add_to(m)
+    m.add_child(_MapScript(_VIEW_JS.replace("__BOUNDS__", json.dumps([[vs, vw], [vn, ve]]))
+                           .replace("__TOWNSHIP_ZOOM__", str(TOWNSHIP_LABEL_ZOOM)), "gisapp_view"))
+    return m

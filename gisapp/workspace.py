@@ -10,6 +10,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 from pyproj import CRS
 
@@ -27,7 +28,7 @@ from gisapp.grid.urban import degree_of_urbanisation, is_town
 from gisapp.io import layers as _io
 from gisapp.io.workspace_file import read_workspace
 
-__all__ = ["OUTSIDE_TOLERANCE_M", "Workspace", "load_workspace", "replace_layer"]
+__all__ = ["OUTSIDE_TOLERANCE_M", "Workspace", "at_year", "load_workspace", "replace_layer"]
 
 #: Facilities further than this outside every district are reported as misplaced, metres.
 OUTSIDE_TOLERANCE_M = 1000.0
@@ -54,7 +55,10 @@ class Workspace:
         columns ``district_id``, ``district_name``.
     facilities
         Facilities (analysis CRS) with ``facility_id, name, kind, <capacities>,
-        consortium_id, is_lead, lon, lat, x, y, district_id``.
+        consortium_id, is_lead, lon, lat, x, y, district_id`` and, when the workspace maps
+        ``fields.opened`` / ``fields.closed``, ``opened_year`` / ``closed_year`` (NaN: blank).
+        Those open in :attr:`year` (see :func:`at_year`); every facility of the file when the
+        workspace has no years.
     urban_class
         Degree of Urbanisation class per cell (1 rural, 2 urban cluster, 3 urban centre).
     notices
@@ -63,6 +67,9 @@ class Workspace:
         people, empty capacities counted as 0).  Not errors: the workspace is usable.
     capacity_defaults
         Capacity column -> ids of the facilities whose empty cell in it was read as 0.
+    year
+        The year this workspace shows (:func:`at_year`): :func:`load_workspace` returns the
+        latest of :attr:`years`; None when the workspace has no years.
     """
 
     spec: WorkspaceSpec
@@ -76,6 +83,27 @@ class Workspace:
     cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
     notices: tuple[Problem, ...] = ()
     capacity_defaults: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    year: int | None = None
+
+    @property
+    def years(self) -> tuple[int, ...]:
+        """Return the years this workspace can be shown for (sorted; empty without year data).
+
+        The years of the population layer when it is given per year (``layers.population.years``);
+        else the opening and closing years of the facilities (``fields.opened`` / ``fields.closed``).
+        """
+        base = self.cache.get(_BASE_KEY)
+        if self.year is not None and isinstance(base, Workspace):
+            return base.years  # a year's workspace lists the years of the workspace it was made from
+        pop_years = self.spec.layers["population"].years
+        if pop_years:
+            return tuple(sorted(int(y) for y in pop_years))
+        found: set[int] = set()
+        for col in ("opened_year", "closed_year"):
+            if col in self.facilities.columns:
+                v = self.facilities[col].to_numpy(float)
+                found |= {int(y) for y in v[np.isfinite(v)]}
+        return tuple(sorted(found))
 
     @property
     def town(self) -> NDArray[np.bool_]:
@@ -113,6 +141,100 @@ class Workspace:
         return dataclasses.replace(self, facilities=facilities, cache=self.cache)
 
 
+def _grid_only(key: object) -> bool:
+    """Return whether a key of ``Workspace.cache`` holds what depends on the grid only (shared by every year)."""
+    return key == "dem" or (isinstance(key, tuple) and len(key) > 0 and key[0] in ("surface", "graph", "metrics.places"))
+
+
+def open_in(facilities: pd.DataFrame, year: int) -> NDArray[np.bool_]:
+    """Return which facilities are open in ``year``: opened_year <= year (or blank), closed_year > year (or blank).
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"opened_year": [np.nan, 2021, 2018], "closed_year": [2023, np.nan, np.nan]})
+    >>> open_in(f, 2020).tolist(), open_in(f, 2023).tolist()
+    ([True, False, True], [False, True, True])
+    """
+    n = len(facilities)
+    opened = facilities["opened_year"].to_numpy(float) if "opened_year" in facilities.columns else np.full(n, np.nan)
+    closed = facilities["closed_year"].to_numpy(float) if "closed_year" in facilities.columns else np.full(n, np.nan)
+    return np.asarray((~(opened > year)) & ~(closed <= year), dtype=bool)
+
+
+def population_year(ws: Workspace, year: int) -> int | None:
+    """Return the population year used for ``year``: the latest given at or before it, else the first.
+
+    None when the population layer is not given per year.
+    """
+    years = sorted(ws.spec.layers["population"].years)
+    if not years:
+        return None
+    before = [y for y in years if y <= year]
+    return before[-1] if before else years[0]
+
+
+def at_year(ws: Workspace, year: int) -> Workspace:
+    """Return the workspace as it was in ``year`` (computed once per year, kept in ``ws.cache``).
+
+    Facilities: those open that year (:func:`open_in`; a facility without years is always open).
+    Population: the layer's raster of that year when the population is given per year
+    (:func:`population_year`: the latest year given at or before ``year``, else the first),
+    put on the same analysis grid, so cells compare one to one between years; the town/country
+    classes are recomputed from that year's people.  Any year's workspace (the one
+    :func:`load_workspace` returns is the latest year's) starts from the file's full state,
+    kept in its cache, so ``at_year(at_year(ws, a), b) is at_year(ws, b)``.
+
+    Raises
+    ------
+    WorkspaceError
+        If the year's population raster cannot be read (naming the file and the fix).
+    """
+    base = ws.cache.get(_BASE_KEY, ws) if ws.year is not None else ws
+    key = ("at_year", int(year))
+    cached = base.cache.get(key)
+    if isinstance(cached, Workspace):
+        return cached
+    fac = base.facilities[open_in(base.facilities, int(year))].reset_index(drop=True)
+    grid, ucls, blocks, total, notices = base.grid, base.urban_class, base.urban_blocks, base.source_population, base.notices
+    py = population_year(base, int(year))
+    pop_layer = base.spec.layers["population"]
+    if py is not None and pop_layer.years[py] != pop_layer.path:
+        grid, total, more = _population_of(base, dataclasses.replace(pop_layer, path=pop_layer.years[py]))
+        ucls, blocks, _ = degree_of_urbanisation(grid.row, grid.col, grid.pop, shape=grid.shape, res_m=grid.res_m)
+        notices = notices + more
+    cache: dict[Any, Any] = {k: v for k, v in base.cache.items() if _grid_only(k)}
+    cache[_BASE_KEY] = base
+    out = dataclasses.replace(base, facilities=fac, grid=grid, urban_class=ucls, urban_blocks=blocks,
+                              source_population=total, notices=notices, cache=cache, year=int(year))
+    base.cache[key] = out
+    return out
+
+
+#: the key under which a year's workspace keeps the workspace it was made from
+_BASE_KEY = ("at_year", "base")
+
+
+def _population_of(ws: Workspace, layer: LayerSpec) -> tuple[PopulationGrid, float, tuple[Problem, ...]]:
+    """Read another population raster onto ``ws``'s analysis grid (same cells and districts)."""
+    problems: list[Problem] = []
+    notices: list[Problem] = []
+    raster = _io.read_population(layer, problems, notices)
+    if raster is None or raster.crs is None or problems:
+        raise WorkspaceError(problems)
+    g = ws.grid
+    values = np.nan_to_num(raster.values, nan=0.0)
+    total = float(np.clip(values, 0, None).sum())
+    if not _overlaps(raster, ws.districts.total_bounds, ws.crs):
+        raise WorkspaceError([_outside_problem(layer, total)])
+    if CRS.from_user_input(raster.crs).equals(ws.crs) and raster.transform == g.transform and values.shape == g.shape:
+        pop, lost = values, 0.0
+    else:
+        pop, lost = resample_to_grid(values, raster.transform, raster.crs, g.transform, ws.crs, g.shape)
+    d_raster = np.full(g.shape, -1, dtype=np.int64)
+    d_raster[g.row, g.col] = g.district
+    return build_grid(pop, g.transform, ws.crs, d_raster, outside_pop=lost), total, tuple(notices)
+
+
 def replace_layer(spec: WorkspaceSpec, role: str, path: str | Path, *, crs: str | None = None,
                   fields: dict[str, object] | None = None) -> WorkspaceSpec:
     """Return a workspace spec with one layer pointed at another file (e.g. an upload)."""
@@ -139,6 +261,8 @@ def load_workspace(workspace: str | Path | WorkspaceSpec | None = None) -> Works
     Returns
     -------
     Workspace
+        With years (:attr:`Workspace.years`): the workspace as it is in the latest year
+        (``at_year(ws, ws.years[-1])``; :func:`at_year` gives any other year).
 
     Raises
     ------
@@ -217,9 +341,11 @@ def load_workspace(workspace: str | Path | WorkspaceSpec | None = None) -> Works
     if problems:
         raise WorkspaceError(problems)
     ucls, blocks, _ = degree_of_urbanisation(grid.row, grid.col, grid.pop, shape=grid.shape, res_m=grid.res_m)
-    return Workspace(spec=spec, crs=crs, grid=grid, districts=d_a, facilities=f_a.reset_index(drop=True),
-                     urban_class=ucls, urban_blocks=blocks, source_population=source_total,
-                     notices=tuple(notices), capacity_defaults=defaulted)
+    ws = Workspace(spec=spec, crs=crs, grid=grid, districts=d_a, facilities=f_a.reset_index(drop=True),
+                   urban_class=ucls, urban_blocks=blocks, source_population=source_total,
+                   notices=tuple(notices), capacity_defaults=defaulted)
+    # a workspace with years opens on its latest year (the state "now"); at_year() reaches every other
+    return at_year(ws, ws.years[-1]) if ws.years else ws
 
 
 def _outside_problem(layer: LayerSpec, total: float) -> Problem:

@@ -62,7 +62,13 @@ KINDS = (
     "kindergarten",
     "primary_school",
     "middle_school",
+    "elderly_care_station",
+    "elderly_day_centre",
+    "nursing_home",
+    "childcare_centre",
 )
+EDUCATION = ("kindergarten", "primary_school", "middle_school")
+CARE = ("elderly_care_station", "elderly_day_centre", "nursing_home", "childcare_centre")
 COLUMNS = [
     "facility_id",
     "name",
@@ -72,10 +78,14 @@ COLUMNS = [
     "beds",
     "doctors",
     "seats",
+    "care_beds",
+    "places",
     "consortium_id",
     "is_lead",
     "district_id",
     "township_code",
+    "opened",
+    "closed",
 ]
 HEALTH_MEMBERS = (
     "township_health_centre",
@@ -202,6 +212,13 @@ def _expected_counts() -> dict[str, int]:
         c["kindergarten"] += nc + (not street) + nv // 3
         c["primary_school"] += (nc if street else 1 + max(nc - 1, 0)) + nv // 3
         c["middle_school"] += math.ceil(nc / 2) if street else 1
+        # 一老一小: a station and a childcare centre per 社区, a day centre and a home per 街道/乡镇,
+        # a childcare centre at each 乡/镇 seat
+        c["elderly_care_station"] += nc
+        c["elderly_day_centre"] += 1
+        c["nursing_home"] += 1
+        c["childcare_centre"] += nc + (not street)
+    c["nursing_home"] += len(DISTRICTS)  # a 社会福利院 per district
     return c
 
 
@@ -264,14 +281,19 @@ def test_facilities_inside_their_district(
 
 
 def test_capacities(facilities: pd.DataFrame) -> None:
-    cap = facilities[["beds", "doctors", "seats"]].astype(int)
+    cap = facilities[["beds", "doctors", "seats", "care_beds", "places"]].astype(int)
     assert (cap >= 0).all().all()
     kind = facilities["kind"]
     health = kind.isin(KINDS[:5])
-    assert (cap.loc[health, "seats"] == 0).all()
+    education = kind.isin(EDUCATION)
+    assert (cap.loc[~education, "seats"] == 0).all()
     assert (cap.loc[~health, ["beds", "doctors"]] == 0).all().all()
     assert (cap.loc[health, "doctors"] >= 1).all()
-    assert (cap.loc[~health, "seats"] > 0).all()
+    assert (cap.loc[education, "seats"] > 0).all()
+    assert (cap.loc[kind != "nursing_home", "care_beds"] == 0).all()
+    assert (cap.loc[kind == "nursing_home", "care_beds"] >= 20).all()
+    assert (cap.loc[kind != "childcare_centre", "places"] == 0).all()
+    assert cap.loc[kind == "childcare_centre", "places"].between(20, 200).all()
     h = cap[kind == "hospital"]
     assert h["beds"].between(200, 1500).all()
     ranges = {
@@ -375,16 +397,71 @@ def test_rebuild_is_identical(tmp_path: Path) -> None:
         mod.build(tmp_path, verbose=False)
     finally:
         sys.modules.pop("build_demo", None)
-    with (
-        rasterio.open(tmp_path / "population_100m.tif") as new,
-        rasterio.open(DEMO / "population_100m.tif") as old,
-    ):
-        assert new.crs == old.crs
-        assert new.transform == old.transform
-        assert new.dtypes == old.dtypes
-        np.testing.assert_array_equal(new.read(1), old.read(1))
+    for name in ("population_100m.tif", "population_2025_100m.tif"):
+        with rasterio.open(tmp_path / name) as new, rasterio.open(DEMO / name) as old:
+            assert new.crs == old.crs
+            assert new.transform == old.transform
+            assert new.dtypes == old.dtypes
+            np.testing.assert_array_equal(new.read(1), old.read(1))
     assert (tmp_path / "facilities.csv").read_bytes() == (DEMO / "facilities.csv").read_bytes()
     assert (tmp_path / "settlements.csv").read_bytes() == (DEMO / "settlements.csv").read_bytes()
     new_d = gpd.read_file(tmp_path / "districts.geojson")
     old_d = gpd.read_file(DEMO / "districts.geojson")
     assert new_d.geometry.geom_equals_exact(old_d.geometry, tolerance=0.0).all()
+
+
+# --------------------------------------------------------------------------------------
+# 一老一小 and the years (issue 14): synthetic, sized to the national norms
+
+
+def _years(col: pd.Series) -> pd.Series:
+    return pd.to_numeric(col.replace("", np.nan))
+
+
+def test_elderly_beds_near_the_norm_per_district(facilities: pd.DataFrame, census: dict[str, int]) -> None:
+    """Beds of each district: 85-100 % (+ rounding) of 35 per 1,000 residents aged 60+ (18.7 %)."""
+    beds = facilities.assign(b=facilities["care_beds"].astype(int)).groupby("district_id")["b"].sum()
+    for ad, people in census.items():
+        norm = 35.0 * people * 0.187 / 1000.0
+        assert 0.85 * norm - 10 <= beds[ad] <= norm + 10, (ad, beds[ad], norm)
+
+
+def test_childcare_places_near_but_below_the_target(facilities: pd.DataFrame, census: dict[str, int]) -> None:
+    """Places per 1,000 residents: below the 4.5 target in 2025, far lower in 2020 (mostly new centres)."""
+    cc = facilities[facilities["kind"] == "childcare_centre"]
+    places = cc["places"].astype(int)
+    per_1000 = places.sum() * 1000.0 / sum(census.values())
+    assert 3.8 <= per_1000 < 4.5
+    opened = _years(cc["opened"])
+    per_1000_2020 = places[~(opened > 2020)].sum() * 1000.0 / sum(census.values())
+    assert per_1000_2020 < 0.5 * per_1000
+
+
+def test_opening_and_closing_years(facilities: pd.DataFrame) -> None:
+    """Years are blank or 2021-2025; closures are village units only; new old-kind units are urban schools."""
+    opened, closed = _years(facilities["opened"]), _years(facilities["closed"])
+    for y in (opened, closed):
+        given = y.dropna()
+        assert given.between(2021, 2025).all() and (given == given.round()).all()
+    assert not (opened.notna() & closed.notna()).any()
+    gone = facilities[closed.notna()]
+    assert gone["kind"].value_counts().to_dict() == {"village_clinic": 8, "primary_school": 4, "kindergarten": 2}
+    assert gone["facility_id"].str.fullmatch(r"(VC|PS|KG)\d{12}").all()
+    new_old_kinds = facilities[opened.notna() & ~facilities["kind"].isin(CARE)]
+    assert new_old_kinds["kind"].value_counts().to_dict() == {"primary_school": 3, "kindergarten": 2}
+
+
+def test_population_2025_totals(districts_m: gpd.GeoDataFrame) -> None:
+    """The synthetic 2025 grid: district totals = census + 2.5 x (2022 estimate - census), same grid."""
+    facts = pd.read_csv(REF / "district_facts.csv", dtype={"adcode": str}).set_index("adcode")
+    pop20, transform, _ = _read_population()
+    with rasterio.open(DEMO / "population_2025_100m.tif") as src:
+        pop25 = src.read(1)
+        assert src.transform == transform and src.tags()["STATUS"] == "synthetic"
+    member = rasterize_districts(districts_m, transform, pop25.shape)
+    for i, ad in enumerate(districts_m["adcode"]):
+        c = int(facts.loc[ad, "pop_2020_census"])
+        expected = round(c + 2.5 * (float(facts.loc[ad, "resident_pop_2022_est_10k"]) * 1e4 - c))
+        assert int(pop25[member == i].sum(dtype=np.int64)) == expected, ad
+    assert int(pop25[member < 0].sum()) == 0
+    assert ((pop25 > 0) <= (pop20 > 0)).all()  # drawn over the 2020 cells

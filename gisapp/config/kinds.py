@@ -22,6 +22,10 @@ FACILITY_KINDS: dict[str, dict[str, str]] = {
     "kindergarten": {"zh": "幼儿园", "en": "Kindergarten"},
     "primary_school": {"zh": "小学", "en": "Primary school"},
     "middle_school": {"zh": "初级中学", "en": "Middle school"},
+    "elderly_care_station": {"zh": "社区养老服务站", "en": "Community elderly-care station"},
+    "elderly_day_centre": {"zh": "老年人日间照料中心", "en": "Elderly day-care centre"},
+    "nursing_home": {"zh": "养老院", "en": "Nursing home"},
+    "childcare_centre": {"zh": "托育机构", "en": "Childcare centre"},
 }
 
 if set(get_args(Mode)) != set(MODES):  # pragma: no cover - a guard for whoever edits one of them

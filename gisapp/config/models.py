@@ -52,6 +52,7 @@ __all__ = [
     "DemandGroup",
     "DistrictFields",
     "FacilityFields",
+    "IndexSpec",
     "LayerSpec",
     "Provenance",
     "ServiceSpec",
@@ -243,7 +244,12 @@ class FacilityFields(TypedDict):
     capacity: NotRequired[list[str]]
     consortium: NotRequired[str]
     is_lead: NotRequired[str]
+    opened: NotRequired[str]  # year the facility opened (blank: always open)
+    closed: NotRequired[str]  # year it closed (blank: never closed); open in years opened <= y < closed
 
+
+#: the years a workspace may name (opening and closing years, population years)
+YEAR_MIN, YEAR_MAX = 1900, 2200
 
 #: the field mapping each layer role must have when read from a file
 _FIELD_MAPS: dict[str, TypeAdapter[Any]] = {"districts": TypeAdapter(DistrictFields),
@@ -266,12 +272,20 @@ class LayerSpec:
     layer: str | None = None
     provenance: Provenance = Provenance(status="unknown")
     options: dict[str, Any] = Field(default_factory=dict)
+    #: the population layer per year (``years: {2020: a.tif, 2025: b.tif}``); ``path`` is the one loaded first
+    years: dict[Annotated[int, Field(ge=YEAR_MIN, le=YEAR_MAX)], Path] = Field(default_factory=dict)
 
     @field_validator("path")
     @classmethod
     def _relative_to_the_file(cls, path: Path, info: ValidationInfo) -> Path:
         folder = _folder(info)
         return path if folder is None else folder / path
+
+    @field_validator("years")
+    @classmethod
+    def _years_relative_to_the_file(cls, years: dict[int, Path], info: ValidationInfo) -> dict[int, Path]:
+        folder = _folder(info)
+        return dict(sorted(years.items())) if folder is None else {y: folder / p for y, p in sorted(years.items())}
 
     @field_validator("crs")
     @classmethod
@@ -334,8 +348,16 @@ class ServiceSpec(_Titled):
     sector: Literal["health", "education", "other"] = "other"
     capacity: str | None = None
     norm_per_1000: Positive | None = None
+    #: the demand group ``norm_per_1000`` counts per 1,000 of, when not ``demand`` (e.g. childcare
+    #: places per 1,000 residents while the demand is the under-3s)
+    norm_base: str | None = None
     titles: Text = Field(default_factory=Text, validation_alias="title")
     source: dict[str, SourceText] = Field(default_factory=dict)
+
+    @property
+    def norm_group(self) -> str:
+        """Return the demand group the norm per 1,000 counts (``norm_base``, else ``demand``)."""
+        return self.norm_base or self.demand
 
     def title(self, lang: str = "zh") -> str:
         """Return the service's title in ``lang`` (falls back to its name)."""
@@ -389,6 +411,44 @@ class Consortia:
     """The ``consortia`` section: the referral standard within a medical consortium."""
 
     referral_standard: Standard | None = None
+    source: SourceText = Field(default_factory=Text)
+
+
+# --- issue 14: index (D) ---
+#: a weight: a number (int or float, never text or a boolean) of 0 or more
+_Weight = Annotated[float, Field(strict=True, ge=0)]
+
+
+def _weight_entry(value: Any) -> Any:
+    """Read ``clinic: 2`` as ``clinic: {weight: 2}`` (a service's weight alone)."""
+    return {"weight": value} if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+@with_config(ConfigDict(extra="forbid"))
+class ServiceWeight(TypedDict, total=False):
+    """``index.weights.<service>``: the service's weight and how it splits between its indicators.
+
+    ``weight`` (default 1) is the service's share of the index; ``coverage`` and ``capacity``
+    (default 1 each) split it between the coverage indicator and, for a service with a norm per
+    1,000, the capacity indicator, in proportion.  A plain number is the ``weight``.
+    """
+
+    weight: _Weight
+    coverage: _Weight
+    capacity: _Weight
+
+
+@dataclass(frozen=True, config=_CONFIG)
+class IndexSpec:
+    """The ``index`` section: the weights of the equalisation index (:mod:`gisapp.metrics.index`).
+
+    A service not listed under ``weights`` has weight 1 (equal weights when the section is
+    absent); weight 0 leaves it out.  ``floor`` is the lowest indicator score used in the
+    geometric mean (a score of 0 counts as ``floor``, as WHO's UHC service coverage index does).
+    """
+
+    weights: dict[str, Annotated[ServiceWeight, BeforeValidator(_weight_entry)]] = Field(default_factory=dict)
+    floor: Annotated[float, Field(strict=True, gt=0, le=100)] = 1.0
     source: SourceText = Field(default_factory=Text)
 
 
@@ -465,12 +525,14 @@ def _keys_as(attr: str) -> Callable[[Any, ValidatorFunctionWrapHandler, Validati
 #: The keys of each layer the app needs.  An optional layer (roads, settlements, ...) may hold
 #: any key: those that are not fields of :class:`LayerSpec` go to its ``options``.
 _REQUIRED_LAYERS: dict[str, frozenset[str]] = {
-    "population": frozenset({"path", "band", "unit", "crs", "provenance"}),
-    "districts": frozenset({"path", "crs", "layer", "fields", "provenance"}),
-    "facilities": frozenset({"path", "crs", "layer", "fields", "provenance"}),
+    "population": frozenset({"path", "band", "unit", "crs", "provenance", "years"}),
+    "districts": frozenset({"path", "crs", "layer", "fields", "provenance", "database", "table", "sql"}),
+    "facilities": frozenset({"path", "crs", "layer", "fields", "provenance", "database", "table", "sql"}),
 }
+#: the keys of a layer read from a PostGIS table or query (kept in the layer's ``options``)
+_DATABASE_KEYS = frozenset({"database", "table", "sql"})
 #: the keys of a layer in a file that are fields of :class:`LayerSpec`
-_LAYER_KEYS = frozenset({"path", "crs", "fields", "band", "layer", "provenance"})
+_LAYER_KEYS = frozenset({"path", "crs", "fields", "band", "layer", "provenance", "years"})
 
 
 def _layers_from_file(value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
@@ -492,8 +554,12 @@ def _layers_from_file(value: Any, handler: ValidatorFunctionWrapHandler, info: V
                 errors.append(_missing((role, "fields"), entry))
             if "unit" in entry and not isinstance(entry["unit"], str):
                 errors.append(InitErrorDetails(type="string_type", loc=(role, "unit"), input=entry["unit"]))
-            shaped[role] = {**{k: v for k, v in entry.items() if k in _LAYER_KEYS and k in allowed},
-                            "role": role, "options": {"unit": entry["unit"]} if "unit" in entry else {}}
+            options: dict[str, Any] = {"unit": entry["unit"]} if "unit" in entry else {}
+            options.update({k: v for k, v in entry.items() if k in _DATABASE_KEYS and k in allowed})
+            base = {k: v for k, v in entry.items() if k in _LAYER_KEYS and k in allowed}
+            if "database" in options and "path" not in base:  # a database layer: its "file" names the table
+                base["path"] = f"postgis-{options.get('table') or 'sql'}"
+            shaped[role] = {**base, "role": role, "options": options}
     return _together(handler, shaped, errors)
 
 
@@ -522,6 +588,7 @@ class WorkspaceSpec:
         default_factory=lambda: {"total": RESIDENTS})
     travel: Annotated[dict[str, Any], BeforeValidator(_travel)] = Field(default_factory=dict)
     consortia: Consortia = Field(default_factory=Consortia)
+    index: IndexSpec = Field(default_factory=IndexSpec)  # issue 14: index (D)
 
     @property
     def name(self) -> str:

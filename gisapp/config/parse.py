@@ -103,6 +103,20 @@ def _cross_checks(spec: WorkspaceSpec, file: str) -> list[Problem]:
                                     {"capacity": svc.capacity}))
         if svc.norm_per_1000 is not None and svc.capacity is None:
             problems.append(Problem(file, f"services.{s}.norm_per_1000", "spec_norm_needs_capacity"))
+        if svc.norm_base is not None and svc.norm_base not in spec.demand_groups:
+            problems.append(Problem(file, f"services.{s}.norm_base", "spec_unknown_demand",
+                                    {"group": svc.norm_base, "known": ", ".join(spec.demand_groups)}))
+        if svc.norm_base is not None and svc.norm_per_1000 is None:
+            problems.append(Problem(file, f"services.{s}.norm_base", "spec_norm_base_needs_norm"))
+    # --- issue 14: index (D) ---
+    for s, w in spec.index.weights.items():
+        if s not in spec.services:
+            problems.append(Problem(file, f"index.weights.{s}", "spec_index_unknown_service",
+                                    {"service": s, "known": ", ".join(spec.services)}))
+        elif "capacity" in w and spec.services[s].norm_per_1000 is None:
+            problems.append(Problem(file, f"index.weights.{s}.capacity", "spec_index_no_norm", {"service": s}))
+    if spec.services and all(float(spec.index.weights.get(s, {}).get("weight", 1.0)) == 0 for s in spec.services):
+        problems.append(Problem(file, "index.weights", "spec_index_all_zero"))
     return problems
 
 

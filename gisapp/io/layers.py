@@ -7,6 +7,7 @@ gathers them from every layer and raises once.
 
 from __future__ import annotations
 
+import os
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from pyproj import CRS
 from rasterio.errors import RasterioIOError
 
 from gisapp._errors import GisAppError, Problem
+from gisapp.config.models import YEAR_MAX, YEAR_MIN
 from gisapp.config.spec import LayerSpec
 from gisapp.grid.coords import normalise_coord_system, to_wgs84
 from gisapp.i18n import Term
@@ -96,6 +98,27 @@ def read_vector(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
     return gpd.read_file(path, engine="pyogrio", **kw)
 
 
+def layer_vector(spec: LayerSpec) -> gpd.GeoDataFrame:
+    """Read a vector layer from its file, or from its PostGIS table or query when it names a database.
+
+    A layer with ``database`` (a ``postgresql://`` URL; ``${VAR}`` is replaced from the
+    environment, so the password need not be written in the workspace file) and ``table`` or
+    ``sql`` is read by :func:`gisapp.io.postgis.read_postgis`; the rows then go through the same
+    field mapping and checks as a file's.
+    """
+    db = spec.options.get("database")
+    if db:
+        from gisapp.io.postgis import read_postgis
+
+        return read_postgis(os.path.expandvars(str(db)), table=spec.options.get("table"), sql=spec.options.get("sql"))
+    return read_vector(spec.path, spec.layer)
+
+
+def is_database_layer(spec: LayerSpec) -> bool:
+    """Return True when the layer is read from a database table or query rather than a file."""
+    return bool(spec.options.get("database"))
+
+
 def read_population(spec: LayerSpec, problems: list[Problem],
                     notices: list[Problem] | None = None) -> RasterData | None:
     """Read the population raster of a workspace; append problems instead of raising.
@@ -163,7 +186,7 @@ def read_districts(spec: LayerSpec, problems: list[Problem]) -> gpd.GeoDataFrame
     """Read district polygons into columns ``district_id``, ``district_name`` (WGS84 or file CRS)."""
     f = str(spec.path)
     try:
-        gdf = read_vector(spec.path, spec.layer)
+        gdf = layer_vector(spec)
     except Exception as exc:  # pyogrio raises several types
         problems.append(Problem(f, "", "districts_unreadable", {"error": _error(exc)}))
         return None
@@ -223,7 +246,7 @@ def _bad_mapping(fields: dict[str, Any]) -> str | None:
     for key in ("id", "name", "kind"):
         if not isinstance(fields.get(key), str):
             return key
-    for key in ("lon", "lat", "consortium", "is_lead"):
+    for key in ("lon", "lat", "consortium", "is_lead", "opened", "closed"):
         if key in fields and not isinstance(fields[key], str):
             return key
     caps = fields.get("capacity", [])
@@ -237,7 +260,8 @@ def read_facilities(spec: LayerSpec, problems: list[Problem], notices: list[Prob
     """Read facilities into canonical columns, converting coordinates to WGS84.
 
     Columns: ``facility_id, name, kind, <capacity fields>, consortium_id, is_lead, lon, lat``
-    (WGS84 degrees) and point geometry in EPSG:4326.
+    (WGS84 degrees) and point geometry in EPSG:4326; with ``fields.opened`` / ``fields.closed``
+    mapped, also ``opened_year`` / ``closed_year`` (float years, NaN where blank).
 
     An empty capacity cell counts as 0: for each capacity column with empty cells a notice
     (problem ``capacity_blank_as_zero``) is appended to ``notices`` and the ids of those
@@ -252,9 +276,10 @@ def read_facilities(spec: LayerSpec, problems: list[Problem], notices: list[Prob
         problems.append(Problem(f, f"fields.{bad_key}", "facility_field_unmapped", {"key": bad_key}))
         return None
     try:
-        if suffix in TABLE_SUFFIXES:
+        if suffix in TABLE_SUFFIXES and not is_database_layer(spec):
             df = read_table(spec.path)
-            if not _check_fields(df, spec, ["id", "name", "kind", "lon", "lat", "consortium", "is_lead"], problems):
+            if not _check_fields(df, spec, ["id", "name", "kind", "lon", "lat", "consortium", "is_lead", "opened", "closed"],
+                                 problems):
                 return None
             if "lon" not in fields or "lat" not in fields:
                 problems.append(Problem(f, "fields.lon/lat", "facilities_no_lonlat"))
@@ -268,10 +293,10 @@ def read_facilities(spec: LayerSpec, problems: list[Problem], notices: list[Prob
                 return None
             lon_v, lat_v = lon.to_numpy(float), lat.to_numpy(float)
             src_cs = declared
-        elif suffix in VECTOR_SUFFIXES:
-            gdf = read_vector(spec.path, spec.layer)
+        elif suffix in VECTOR_SUFFIXES or is_database_layer(spec):
+            gdf = layer_vector(spec)
             df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
-            if not _check_fields(df, spec, ["id", "name", "kind", "consortium", "is_lead"], problems):
+            if not _check_fields(df, spec, ["id", "name", "kind", "consortium", "is_lead", "opened", "closed"], problems):
                 return None
             if len(gdf) and not (gdf.geometry.geom_type == "Point").all():
                 problems.append(Problem(f, "geometry", "facilities_not_points"))
@@ -343,16 +368,51 @@ def read_facilities(spec: LayerSpec, problems: list[Problem], notices: list[Prob
     out["consortium_id"] = (_as_text(df[cons]).values if cons else "")
     lead = fields.get("is_lead")
     out["is_lead"] = _to_bool(df[lead]).values if lead else False
+    for key in ("opened", "closed"):  # optional years: blank = always open / never closed
+        col = fields.get(key)
+        if col:  # columns opened_year / closed_year ("closed" is a scenario's flag of a closed facility)
+            out[f"{key}_year"] = _facility_years(df[col], f, key, col, ids, problems)
+    if "opened_year" in out and "closed_year" in out:
+        o, c = out["opened_year"].to_numpy(float), out["closed_year"].to_numpy(float)
+        wrong = np.isfinite(o) & np.isfinite(c) & (c <= o)
+        if wrong.any():
+            problems.append(Problem(f, f"fields.closed ({fields['closed']})", "facility_closed_before_opened",
+                                    {"n": int(wrong.sum()), "ids": _some(ids[wrong].tolist()),
+                                     "opened": fields["opened"], "closed": fields["closed"]}))
     out["lon"] = lon_w
     out["lat"] = lat_w
     return gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(lon_w, lat_w), crs=4326)
+
+
+def _some(items: list[str], n: int = 5) -> str:
+    """Return the first ``n`` items joined by commas, with "…" when there are more."""
+    return ", ".join(items[:n]) + (", …" if len(items) > n else "")
+
+
+def _facility_years(col: pd.Series, f: str, key: str, name: str, ids: pd.Series,
+                    problems: list[Problem]) -> NDArray[np.float64]:
+    """Return a year column as floats (NaN where blank); a value that is not a year is a problem.
+
+    A year is a whole number from :data:`~gisapp.config.models.YEAR_MIN` to ``YEAR_MAX``
+    (``2020`` or ``2020.0``; text such as ``2020年`` or ``2020-05`` is not a year).
+    """
+    text = _as_text(col)
+    v = pd.to_numeric(text.where(text != ""), errors="coerce").to_numpy(float)
+    given = (text != "").to_numpy()
+    ok = np.isfinite(v) & (v == np.round(v)) & (v >= YEAR_MIN) & (v <= YEAR_MAX)
+    bad = given & ~ok
+    if bad.any():
+        problems.append(Problem(f, f"fields.{key} ({name})", "facility_bad_year",
+                                {"column": name, "n": int(bad.sum()), "example": str(text[bad].iloc[0]),
+                                 "ids": _some(ids[bad].tolist()), "min": YEAR_MIN, "max": YEAR_MAX}))
+    return np.where(given & ok, v, np.nan)
 
 
 def read_lines(spec: LayerSpec, crs: CRS, problems: list[Problem]) -> gpd.GeoDataFrame | None:
     """Read an optional line/polygon layer (roads, barriers) into the analysis CRS."""
     f = str(spec.path)
     try:
-        gdf = read_vector(spec.path, spec.layer)
+        gdf = layer_vector(spec)
     except Exception as exc:  # noqa: BLE001 - reported, not raised
         problems.append(Problem(f, "", "lines_unreadable", {"layer": role_term(spec.role), "error": _error(exc)}))
         return None
@@ -419,7 +479,7 @@ def read_points(spec: LayerSpec, problems: list[Problem]) -> gpd.GeoDataFrame | 
     f = str(spec.path)
     fields = spec.fields
     try:
-        if spec.path.suffix.lower() in TABLE_SUFFIXES:
+        if spec.path.suffix.lower() in TABLE_SUFFIXES and not is_database_layer(spec):
             df = read_table(spec.path)
             lon_c, lat_c = fields.get("lon", "lon"), fields.get("lat", "lat")
             missing = [c for c in (lon_c, lat_c) if c not in df.columns]
@@ -433,7 +493,7 @@ def read_points(spec: LayerSpec, problems: list[Problem]) -> gpd.GeoDataFrame | 
                 return None
             lon, lat = to_wgs84(lon, lat, spec.crs or "WGS84")
         else:
-            gdf = read_vector(spec.path, spec.layer)
+            gdf = layer_vector(spec)
             df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
             g = (gdf if gdf.crs is not None else gdf.set_crs(4326)).to_crs(4326)
             lon, lat = g.geometry.x.to_numpy(), g.geometry.y.to_numpy()

@@ -72,10 +72,16 @@ def read_workspace(path: str | Path) -> WorkspaceSpec:
     missing: list[Problem] = []
     layers = {}
     for role, layer in spec.layers.items():
+        if layer.options.get("database"):  # read from PostGIS: no file to find
+            layers[role] = layer
+            continue
         lp = layer.path.resolve()
         if not lp.exists():
             missing.append(Problem(fname, f"layers.{role}.path", "spec_layer_file_missing", {"path": str(lp)}))
-        layers[role] = dataclasses.replace(layer, path=lp)
+        years = {y: yp.resolve() for y, yp in layer.years.items()}
+        missing += [Problem(fname, f"layers.{role}.years.{y}", "spec_layer_file_missing", {"path": str(yp)})
+                    for y, yp in years.items() if not yp.exists()]
+        layers[role] = dataclasses.replace(layer, path=lp, years=years)
     if missing or problems:
         raise WorkspaceError(missing + problems)
     return dataclasses.replace(spec, path=p.resolve(), layers=layers)

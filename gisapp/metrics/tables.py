@@ -112,8 +112,10 @@ def capacity_by_district(ws: Workspace, res: ServiceResult) -> pd.DataFrame:
     """Return capacity per 1,000 people by district and its shortfall or surplus against the norm.
 
     Columns: ``district_id, district_name, population, facilities, capacity, capacity_per_1000,
-    norm_per_1000, need, shortfall, surplus, capacity_gap, access_per_1000`` where ``need`` =
-    norm x population / 1,000 (the capacity the norm asks for), ``shortfall`` = need - capacity
+    norm_per_1000, need, shortfall, surplus, capacity_gap, access_per_1000, norm_population`` where
+    ``need`` = norm x norm_population / 1,000 (the capacity the norm asks for; ``norm_population`` is
+    the people of the service's ``norm_base`` group, e.g. all residents for childcare places, else
+    ``population``; ``capacity_per_1000`` is per 1,000 of it too), ``shortfall`` = need - capacity
     where that is positive (else 0) and ``surplus`` = capacity - need where that is positive
     (else 0), both in capacity units (beds, doctors, seats) and NaN without a norm;
     ``capacity_gap`` = need - capacity, signed (the GeoPackage keeps it: totals shown to people
@@ -133,13 +135,15 @@ def capacity_by_district(ws: Workspace, res: ServiceResult) -> pd.DataFrame:
     else:
         cap = np.full(len(ids), np.nan)
         acc_d = np.full(len(ids), np.nan)
-    per = np.divide(cap * 1000.0, pop, out=np.full(pop.shape, np.nan), where=pop > 0)
+    # the people the norm counts per 1,000 of: the demand group, or the service's norm_base group
+    base = pop if svc.norm_group == svc.demand else _district_sums(ws, np.where(res.eligible, ws.demand(svc.norm_group), 0.0))
+    per = np.divide(cap * 1000.0, base, out=np.full(base.shape, np.nan), where=base > 0)
     norm = svc.norm_per_1000
     out = pd.DataFrame({"district_id": ids, "district_name": ws.districts["district_name"].to_numpy(),
                         "population": pop, "facilities": fac.groupby("district_id").size().reindex(ids).fillna(0).astype(int).to_numpy(),
                         "capacity": cap, "capacity_per_1000": per,
                         "norm_per_1000": norm if norm else np.nan})
-    need = norm * pop / 1000.0 if norm else np.full(len(ids), np.nan)
+    need = norm * base / 1000.0 if norm else np.full(len(ids), np.nan)
     gap = need - cap
     with np.errstate(invalid="ignore"):
         out["need"] = need
@@ -147,6 +151,7 @@ def capacity_by_district(ws: Workspace, res: ServiceResult) -> pd.DataFrame:
         out["surplus"] = np.where(np.isnan(gap), np.nan, np.maximum(-gap, 0.0))
     out["capacity_gap"] = gap
     out["access_per_1000"] = acc_d
+    out["norm_population"] = base  # = population unless the service's norm_base is another group
     return out
 
 
@@ -193,12 +198,13 @@ def summary(ws: Workspace, res: ServiceResult) -> dict[str, float]:
         med = float(res.travel_cost[ok][o][np.searchsorted(cw, cw[-1] / 2.0)])
     svc = res.service
     cap_total = float(ws.facilities.iloc[res.facility_idx][svc.capacity].sum()) if svc.capacity else float("nan")
+    base = pop if svc.norm_group == svc.demand else float(np.where(res.eligible, ws.demand(svc.norm_group), 0.0).sum())
     return {
         "population": pop, "covered": cov, "uncovered": pop - cov,
         "covered_pct": 100.0 * cov / pop if pop > 0 else float("nan"),
         "median_cost": med, "facilities": float(res.facility_idx.size),
         "capacity": cap_total,
-        "capacity_per_1000": cap_total * 1000.0 / pop if pop > 0 and svc.capacity else float("nan"),
+        "capacity_per_1000": cap_total * 1000.0 / base if base > 0 and svc.capacity else float("nan"),
         "norm_per_1000": float(svc.norm_per_1000) if svc.norm_per_1000 else float("nan"),
         "gini_access": gini(res.access_per_1000, dem) if svc.capacity else float("nan"),
         "palma_access": palma(res.access_per_1000, dem) if svc.capacity else float("nan"),

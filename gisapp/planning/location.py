@@ -66,7 +66,7 @@ class LocationResult:
     objective
         The model's objective value: number of new sites (LSCP), total weighted cost
         (p-median), the longest cost of any served demand (p-center), weight covered (MCLP),
-        weight losing coverage (closures, mixed).
+        weight losing coverage (closures), weight covered after the opens and closes (mixed).
     method
         ``"exact"`` (a MIP or an exact combinatorial search) or ``"heuristic"``.
     optimal

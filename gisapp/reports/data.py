@@ -27,6 +27,12 @@ from gisapp.metrics.findings import ServiceFindings, capacity_columns, district_
 from gisapp.metrics.gaps import gap_polygons
 from gisapp.metrics.people import whole
 from gisapp.metrics.places import gap_places, has_places
+from gisapp.metrics.served import (
+    ServedWithinCapacity,
+    served_total_text,
+    served_whole,
+    served_within_capacity,
+)
 from gisapp.metrics.service import ServiceResult, run_service
 from gisapp.metrics.tables import (
     capacity_by_district,
@@ -156,6 +162,7 @@ class ServiceReport:
     gaps: gpd.GeoDataFrame
     places: pd.DataFrame
     findings: ServiceFindings
+    served: ServedWithinCapacity | None = None  # issue 11: people served within capacity (services with one)
 
     @property
     def unit(self) -> str:
@@ -293,7 +300,8 @@ def collect(ws: Workspace, services: Sequence[str] | None = None, *, lang: str =
         out.append(ServiceReport(
             name=name, spec=res.service, result=res, summary=service_summary(ws, res),
             coverage=cov, capacity=cap, classes=cls,
-            curve=cumulative_curve(res), gaps=gaps, places=places, findings=fnd))
+            curve=cumulative_curve(res), gaps=gaps, places=places, findings=fnd,
+            served=served_within_capacity(ws, res) if res.service.capacity else None))
         if step:
             step(t("rep.step.service", lang, service=res.service.title(lang)))
     compare: dict[str, pd.DataFrame] = {}
@@ -304,8 +312,10 @@ def collect(ws: Workspace, services: Sequence[str] | None = None, *, lang: str =
     members = consortia_members(ws)
     if step:
         step(t("rep.step.consortia", lang))
+    extra: dict[str, Any] = {"scenarios": compare} if compare else {}
+    extra.update(index_extra(ws, out, lang=lang, travel=travel, standards=standards))  # issue 14: index (D)
     return ReportData(ws=ws, lang=lang, generated=gen, services=out, consortia=cons, members=members,
-                      extra={"scenarios": compare} if compare else {})
+                      extra=extra)
 
 
 # --------------------------------------------------------------------------------------
@@ -497,6 +507,40 @@ def capacity_note(sr: ServiceReport, lang: str) -> str:
     return t("rep.capacity_note", lang, cap=cap_label(sr.spec.capacity, lang), norm=f"{sr.spec.norm_per_1000:g}")
 
 
+def served_table(sr: ServiceReport, lang: str) -> Table | None:
+    """Return people served within capacity (AccessMod style) by district with a total row (issue 11).
+
+    None when the service has no capacity or no way to turn it into people (:func:`served_lines`
+    then says why).  Whole people; rows add up to the total row.
+    """
+    sv = sr.served
+    if sv is None or not sv.applicable:
+        return None
+    d = served_whole(sv)
+    headers = [t("col.district_id", lang), t("col.district_name", lang), t("col.population", lang),
+               t("col.capacity_people", lang), t("col.served", lang), t("col.unserved", lang),
+               t("col.served_pct", lang)]
+    ints = {c: d[c].to_numpy(np.int64) for c in ("population", "capacity_people", "served", "unserved")}
+    rows: list[list[Any]] = [[str(d["district_id"].iat[i]), str(d["district_name"].iat[i]),
+                              *(int(ints[c][i]) for c in ("population", "capacity_people", "served", "unserved")),
+                              _num(d["served_pct"].iat[i])] for i in range(len(d))]
+    rows.append(["", t("rep.total", lang), int(d["population"].sum()), int(d["capacity_people"].sum()),
+                 int(d["served"].sum()), int(d["unserved"].sum()), _num(sv.share_pct)])
+    return Table(headers, rows, ["text", "text", "int", "int", "int", "int", "f1"], total=True)
+
+
+def served_lines(sr: ServiceReport, lang: str) -> list[str]:
+    """Return what goes with :func:`served_table`: what it is, the totals, the conversion and every notice.
+
+    Empty for a service without a capacity field.
+    """
+    sv = sr.served
+    if sv is None:
+        return []
+    head = [t("served.about", lang), served_total_text(sv, lang)] if sv.applicable else []
+    return head + sv.texts(lang)
+
+
 def class_table(sr: ServiceReport, lang: str) -> Table:
     """Return coverage by Degree of Urbanisation class, the town subtotal and all, each class explained.
 
@@ -683,3 +727,154 @@ def format_value(v: Any, fmt: Fmt) -> str:
         return f"{f:.4f}"
     return f"{f:,.2f}"
 
+
+# --- issue 14: index (D) ---------------------------------------------------------------
+# The equalisation index (gisapp.metrics.index) and its trend: computed in :func:`collect`, kept in
+# ``ReportData.extra`` ("index", "index_sensitivity", "trend") and shown after the key findings.
+
+#: The most years the trend section shows (the first, the last and years evenly between).
+TREND_YEARS: Final = 6
+
+
+def trend_years(years: Sequence[int], most: int = TREND_YEARS) -> list[int]:
+    """Return the years of the trend section: all of them, or the first, the last and some evenly between.
+
+    Examples
+    --------
+    >>> trend_years([2020, 2025]), trend_years(range(2010, 2026), most=4)
+    ([2020, 2025], [2010, 2015, 2020, 2025])
+    """
+    ys = sorted(int(y) for y in years)
+    if len(ys) <= most:
+        return ys
+    picks = np.linspace(0, len(ys) - 1, most).round().astype(int)
+    return [ys[i] for i in dict.fromkeys(picks.tolist())]
+
+
+def index_extra(ws: Workspace, services: Sequence[ServiceReport], *, lang: str, travel: str | None = None,
+                standards: Mapping[str, Standard] | None = None) -> dict[str, Any]:
+    """Return the index, its sensitivity and (with years) its trend for :attr:`ReportData.extra`.
+
+    The index takes every service at its own standard: a service of the report whose standard was
+    overridden (``standards``) is run again at its own.
+    """
+    from gisapp.metrics.index import equalisation_index, index_by_year, sensitivity
+
+    own = {sr.name: sr.result for sr in services if sr.name not in (standards or {})}
+    everything = {s: own[s] if s in own else run_service(ws, s, travel=travel) for s in ws.spec.services}
+    out: dict[str, Any] = {"index": equalisation_index(ws, results=everything, lang=lang),
+                           "index_sensitivity": sensitivity(ws, results=everything, lang=lang)}
+    years = trend_years(getattr(ws, "years", ()))
+    if len(years) >= 2:
+        out["trend"] = index_by_year(ws, years, lang=lang, travel=travel)
+    return out
+
+
+def index_table(data: ReportData) -> Table | None:
+    """Return the index per district, highest first: rank, district, index and each indicator's score (0-100)."""
+    from gisapp.metrics.index import indicator_label
+
+    idx = data.extra.get("index")
+    if idx is None:
+        return None
+    lang = data.lang
+    d = idx.by_district.sort_values(["index", "district_id"], ascending=[False, True], kind="stable",
+                                    na_position="last")
+    headers = [t("idx.col.rank", lang), t("col.district_id", lang), t("col.district_name", lang),
+               t("idx.col.index", lang), *[indicator_label(data.ws.spec, c, lang) for c in idx.columns]]
+    rows = [[_num(r["rank"]), str(r["district_id"]), str(r["district_name"]), _num(r["index"]),
+             *[_num(r[c]) for c in idx.columns]] for _, r in d.iterrows()]
+    scores: list[Fmt] = ["f1"] * len(idx.columns)
+    return Table(headers, rows, ["int", "text", "text", "f1", *scores])
+
+
+def index_class_table(data: ReportData) -> Table | None:
+    """Return the index per town/country class (urban centre, urban cluster, rural, town, all) and its components."""
+    from gisapp.metrics.index import indicator_label
+
+    idx = data.extra.get("index")
+    if idx is None:
+        return None
+    lang = data.lang
+    headers = [t("idx.col.class", lang), t("idx.col.index", lang),
+               *[indicator_label(data.ws.spec, c, lang) for c in idx.columns]]
+    rows = [[t(f"class.{r['class']}", lang), _num(r["index"]), *[_num(r[c]) for c in idx.columns]]
+            for _, r in idx.by_class.iterrows()]
+    scores: list[Fmt] = ["f1"] * len(idx.columns)
+    return Table(headers, rows, ["text", "f1", *scores])
+
+
+def index_sensitivity_table(data: ReportData) -> Table | None:
+    """Return each district's rank under every weight scenario and its largest rank change."""
+    from gisapp.metrics.index import sensitivity_table
+
+    sens = data.extra.get("index_sensitivity")
+    if sens is None:
+        return None
+    lang = data.lang
+    wide = sensitivity_table(sens)
+    labels = [c for c in wide.columns if c not in ("district_id", "district_name", "max_shift")]
+    headers = [t("col.district_id", lang), t("col.district_name", lang), *labels, t("idx.col.max_shift", lang)]
+    rows = [[str(r["district_id"]), str(r["district_name"]), *[_num(r[c]) for c in labels], _num(r["max_shift"])]
+            for _, r in wide.iterrows()]
+    ranks: list[Fmt] = ["int"] * len(labels)
+    return Table(headers, rows, ["text", "text", *ranks, "int"])
+
+
+def index_lines(data: ReportData) -> list[str]:
+    """Return the index's summary sentence (spread, town/country gap), then its method written out."""
+    from gisapp.metrics.index import method_lines
+
+    idx = data.extra.get("index")
+    if idx is None:
+        return []
+    lang = data.lang
+    r = idx.town_country_ratio
+    ratio = t("rep.index_ratio", lang, ratio=f"{r:.2f}") if math.isfinite(r) else t("rep.index_no_ratio", lang)
+    sp = idx.spread
+    summary = t("rep.index_summary", lang, range=format_value(_num(sp["range"]), "f1") or "—",
+                cv=format_value(_num(sp["cv"]), "f2") or "—", ratio=ratio)
+    return [summary, *method_lines(data.ws.spec, idx.indicators, idx.floor, lang)]
+
+
+def trend_tables(data: ReportData) -> list[tuple[str, Table]]:
+    """Return the trend section: the index, then each service's coverage (%), by district and year, with the change.
+
+    One table per measure: district, one column per year, and the change from the first year to
+    the last (points).  Empty when the workspace has no years.
+    """
+    from gisapp.metrics.index import short_service_title
+
+    tr = data.extra.get("trend")
+    if tr is None or tr.empty:
+        return []
+    lang = data.lang
+    years = sorted(int(y) for y in tr["year"].unique())
+    cols = ["index", *[c for c in tr.columns if c.endswith(":coverage")]]
+    out: list[tuple[str, Table]] = []
+    for c in cols:
+        wide = tr.pivot(index="district_id", columns="year", values=c)
+        names = tr.drop_duplicates("district_id").set_index("district_id")["district_name"]
+        order = list(dict.fromkeys(tr["district_id"]))
+        headers = [t("col.district_id", lang), t("col.district_name", lang), *[str(y) for y in years],
+                   t("rep.trend_change", lang, first=years[0], last=years[-1])]
+        rows = []
+        for did in order:
+            vals = [_num(wide.at[did, y]) for y in years]
+            first, last = vals[0], vals[-1]
+            rows.append([str(did), str(names[did]), *vals,
+                         last - first if first is not None and last is not None else None])
+        title = t("rep.trend_index", lang) if c == "index" else \
+            t("rep.trend_coverage", lang, service=short_service_title(data.ws.spec, c.split(":")[0], lang))
+        per_year: list[Fmt] = ["f1"] * len(years)
+        out.append((title, Table(headers, rows, ["text", "text", *per_year, "f1"])))
+    return out
+
+
+def trend_note(data: ReportData) -> str:
+    """Return what the trend section shows ("" without years)."""
+    tr = data.extra.get("trend")
+    if tr is None or tr.empty:
+        return ""
+    return t("rep.trend_note", data.lang, years=t("rep.list_sep", data.lang).join(
+        str(y) for y in sorted(int(v) for v in tr["year"].unique())))

@@ -36,6 +36,7 @@ _POLYGON_LAYERS: Final = ("gaps", "districts")
 def districts_layer(data: ReportData) -> gpd.GeoDataFrame:
     """Return the districts (analysis CRS) with each service's metrics as columns."""
     d = data.ws.districts[["district_id", "district_name", "geometry"]].copy()
+    cols: dict[str, np.ndarray] = {}  # built apart and joined once: many services make many columns
     for sr in data.services:
         cov, cap = sr.coverage, sr.capacity
         short, plus = capacity_columns(cap)
@@ -44,7 +45,8 @@ def districts_layer(data: ReportData) -> gpd.GeoDataFrame:
                "capacity_per_1000": cap["capacity_per_1000"], "capacity_gap": cap["capacity_gap"],
                "shortfall": short, "surplus": plus, "access_per_1000": cap["access_per_1000"]}
         for metric in DISTRICT_METRICS:
-            d[district_metric_column(sr.name, metric)] = np.asarray(src[metric], dtype=float)
+            cols[district_metric_column(sr.name, metric)] = np.asarray(src[metric], dtype=float)
+    d = pd.concat([d, pd.DataFrame(cols, index=d.index)], axis=1)
     return gpd.GeoDataFrame(d, geometry="geometry", crs=data.ws.crs)
 
 

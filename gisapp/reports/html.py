@@ -35,6 +35,7 @@ from gisapp.reports.data import (
     Fmt,
     ReportData,
     ServiceReport,
+    Table,
     capacity_note,
     class_table,
     consortia_table,
@@ -42,11 +43,19 @@ from gisapp.reports.data import (
     findings_table,
     format_value,
     gap_table,
+    index_class_table,
+    index_lines,
+    index_sensitivity_table,
+    index_table,
     provenance_table,
     scenario_table,
+    served_lines,
+    served_table,
     standard_text,
     standards_table,
     summary_table,
+    trend_note,
+    trend_tables,
 )
 
 __all__ = ["STATIC", "inline_assets", "map_document", "render_html", "write_html"]
@@ -173,6 +182,7 @@ def _service_section(data: ReportData, sr: ServiceReport, charts: dict[str, byte
         "map_doc": map_document(data, sr, base_tiles=base_tiles, show_population=first),
         "charts": charts,
         "district_table": district_table(sr, lang), "capacity_note": capacity_note(sr, lang),
+        "served_table": served_table(sr, lang), "served_lines": served_lines(sr, lang),  # issue 11 (B2)
         "class_table": class_table(sr, lang), "class_method": t("rep.class_method", lang),
         "ratio": (t("find.ratio", lang, town=fmt_pct(f.town_pct, lang), rural=fmt_pct(f.rural_pct, lang),
                     ratio=f"{f.ratio:.2f}") if math.isfinite(f.ratio) else t("find.no_ratio", lang)),
@@ -187,12 +197,25 @@ def _findings(data: ReportData) -> list[tuple[str, list[str]]]:
     return [(sr.spec.title(data.lang), sr.findings.sentences(data.lang)) for sr in data.services]
 
 
+def _index_section(data: ReportData) -> tuple[dict[str, Any] | None, list[tuple[str, Table]]]:
+    """Return what ``index.html.j2`` shows: the index tables and lines, and the trend tables (issue 14)."""
+    table = index_table(data)
+    index = None
+    if table is not None:
+        index = {"table": table, "classes": index_class_table(data), "sensitivity": index_sensitivity_table(data),
+                 "lines": index_lines(data)}
+    return index, trend_tables(data)
+
+
 def render_html(data: ReportData, *, charts: dict[str, dict[str, bytes]], base_tiles: bool = True) -> str:
     """Return the report page as one HTML string (no external resource needed to render)."""
     lang = data.lang
     lines = data.provenance_lines()
     synthetic = bool(data.layers_by_status()["synthetic"])
     toc = [("findings", t("rep.findings", lang)), ("summary", t("rep.summary", lang))]
+    index, trend = _index_section(data)  # issue 14: index (D), after the key findings
+    toc[1:1] = ([("index", t("rep.index", lang))] if index is not None else []) + \
+        ([("trend", t("rep.trend", lang))] if trend else [])
     toc += [(f"svc-{sr.name}", sr.spec.title(lang)) for sr in data.services]
     toc += [("consortia", t("rep.consortia", lang)), ("standards", t("rep.standards", lang)),
             ("provenance", t("rep.provenance", lang))]
@@ -211,6 +234,7 @@ def render_html(data: ReportData, *, charts: dict[str, dict[str, bytes]], base_t
         notice=[(line, synthetic and i == len(lines) - 1) for i, line in enumerate(lines)],
         toc=toc,
         findings_table=findings_table(data), findings=_findings(data),
+        index=index, trend=trend, trend_note=trend_note(data),
         summary_table=summary_table(data),
         services=[_service_section(data, sr, charts.get(sr.name, {}), base_tiles=base_tiles, first=i == 0)
                   for i, sr in enumerate(data.services)],

@@ -32,11 +32,19 @@ from gisapp.reports.data import (
     findings_table,
     format_value,
     gap_table,
+    index_class_table,
+    index_lines,
+    index_sensitivity_table,
+    index_table,
     provenance_table,
     scenario_table,
+    served_lines,
+    served_table,
     standard_text,
     standards_table,
     summary_table,
+    trend_note,
+    trend_tables,
 )
 
 __all__ = ["pdf_bytes", "write_pdf"]
@@ -201,6 +209,14 @@ def _service(pdf: Any, data: ReportData, sr: ServiceReport, charts: dict[str, by
     note = capacity_note(sr, lang)
     if note:
         _para(pdf, note, size=7.5, color=(80, 80, 80))
+    served_notes = served_lines(sr, lang)  # issue 11: people served within capacity (B2)
+    if served_notes:
+        _heading(pdf, t("served.title", lang), level=2)
+        served = served_table(sr, lang)
+        if served is not None:
+            _table(pdf, served)
+        for line in served_notes:
+            _para(pdf, line, size=7.5, color=(80, 80, 80))
     _heading(pdf, t("rep.by_class", lang), level=2)
     _table(pdf, class_table(sr, lang))
     _para(pdf, t("find.ratio", lang, town=fmt_pct(f.town_pct, lang), rural=fmt_pct(f.rural_pct, lang),
@@ -234,6 +250,53 @@ def _findings(pdf: Any, data: ReportData) -> None:
         pdf.ln(0.6)
 
 
+def _column_parts(table: Table, keep: int, per: int) -> list[Table]:
+    """Return a wide table as several tables of at most ``per`` columns after its first ``keep`` (repeated)."""
+    n = len(table.headers)
+    if n <= keep + per:
+        return [table]
+    parts = []
+    for lo in range(keep, n, per):
+        cols = [*range(keep), *range(lo, min(n, lo + per))]
+        parts.append(Table([table.headers[j] for j in cols], [[r[j] for j in cols] for r in table.rows],
+                           [table.formats[j] for j in cols], total=table.total))
+    return parts
+
+
+def _index(pdf: Any, data: ReportData) -> None:
+    """Write the equalisation index (tables, method, sensitivity) and, with years, the trend (issue 14)."""
+    lang = data.lang
+    table = index_table(data)
+    if table is not None:
+        lines = index_lines(data)
+        _heading(pdf, t("rep.index", lang))
+        _para(pdf, lines[0], size=8.5)
+        for part in _column_parts(table, 4, 8):  # rank, district code and name, index; 8 indicators a table
+            _table(pdf, part, size=7)
+        classes = index_class_table(data)
+        if classes is not None:
+            _heading(pdf, t("rep.index_by_class", lang), level=2)
+            for part in _column_parts(classes, 2, 8):
+                _table(pdf, part, size=7)
+        _heading(pdf, t("idx.method_title", lang), level=2)
+        for line in lines[1:]:
+            _para(pdf, line, size=7.5, color=(60, 60, 60))
+        sens = index_sensitivity_table(data)
+        if sens is not None:
+            _heading(pdf, t("rep.index_sensitivity", lang), level=2)
+            for part in _column_parts(sens, 2, 8):  # district code and name; 8 scenarios a table
+                _table(pdf, part, size=6.5)
+            _para(pdf, t("idx.sens_note", lang), size=7, color=(80, 80, 80))
+    trend = trend_tables(data)
+    if trend:
+        _heading(pdf, t("rep.trend", lang))
+        _para(pdf, trend_note(data), size=7.5, color=(80, 80, 80))
+        for title, tb in trend:
+            _heading(pdf, title, level=2)
+            for part in _column_parts(tb, 2, 8):
+                _table(pdf, part, size=7)
+
+
 def pdf_bytes(data: ReportData, *, charts: dict[str, dict[str, bytes]]) -> bytes:
     """Return the printable report: provenance first, then every section of the HTML report."""
     lang = data.lang
@@ -255,6 +318,7 @@ def pdf_bytes(data: ReportData, *, charts: dict[str, dict[str, bytes]]) -> bytes
     pdf.set_font("body", "", 9)
     pdf.ln(1)
     _findings(pdf, data)
+    _index(pdf, data)  # issue 14: index (D), after the key findings
     _heading(pdf, t("rep.summary", lang))
     _table(pdf, summary_table(data))
     _para(pdf, t("rep.method", lang), size=8, color=(80, 80, 80))

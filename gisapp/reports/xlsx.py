@@ -26,13 +26,21 @@ from gisapp.reports.data import (
     district_table,
     findings_table,
     gap_table,
+    index_class_table,
+    index_lines,
+    index_sensitivity_table,
+    index_table,
     members_table,
     provenance_table,
     scenario_table,
+    served_lines,
+    served_table,
     short_title,
     standard_text,
     standards_table,
     summary_table,
+    trend_note,
+    trend_tables,
 )
 
 __all__ = ["write_xlsx", "xlsx_bytes"]
@@ -108,6 +116,30 @@ def _col_letter(i: int) -> str:
     return str(get_column_letter(i + 1))
 
 
+def _index_sheets(wb: Any, data: ReportData, used: set[str]) -> None:
+    """Write the equalisation index, its sensitivity and (with years) the trend sheets (issue 14)."""
+    lang = data.lang
+    table = index_table(data)
+    if table is not None:
+        classes = index_class_table(data)
+        lines = index_lines(data)
+        both = Table(table.headers, table.rows, table.formats)
+        if classes is not None:  # the classes under the districts, the class in the district-name column
+            width = len(table.headers)
+            both = Table(table.headers, [*table.rows, *[[None, None, r[0], *r[1:]][:width] for r in classes.rows]],
+                         table.formats)
+        _write_sheet(wb, t("rep.sheet.index", lang), both, used, notes=lines)
+        sens = index_sensitivity_table(data)
+        if sens is not None:
+            _write_sheet(wb, t("rep.sheet.index_sensitivity", lang), sens, used, notes=[t("idx.sens_note", lang)])
+    trend = trend_tables(data)
+    if trend:
+        headers = [t("rep.trend", lang), *trend[0][1].headers]
+        rows = [[title, *r] for title, tb in trend for r in tb.rows]
+        _write_sheet(wb, t("rep.sheet.trend", lang), Table(headers, rows, ["text", *trend[0][1].formats]), used,
+                     notes=[trend_note(data)])
+
+
 def xlsx_bytes(data: ReportData) -> bytes:
     """Return the workbook: key findings, summary, per-service district and class sheets, gaps by place, ...
 
@@ -128,6 +160,7 @@ def xlsx_bytes(data: ReportData) -> bytes:
              t("rep.generated", lang, when=data.generated), *data.provenance_lines()]
     _write_sheet(wb, t("rep.sheet.findings", lang), findings_table(data), used,
                  notes=[*notes, t("rep.findings_note", lang)])
+    _index_sheets(wb, data, used)  # issue 14: index (D), after the key findings
     _write_sheet(wb, t("rep.sheet.summary", lang), summary_table(data), used, notes=notes[:2])
     for sr in data.services:
         name = short_title(sr.spec, lang)
@@ -139,6 +172,10 @@ def xlsx_bytes(data: ReportData) -> bytes:
                    ratio=f"{f.ratio:.2f}") if math.isfinite(f.ratio) else t("find.no_ratio", lang))
         _write_sheet(wb, t("rep.sheet.class", lang, service=name), class_table(sr, lang), used,
                      notes=[f"{sr.spec.title(lang)} · {ratio}", t("rep.class_method", lang)])
+        served = served_table(sr, lang)  # issue 11: people served within capacity (B2)
+        if served is not None:
+            _write_sheet(wb, t("rep.sheet.served", lang, service=name), served, used,
+                         notes=[f"{sr.spec.title(lang)} · {t('served.title', lang)}", *served_lines(sr, lang)])
     gap_rows: list[list[Any]] = []
     gt: Table | None = None
     n_all = 0

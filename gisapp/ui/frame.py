@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Sequence
+import threading
+import weakref
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import folium
 import pandas as pd
 import streamlit as st
+import streamlit_folium as _sf
 from streamlit.navigation.page import StreamlitPage
 from streamlit.runtime.uploaded_file_manager import UploadedFile
-from streamlit_folium import st_folium
 
 from gisapp._errors import GisAppError, Problem, WorkspaceError
 from gisapp.config.spec import ServiceSpec
@@ -245,8 +248,20 @@ def sidebar() -> Workspace:
     lg = lang()
     localise_widgets(lg)
     ws = load_current()
-    services = list(ws.spec.services)
     ss = st.session_state
+    if ws.years:  # every page computes on the chosen year (state.choice() carries it)
+        if ss.get(keys.YEAR) not in ws.years:
+            ss[keys.YEAR] = ws.years[-1]
+        keep(keys.YEAR)
+        with st.sidebar:
+            st.selectbox(t("side.year", lg), list(ws.years), key=keys.YEAR, on_change=keep, args=(keys.YEAR,),
+                         placeholder=choose_one(lg),
+                         format_func=lambda y: t("side.year_value", lg, year=y), help=t("help.year", lg))
+        ws = load_current()
+    elif ss.get(keys.YEAR) is not None:  # another workspace without years
+        ss.pop(keys.YEAR, None)
+        ss.pop(keys.KEPT[keys.YEAR], None)
+    services = list(ws.spec.services)
     if ss.get(keys.SERVICE) not in services:
         ss[keys.SERVICE] = services[0]
     keep(keys.SERVICE)
@@ -313,14 +328,64 @@ def banner(ws: Workspace, lang_: str) -> None:
                    icon=":material/warning:")
 
 
-def show_map(m: folium.Map, *, key: str, height: int) -> None:
-    """Show a (cached) folium map without letting streamlit-folium alter the cached object.
+#: the rendered component arguments of each cached map (they go with the map when the cache drops it)
+_RENDERED: weakref.WeakKeyDictionary[folium.Map, dict[str, Any]] = weakref.WeakKeyDictionary()
+_RENDER_LOCK = threading.Lock()
 
-    ``st_folium`` renames the map's elements in place while it renders; rendering the same
-    object twice leaves references to names that no longer exist (the map then stays blank),
-    so each run renders a copy.  ``returned_objects=[]``: panning or zooming never reruns the app.
+
+def map_component_args(m: folium.Map) -> dict[str, Any]:
+    """Return what ``st_folium`` sends the browser for map ``m`` (rendered once per map object).
+
+    Rendering a map (folium's templates, streamlit-folium's renaming) took about a third of the
+    server's time per page under load (py-spy, 8 sessions), and a cached map is the same every
+    run: so it is rendered once, on a copy (``st_folium`` renames the map's elements in place),
+    with streamlit-folium's own functions, and the strings are reused.  The arguments are those
+    ``st_folium(m, use_container_width=True, returned_objects=[])`` would pass
+    (tests/ui/test_map_render_cache.py compares them with the real call).
     """
-    st_folium(copy.deepcopy(m), key=key, height=height, use_container_width=True, returned_objects=[])
+    with _RENDER_LOCK:
+        done = _RENDERED.get(m)
+    if done is not None:
+        return done
+    fig = copy.deepcopy(m)
+    fig.get_root().render()
+    fig.render()  # type: ignore[no-untyped-call]
+    html = _sf._get_html(fig)  # noqa: SLF001 - the component's own rendering
+    header = _sf._get_header(fig)  # noqa: SLF001
+    leaflet = _sf._get_map_string(fig)  # noqa: SLF001
+    css: list[str] = []
+    js: list[str] = []
+
+    def walk(el: Any) -> Iterator[Any]:  # noqa: ANN401 - any folium element
+        if isinstance(el, folium.elements.JSCSSMixin):
+            yield el
+        for child in getattr(el, "_children", {}).values():
+            yield from walk(child)
+
+    for el in walk(fig):
+        css.extend(href for _, href in getattr(el, "default_css", []))
+        js.extend(src for _, src in getattr(el, "default_js", []))
+    done = {"script": leaflet, "header": header, "html": html, "id": _sf.get_full_id(fig),
+            "returned_objects": [], "default": {}, "zoom": None, "center": None, "feature_group": None,
+            "return_on_hover": False, "layer_control": None, "pixelated": False,
+            "css_links": list(dict.fromkeys(css)), "js_links": list(dict.fromkeys(js)), "wrap_longitude": False}
+    with _RENDER_LOCK:
+        _RENDERED[m] = done
+    return done
+
+
+def show_map(m: folium.Map, *, key: str, height: int) -> None:
+    """Show a (cached) folium map, rendered once per map object (:func:`map_component_args`).
+
+    ``returned_objects=[]``: panning or zooming never reruns the app.
+    """
+    args = map_component_args(m)
+    hash_key = _sf.generate_js_hash(args["script"], key, False)
+
+    def _on_change() -> None:
+        st.session_state[key] = st.session_state.get(hash_key, {})
+
+    _sf._component_func(key=hash_key, height=height, width=None, on_change=_on_change, **args)  # noqa: SLF001
 
 
 # --- search: find a facility, township or village and zoom the map to it ---------------------------

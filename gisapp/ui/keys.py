@@ -11,8 +11,10 @@ STANDARD: Final = "standard_value"  #: threshold in the service standard's unit 
 STANDARD_FOR: Final = "_standard_for"  #: the service that STANDARD belongs to
 TRAVEL: Final = "travel_mode"  #: "straight_line" | "terrain"
 UPLOADS: Final = "uploads"  #: JSON list of accepted layer replacements (user's uploads)
+YEAR: Final = "year"  #: the year every page computes on (only when the workspace has years)
 #: each sidebar widget's key -> the plain session key that keeps its value across page changes
-KEPT: Final = {LANG: "_kept_lang", SERVICE: "_kept_service", STANDARD: "_kept_standard", TRAVEL: "_kept_travel"}
+KEPT: Final = {LANG: "_kept_lang", SERVICE: "_kept_service", STANDARD: "_kept_standard", TRAVEL: "_kept_travel",
+               YEAR: "_kept_year"}
 
 # --- map page ---------------------------------------------------------------------------------
 MAP_METRIC: Final = "map_metric"
@@ -42,6 +44,11 @@ PLACES_VILLAGE_TABLE: Final = "places_village_table"
 # --- consortia page ---------------------------------------------------------------------------
 CONS_SECTOR: Final = "cons_sector"
 CONSORTIUM: Final = "consortium"
+
+# --- change over time page (issue 14) ------------------------------------------------------------
+CHANGE_FROM: Final = "change_from"  #: the earlier year compared
+CHANGE_TO: Final = "change_to"  #: the later year compared
+CHANGE_MAP_WIDGET: Final = "change_folium"
 
 # --- data page --------------------------------------------------------------------------------
 UP_FAC_FILE: Final = "upload_facilities"

@@ -1,7 +1,8 @@
 """Cached loaders: the workspace, service results and tables, keyed by hashable primitives only.
 
 The loaded :class:`~gisapp.workspace.Workspace` and each :class:`~gisapp.metrics.service.ServiceResult`
-are large read-only objects shared by every session (``st.cache_resource``); tables are small
+are large read-only objects shared by every session, computed once per key in caches bounded in
+bytes (:mod:`gisapp.ui.memo`); tables are small
 and copied per caller (``st.cache_data``).  Every loader takes the workspace path string and the
 JSON of accepted uploads (``overrides``), so an upload is simply another key.
 """
@@ -30,9 +31,10 @@ from gisapp.metrics import consortia as _consortia
 from gisapp.metrics import gaps as _gaps
 from gisapp.metrics import places as _places
 from gisapp.metrics import tables as _tables
+from gisapp.metrics.served import ServedWithinCapacity, served_within_capacity
 from gisapp.metrics.service import ServiceResult, run_service
-from gisapp.ui import keys
-from gisapp.workspace import Workspace, load_workspace, replace_layer
+from gisapp.ui import keys, memo
+from gisapp.workspace import Workspace, at_year, load_workspace, replace_layer
 
 #: Environment variable naming the workspace YAML the app opens (default: the demo).
 WORKSPACE_ENV = "GISAPP_WORKSPACE"
@@ -48,18 +50,64 @@ def overrides() -> str:
     return str(st.session_state.get(keys.UPLOADS, ""))
 
 
+def with_year(overrides_json: str, year: int | None) -> str:
+    """Return the overrides JSON that also names the year every loader computes on (None: none).
+
+    The year travels inside the overrides, so that every cached loader (keyed by the overrides)
+    computes on :func:`gisapp.workspace.at_year` without a change of its signature.
+
+    Examples
+    --------
+    >>> with_year("", 2025)
+    '[{"year": 2025}]'
+    >>> split_year(with_year('[{"path": "p.tif", "role": "population"}]', 2020))
+    ('[{"path": "p.tif", "role": "population"}]', 2020)
+    >>> split_year("")
+    ('', None)
+    """
+    if year is None:
+        return overrides_json
+    items = [o for o in json.loads(overrides_json or "[]") if "year" not in o]
+    return json.dumps([*items, {"year": int(year)}], ensure_ascii=False)
+
+
+def split_year(overrides_json: str) -> tuple[str, int | None]:
+    """Return the uploads-only overrides JSON and the year named in it (None: none); see :func:`with_year`."""
+    items = json.loads(overrides_json or "[]")
+    years = [int(o["year"]) for o in items if "year" in o]
+    if not years:
+        return overrides_json, None
+    rest = [o for o in items if "year" not in o]
+    return (json.dumps(rest, ensure_ascii=False, sort_keys=True) if rest else ""), years[-1]
+
+
 def spec_with(path: str, overrides_json: str) -> WorkspaceSpec:
-    """Return the workspace spec with the uploads in ``overrides_json`` applied."""
+    """Return the workspace spec with the uploads in ``overrides_json`` applied (a year in it is ignored)."""
     spec = read_workspace(path)
     for o in json.loads(overrides_json or "[]"):
+        if "year" in o:
+            continue
         spec = replace_layer(spec, o["role"], o["path"], crs=o.get("crs"), fields=o.get("fields"))
     return spec
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
+@memo.shared("workspaces")
 def load_ws(path: str, overrides_json: str = "") -> Workspace:
-    """Load (once per process) the workspace at ``path`` with ``overrides_json`` applied."""
+    """Load (once per process) the workspace at ``path`` with ``overrides_json`` applied.
+
+    With a year in ``overrides_json`` (:func:`with_year`): the workspace as it was that year
+    (:func:`gisapp.workspace.at_year` of the loaded one).
+    """
+    rest, year = split_year(overrides_json)
+    if year is not None:
+        return at_year(load_ws(path, rest), year)
     return load_workspace(spec_with(path, overrides_json))
+
+
+def year() -> int | None:
+    """Return the year chosen in the sidebar (None when the workspace has no years)."""
+    v = st.session_state.get(keys.YEAR)
+    return int(v) if v is not None else None
 
 
 def standard_for(svc: ServiceSpec, value: float | None) -> Standard | None:
@@ -71,7 +119,7 @@ def standard_for(svc: ServiceSpec, value: float | None) -> Standard | None:
     return dataclasses.replace(svc.standard, time_min=float(value))
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)  # ~100 MB each on the demo
+@memo.shared("results")  # ~100 MB each on the demo; bounded in bytes, not entries
 def service_result(path: str, overrides_json: str, service: str, value: float | None, travel: str = "straight_line") -> ServiceResult:
     """Run one service with its standard threshold set to ``value`` (in the standard's unit)."""
     ws = load_ws(path, overrides_json)
@@ -88,6 +136,13 @@ def summary(path: str, overrides_json: str, service: str, value: float | None, t
 def district_table(path: str, overrides_json: str, service: str, value: float | None, travel: str = "straight_line") -> pd.DataFrame:
     """Return :func:`gisapp.maps.district_metrics` (coverage and capacity by district)."""
     return maps.district_metrics(load_ws(path, overrides_json), service_result(path, overrides_json, service, value, travel))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def served_table(path: str, overrides_json: str, service: str, value: float | None,
+                 travel: str = "straight_line") -> ServedWithinCapacity:
+    """Return :func:`gisapp.metrics.served.served_within_capacity` (people served within capacity, issue 11)."""
+    return served_within_capacity(load_ws(path, overrides_json), service_result(path, overrides_json, service, value, travel))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -153,7 +208,7 @@ def consortia(path: str, overrides_json: str) -> tuple[pd.DataFrame, pd.DataFram
     return _consortia.consortia_summary(ws), _consortia.consortia_members(ws)
 
 
-@st.cache_resource(max_entries=12, show_spinner=False)
+@memo.shared("maps")
 def folium_map(path: str, overrides_json: str, service: str, value: float | None,
                travel: str = "straight_line", *, lang: str, metric: str,
                overlay: str, population: bool, top_gaps: int,
@@ -289,6 +344,6 @@ def choice() -> Choice:
     """Return the current sidebar choices (read from session state, set by the sidebar widgets)."""
     ss = st.session_state
     v = ss.get(keys.STANDARD)
-    return Choice(path=workspace_path(), overrides=overrides(), lang=str(ss.get(keys.LANG, "zh")),
+    return Choice(path=workspace_path(), overrides=with_year(overrides(), year()), lang=str(ss.get(keys.LANG, "zh")),
                   service=str(ss.get(keys.SERVICE, "")), value=float(v) if v is not None else None,
                   travel=str(ss.get(keys.TRAVEL, "straight_line")))

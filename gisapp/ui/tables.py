@@ -11,6 +11,7 @@ import streamlit as st
 from numpy.typing import NDArray
 
 from gisapp.i18n import Term, fmt_number, fmt_pct, t
+from gisapp.metrics.served import ServedWithinCapacity, served_total_text, served_whole
 from gisapp.metrics.tables import capacity_totals
 
 
@@ -91,8 +92,9 @@ def district_rows(dist: pd.DataFrame, lang: str, *, capacity: str | None) -> pd.
                                 "covered_pct": 100.0 * cov_exact / pop_exact if pop_exact > 0 else float("nan")}
     if capacity:
         cap = float(d["capacity"].sum())
+        base = float(dist["norm_population"].sum()) if "norm_population" in dist.columns else pop_exact
         total.update(capacity=cap, facilities=int(d["facilities"].sum()),
-                     capacity_per_1000=1000.0 * cap / pop_exact if pop_exact > 0 else float("nan"))
+                     capacity_per_1000=1000.0 * cap / base if base > 0 else float("nan"))
         if "shortfall" in d.columns:
             tot = capacity_totals(d)
             total.update(shortfall=tot["shortfall"], surplus=tot["surplus"])
@@ -113,6 +115,31 @@ def district_frame(dist: pd.DataFrame, lang: str, *, capacity: str | None) -> An
         "capacity_per_1000": _num(lang, 2), "shortfall": amount(lang), "surplus": amount(lang)}
     cols = district_columns(capacity, norm=norm)
     return show(d, {c: (key, fmt.get(c)) for c, key in cols.items()}, lang, key="district_table")
+
+
+def served_rows(served: ServedWithinCapacity, lang: str) -> pd.DataFrame:
+    """Return people served within capacity by district in whole people, with a total row (issue 11)."""
+    d = served_whole(served)
+    pop = float(served.population)
+    total = {"district_id": "", "district_name": t("class.all", lang), "population": int(d["population"].sum()),
+             "capacity_people": int(d["capacity_people"].sum()), "served": int(d["served"].sum()),
+             "unserved": int(d["unserved"].sum()),
+             "served_pct": 100.0 * served.served / pop if pop > 0 else float("nan")}
+    return pd.concat([d, pd.DataFrame([total])], ignore_index=True)
+
+
+def served_section(served: ServedWithinCapacity, lang: str) -> None:
+    """Show people served within capacity (AccessMod style): the district table, the totals and every notice."""
+    st.subheader(t("served.title", lang))
+    if served.applicable:
+        st.caption(t("served.about", lang))
+        cols = {"district_name": ("col.district_name", None), "population": ("col.population", people(lang)),
+                "capacity_people": ("col.capacity_people", people(lang)), "served": ("col.served", people(lang)),
+                "unserved": ("col.unserved", people(lang)), "served_pct": ("col.served_pct", _pct(lang))}
+        show(served_rows(served, lang), cols, lang, key="served_table")
+        st.caption(served_total_text(served, lang))
+    for line in served.texts(lang):
+        st.caption(line)
 
 
 def class_rows(cls: pd.DataFrame, lang: str) -> pd.DataFrame:

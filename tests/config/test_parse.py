@@ -50,7 +50,15 @@ def test_demo_spec_parses():
     assert list(spec.layers) == ["population", "districts", "facilities", "roads", "settlements"]
     assert spec.layers["districts"].path == DEMO.parent / "../data/panzhihua/districts.geojson"
     assert spec.layers["population"].options == {"unit": "people"}
-    assert spec.layers["facilities"].fields["capacity"] == ["beds", "doctors", "seats"]
+    assert spec.layers["facilities"].fields["capacity"] == ["beds", "doctors", "seats", "care_beds", "places"]
+    # issue 14: years of the facilities and the population per year, paths joined to the file's folder
+    assert {k: spec.layers["facilities"].fields[k] for k in ("opened", "closed")} == {"opened": "opened",
+                                                                                      "closed": "closed"}
+    assert spec.layers["population"].years == {
+        2020: DEMO.parent / "../data/panzhihua/population_100m.tif",
+        2025: DEMO.parent / "../data/panzhihua/population_2025_100m.tif"}
+    assert spec.services["childcare_places"].norm_group == "total"
+    assert spec.services["childcare_places"].demand == "under3"
     assert spec.layers["roads"].role == "roads" and spec.layers["roads"].fields == {"class": "class"}
     assert {lay.provenance.status for lay in spec.layers.values()} == {"real", "synthetic"}
     assert list(spec.demand_groups)[0] == "total" and spec.demand_groups["preschool"].share == 0.034

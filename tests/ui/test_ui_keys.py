@@ -152,8 +152,9 @@ def families(tiny_ws: typing.Any) -> dict[str, set[str]]:
     """Every dynamic key prefix of the UI -> the values it is completed with."""
     from gisapp.config.spec import FACILITY_KINDS, Provenance, Standard
     from gisapp.maps import DISTRICT_METRICS, OVERLAYS
+    from gisapp.metrics.index import INDICATORS
     from gisapp.metrics.service import TRAVEL_MODES
-    from gisapp.planning import mclp, scenario, suggest
+    from gisapp.planning import mclp, models, scenario, suggest
     from gisapp.ui import uploads
 
     units = set(_literal_args(typing.get_type_hints(Standard.unit.fget)["return"]))  # "m", "min"
@@ -183,6 +184,10 @@ def families(tiny_ws: typing.Any) -> dict[str, set[str]]:
         "sug.by.": {"k", "target"},  # suggest(k=...) or suggest(target_share=...)
         "sug.cand.": set(_literal_args(suggest.Candidates)),
         "sug.method.": set(_literal_args(mclp.Method)),
+        "sug.model.": set(models.MODELS),  # issue 11: the planning models of the suggestions tab
+        "sug.model_help.": set(models.MODELS),
+        "sug.stage.": {"build", "heuristic", "solve", "done"},  # gisapp.planning.location.Progress stages
+        "idx.ind.": set(INDICATORS),  # issue 14: index (D) - the indicators of the equalisation index
         # keys held in an engine table the pages look up (not a prefix, a set of whole keys)
         "": {key for key, _ in DISTRICT_METRICS.values()},
     }

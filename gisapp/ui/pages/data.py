@@ -118,7 +118,7 @@ def _facilities_upload(ch: state.Choice) -> None:
                        placeholder=frame.choose_one(lang), format_func=lambda c: t(f"crs.{c}", lang))
     if up is None:
         return
-    path = stored.save_upload(up.name, up.getvalue())
+    path = stored.save_upload(up.name, up.getvalue(), folder=uploads.session_folder())
     try:
         columns = stored.read_columns(path)
     except Exception as exc:  # noqa: BLE001 - an unreadable file is a problem shown to the user
@@ -162,7 +162,7 @@ def _facilities_upload(ch: state.Choice) -> None:
     except Exception as exc:  # noqa: BLE001
         _refuse([Problem(up.name, "", "upload_unreadable", {"reason": _reason(exc)})], lang)
         return
-    if _try_apply(ch, uploads.add_override(ch.overrides, "facilities", target, crs=crs, fields=fields), up.name):
+    if _try_apply(ch, uploads.add_override(state.overrides(), "facilities", target, crs=crs, fields=fields), up.name):
         st.rerun()
 
 
@@ -177,8 +177,8 @@ def _population_upload(ch: state.Choice, ws: Workspace) -> None:
         return
     if not st.button(t("data.apply", lang), key=keys.UP_POP_APPLY, type="primary", icon=":material/upload:"):
         return
-    path = stored.save_upload(up.name, up.getvalue())
-    if _try_apply(ch, uploads.add_override(ch.overrides, "population", path,
+    path = stored.save_upload(up.name, up.getvalue(), folder=uploads.session_folder())
+    if _try_apply(ch, uploads.add_override(state.overrides(), "population", path,
                                            crs=None if crs == "file" else crs, fields=None), up.name):
         st.rerun()
 
@@ -196,7 +196,7 @@ def render() -> None:
     if not auth.can("upload"):
         st.info(t("auth.viewer_only", lang), icon=":material/visibility:")
         return
-    active = uploads.describe(ch.overrides)
+    active = uploads.describe(state.overrides())
     if active:
         st.info(t("data.active", lang, files=", ".join(f"{frame.layer_label(a['role'], lang)}: {a['file']}"
                                                        for a in active)))

@@ -1,4 +1,5 @@
-"""Overview page: headline figures, the district table, town vs country and charts of one service."""
+"""Overview page: the equalisation index per district first, then the headline figures, the district table,
+town vs country and charts of one service."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import streamlit as st
 from gisapp.i18n import Term, fmt_number, fmt_pct, t
 from gisapp.metrics.service import standard_minutes
 from gisapp.metrics.tables import capacity_totals, town_country
-from gisapp.ui import findings_view, frame, state, tables
+from gisapp.ui import findings_view, frame, index_view, state, tables
 from gisapp.workspace import Workspace
 
 
@@ -36,6 +37,8 @@ def render() -> None:
     lang = ch.lang
     ws = state.load_ws(ch.path, ch.overrides)
     svc = ws.spec.services[ch.service]
+    with st.spinner(t("msg.computing", lang)):
+        index_view.show_index(ws, lang, travel=ch.travel)  # the equalisation index per district first
     with st.spinner(t("msg.computing", lang)):
         s = state.summary(*ch.key)
         dist = state.district_table(*ch.key)
@@ -75,6 +78,10 @@ def render() -> None:
     tables.district_frame(dist, lang, capacity=svc.capacity)
     for line in capacity_notes(dist, svc.capacity, svc.norm_per_1000, lang):
         st.caption(line)
+    if svc.capacity:  # issue 11: people served within capacity (AccessMod style)
+        with st.spinner(t("msg.computing", lang)):
+            served = state.served_table(*ch.key)
+        tables.served_section(served, lang)
 
     left, right = st.columns(2)
     with left:
