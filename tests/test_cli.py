@@ -151,7 +151,14 @@ def test_coverage_prints_chinese_headers_and_english_ones(tmp_path, capsys):
     assert main(["--lang", "en", "coverage", "--service", "clinic", "--out", str(tmp_path / "en"),
                  "--workspace", str(TINY)]) == 0
     en = capsys.readouterr().out
-    assert t("cli.col.covered_pct", "en") in en and en.splitlines()[-1].startswith("total: 1,990 people, 1,170 covered")
+    assert t("cli.col.covered_pct", "en") in en
+    lines = en.splitlines()
+    total = next(i for i, line in enumerate(lines) if line.startswith("total: "))
+    assert lines[total].startswith("total: 1,990 people, 1,170 covered")
+    # issue 11: then people served within capacity (AccessMod style), its total and how capacity became people
+    assert lines[total + 1] == t("served.title", "en") and t("cli.col.served", "en") in lines[total + 2]
+    assert "Served within capacity: 590 of 1,990 people" in en and "500 people per unit" in en
+    assert (tmp_path / "en" / "served_by_district.csv").is_file()
     # the files hold the same numbers in both languages; only the headers follow the language
     name = "coverage_by_district.csv"
     zh_lines = (tmp_path / "zh" / name).read_text(encoding="utf-8-sig").splitlines()

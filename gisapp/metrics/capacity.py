@@ -93,9 +93,11 @@ class CapacityCoverage:
     zones: pd.DataFrame | None = None
 
 
-def _check(pop: NDArray[np.float64], cost: CostMatrix, capacity: NDArray[np.float64]) -> None:
-    if cost.unit != "min":
-        msg = f"capacity_coverage needs travel times in minutes; the cost matrix is in {cost.unit!r}."
+def _check(pop: NDArray[np.float64], cost: CostMatrix, capacity: NDArray[np.float64],
+           ring_minutes: float | None = ONE_SECOND_MIN) -> None:
+    if cost.unit != "min" and ring_minutes is not None:
+        msg = (f"capacity_coverage grows rings of `ring_minutes` over travel times in minutes; the cost matrix "
+               f"is in {cost.unit!r} (pass ring_minutes=None to grow over any cost, each distinct cost a ring).")
         raise UnitsError(msg)
     n_cells, n_fac = cost.shape
     if pop.shape != (n_cells,):
@@ -185,7 +187,8 @@ def capacity_coverage(
     ring_minutes
         Width of the rings a catchment grows by, minutes (> 0).  The default, one second,
         is AccessMod's (it grows catchments over travel times in whole seconds); None
-        makes every distinct travel time its own ring.
+        makes every distinct travel time its own ring.  With None the cost may be in any
+        unit (e.g. straight-line metres): the catchment then grows cost value by cost value.
     zone
         Zone index per cell (-1 outside every zone), for the per-zone table.
     facility_ids, zone_ids
@@ -201,7 +204,8 @@ def capacity_coverage(
         If the inputs disagree in size, a capacity or population is invalid, or ``order``
         is not a permutation of the facilities.
     UnitsError
-        If the cost matrix is not in minutes or ``ring_minutes`` is not positive.
+        If the cost matrix is not in minutes while ``ring_minutes`` is given, or
+        ``ring_minutes`` is not positive.
 
     Examples
     --------
@@ -217,7 +221,7 @@ def capacity_coverage(
     """
     p = np.asarray(pop, dtype=np.float64)
     cap = np.asarray(capacity, dtype=np.float64)
-    _check(p, cost, cap)
+    _check(p, cost, cap, ring_minutes)
     if ring_minutes is not None and not ring_minutes > 0:
         msg = f"`ring_minutes` must be positive, got {ring_minutes}."
         raise UnitsError(msg)

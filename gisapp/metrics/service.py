@@ -30,6 +30,7 @@ __all__ = [
     "run_service",
     "standard_minutes",
     "straight_line_travel",
+    "terrain_thresholds",
 ]
 
 
@@ -116,6 +117,22 @@ def standard_minutes(std: Standard) -> float:
     if std.time_min is not None:
         return float(std.time_min)
     return float(std.distance_m or 0.0) / (std.speed * 1000.0 / 60.0)
+
+
+def terrain_thresholds(svc: ServiceSpec, town: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """Return the standard of each cell as a travel time, minutes (terrain mode; rural cells: the rural standard).
+
+    Examples
+    --------
+    >>> svc = ServiceSpec(name="s", kinds=("k",), standard=Standard(time_min=15),
+    ...                   rural_standard=Standard(time_min=30))
+    >>> terrain_thresholds(svc, np.array([True, False])).tolist()
+    [15.0, 30.0]
+    """
+    thr_min = np.full(np.asarray(town).size, standard_minutes(svc.standard))
+    if svc.rural_standard is not None:
+        thr_min[~np.asarray(town, dtype=bool)] = standard_minutes(svc.rural_standard)
+    return thr_min
 
 
 def _row_min(cost: CostMatrix) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
@@ -211,9 +228,7 @@ def run_service(ws: Workspace, name: str, *, standard: Standard | None = None,
     else:
         from gisapp.travel import terrain as terrain
 
-        thr_min = np.full(g.n, standard_minutes(svc.standard))
-        if svc.rural_standard is not None:
-            thr_min[~town] = standard_minutes(svc.rural_standard)
+        thr_min = terrain_thresholds(svc, town)
         cutoff = float(thr_min.max())
         # one friction surface per travel mode; the rural standard may use another mode
         modes = {svc.standard.mode} | ({svc.rural_standard.mode} if svc.rural_standard else set())

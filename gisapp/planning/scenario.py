@@ -7,7 +7,8 @@ is added, closed or moved (its column of the cost matrix), the cells whose neare
 changes, and the access of the cells in the affected catchments.  The demand side of 2SFCA
 does not change with an edit, so R_j of every other facility stays the same; an edit to
 facility j changes A_i only for the cells in j's catchment.  The result equals a full
-recompute (:func:`gisapp.metrics.service.run_service` on the edited table) to rounding.
+recompute (:func:`gisapp.metrics.service.run_service` on the edited table, in the same travel
+mode: straight line or terrain) to rounding.
 """
 
 from __future__ import annotations
@@ -36,11 +37,19 @@ from gisapp._errors import GisAppError
 from gisapp.config.spec import Standard
 from gisapp.i18n import Term, has_text, t
 from gisapp.io import scenario_store as _db
+from gisapp.io import scenario_store_pg as _pg
 from gisapp.io import scenarios as _store
 from gisapp.metrics.people import whole
-from gisapp.metrics.service import ServiceResult, run_service, straight_line_travel
+from gisapp.metrics.service import (
+    ServiceResult,
+    run_service,
+    straight_line_travel,
+    terrain_thresholds,
+)
 from gisapp.metrics.tables import coverage_by_district
-from gisapp.travel.straight import straight_line_cost
+from gisapp.travel import terrain as _terrain
+from gisapp.travel.cost import CostMatrix, cost_matrix_from_pairs
+from gisapp.travel.straight import nearest_straight_line, straight_line_cost
 from gisapp.workspace import Workspace
 
 __all__ = ["BASELINE", "EDIT_COLUMNS", "FORMAT", "Edit", "IncrementalService", "Scenario", "apply_edits",
@@ -161,6 +170,12 @@ def _district_of(ws: Workspace, x: float, y: float) -> str:
 class IncrementalService:
     """One service's per-cell state, updated edit by edit (only what an edit touches).
 
+    The state is kept per facility: its column of the cost matrix (the cells within the
+    cost matrix's cut-off and their cost), its catchment within the standard and its 2SFCA
+    ratio.  An edit recomputes only the column of the facility it touches (one straight-line
+    stencil or one terrain search), the cells whose nearest facility changes and the access
+    of the cells in the catchments it changes.
+
     Parameters
     ----------
     ws
@@ -169,12 +184,22 @@ class IncrementalService:
         The service name.
     standard
         An optional override of the service's standard.
+    travel
+        ``"straight_line"`` or ``"terrain"`` as in :func:`gisapp.metrics.service.run_service`;
+        None: the workspace's default (``travel.default``).  In terrain mode each facility's
+        column is its travel time over the friction surface
+        (:func:`gisapp.travel.terrain.terrain_cost`, the surfaces cached in ``ws.cache``), the
+        nearest facility is the one of least travel time (the straight-line nearest where none
+        is within the cut-off, as in ``run_service``) and coverage is against the standard in
+        minutes; a rural standard of another travel mode is searched on its own surface.
     """
 
-    def __init__(self, ws: Workspace, service: str, *, standard: Standard | None = None) -> None:
+    def __init__(self, ws: Workspace, service: str, *, standard: Standard | None = None,
+                 travel: str | None = None) -> None:
         self.ws = ws
-        self.base = run_service(ws, service, standard=standard)
+        self.base = run_service(ws, service, standard=standard, travel=travel)
         self.svc = self.base.service
+        self.mode = self.base.mode
         self.facilities = ws.facilities.copy()
         self.facilities["closed"] = False
         g = ws.grid
@@ -182,19 +207,39 @@ class IncrementalService:
         self._thr = self.base.threshold_m
         self._p = np.where(self.base.eligible, self.base.demand, 0.0)
         self.near_m = self.base.nearest_m.copy()
-        self.near_row = self.base.nearest_facility.copy()  # row in self.facilities, -1 none
-        # per serving facility (keyed by row): catchment cells and ratio R
+        idx = self.base.facility_idx
+        if self.mode == "terrain":  # the straight-line nearest, where no facility is within reach in time
+            sl_m, sl_j = nearest_straight_line(g.x, g.y, self.facilities["x"].to_numpy(float)[idx],
+                                               self.facilities["y"].to_numpy(float)[idx])
+            self.near_row = np.where(sl_j >= 0, idx[np.clip(sl_j, 0, max(idx.size - 1, 0))] if idx.size else -1,
+                                     -1).astype(np.int64)
+            self._lim = terrain_thresholds(self.svc, ws.town)
+        else:
+            self.near_row = self.base.nearest_facility.copy()  # row in self.facilities, -1 none
+            self._lim = self._thr
+        self._cutoff = float(self.base.cost.cutoff)
+        # per serving facility (keyed by row): its cost column, catchment cells and ratio R
+        self._cols: dict[int, tuple[NDArray[np.int64], NDArray[np.float64]]] = {}
         self._cells: dict[int, NDArray[np.int64]] = {}
         self._ratio: dict[int, float] = {}
         self._acc = np.zeros(g.n)
-        cm = self.base.cost.within(self._thr)
-        csc = cm.matrix.tocsc()
-        cap = self._capacity_values(self.base.facility_idx)
-        for k, row in enumerate(self.base.facility_idx):
-            cells = csc.indices[csc.indptr[k]:csc.indptr[k + 1]].astype(np.int64)
-            self._set(int(row), cells, float(cap[k]))
+        csc = self.base.cost.matrix.tocsc()
+        csc.sort_indices()
+        cap = self._capacity_values(idx)
+        for k, row in enumerate(idx):
+            lo, hi = csc.indptr[k], csc.indptr[k + 1]
+            cells = csc.indices[lo:hi].astype(np.int64)
+            cost = np.asarray(csc.data[lo:hi], dtype=np.float64)
+            self._cols[int(row)] = (cells, cost)
+            self._set(int(row), cells[cost <= self._lim[cells]], float(cap[k]))
+        # least travel cost per cell and its facility row (-1: none within the cut-off)
+        self.best_cost = np.full(g.n, np.inf)
+        self.best_row = np.full(g.n, -1, dtype=np.int64)
+        if self.mode == "terrain":
+            self._recompute_best(np.ones(g.n, dtype=bool))
         self.edits: list[Edit] = []
         self.last_update_s = 0.0
+        self._cost: CostMatrix | None = self.base.cost
 
     # ---- internals --------------------------------------------------------------------
     def _capacity_values(self, rows: NDArray[np.int64]) -> NDArray[np.float64]:
@@ -217,12 +262,58 @@ class IncrementalService:
         if r:
             self._acc[cells] -= r
 
-    def _catchment(self, x: float, y: float) -> NDArray[np.int64]:
+    def _column(self, x: float, y: float) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """Return one facility's column of the cost matrix: cells within the cut-off and their cost."""
         g = self.ws.grid
-        cm = straight_line_cost(g.cell_index, g.transform, np.array([x]), np.array([y]),
-                                cutoff_m=float(self._thr.max()))
-        rows, _, d = cm.pairs()
-        return rows[d <= self._thr[rows]]
+        fx, fy = np.array([x]), np.array([y])
+        if self.mode != "terrain":
+            r, _, d = straight_line_cost(g.cell_index, g.transform, fx, fy, cutoff_m=self._cutoff).pairs()
+            return r, d
+        svc, town, lim = self.svc, self.ws.town, self._lim
+        rs = svc.rural_standard
+        if rs is not None and rs.mode != svc.standard.mode:  # as run_service: one surface per mode
+            r1, _, v1 = _terrain.terrain_cost(self.ws, svc.standard.mode, fx, fy, max_minutes=self._cutoff).within(
+                np.where(town, lim, -1.0)).pairs()
+            r2, _, v2 = _terrain.terrain_cost(self.ws, rs.mode, fx, fy, max_minutes=self._cutoff).within(
+                np.where(town, -1.0, lim)).pairs()
+            r, v = np.concatenate([r1, r2]), np.concatenate([v1, v2])
+            order = np.argsort(r, kind="stable")
+            return r[order], v[order]
+        r, _, v = _terrain.terrain_cost(self.ws, svc.standard.mode, fx, fy, max_minutes=self._cutoff).pairs()
+        return r, v
+
+    def _recompute_best(self, mask: NDArray[np.bool_]) -> None:
+        """Set the least cost and its facility for the cells in ``mask`` from every open column.
+
+        Ties go to the lowest facility row, as :func:`~gisapp.metrics.service.run_service` does.
+        """
+        self.best_cost[mask] = np.inf
+        self.best_row[mask] = -1
+        parts = [(c[mask[c]], v[mask[c]], row) for row, (c, v) in self._cols.items()]
+        if not parts:
+            return
+        cells = np.concatenate([p[0] for p in parts])
+        cost = np.concatenate([p[1] for p in parts])
+        rows = np.concatenate([np.full(p[0].size, p[2], dtype=np.int64) for p in parts])
+        if cells.size == 0:
+            return
+        order = np.lexsort((rows, cost, cells))
+        first = np.ones(order.size, dtype=bool)
+        first[1:] = cells[order][1:] != cells[order][:-1]
+        pick = order[first]
+        self.best_cost[cells[pick]] = cost[pick]
+        self.best_row[cells[pick]] = rows[pick]
+
+    def _add_best(self, row: int, cells: NDArray[np.int64], cost: NDArray[np.float64]) -> None:
+        cur, who = self.best_cost[cells], self.best_row[cells]
+        better = (cost < cur) | ((cost == cur) & ((who < 0) | (row < who)))
+        self.best_cost[cells[better]] = cost[better]
+        self.best_row[cells[better]] = row
+
+    def _drop_best(self, row: int) -> None:
+        lost = self.best_row == row
+        if lost.any():
+            self._recompute_best(lost)
 
     def _serves(self, row: int) -> bool:
         f = self.facilities
@@ -264,30 +355,58 @@ class IncrementalService:
         row = int(rows[-1])
         was = row < len(before) and bool(before["kind"].iat[row] in self.svc.kinds) and not bool(before["closed"].iat[row])
         now = self._serves(row)
+        terrain = self.mode == "terrain"
         if edit.op in ("close", "move") and was:
             self._unset(row)
+            del self._cols[row]
             self._drop_nearest(row)
+            if terrain:
+                self._drop_best(row)
         if edit.op in ("add", "move") and now:
-            cells = self._catchment(float(self.facilities["x"].iat[row]), float(self.facilities["y"].iat[row]))
-            self._set(row, cells, float(self._capacity_values(np.array([row]))[0]))
+            cells, cost = self._column(float(self.facilities["x"].iat[row]), float(self.facilities["y"].iat[row]))
+            self._cols[row] = (cells, cost)
+            self._set(row, cells[cost <= self._lim[cells]], float(self._capacity_values(np.array([row]))[0]))
             self._add_nearest(row)
+            if terrain:
+                self._add_best(row, cells, cost)
         if edit.op == "capacity" and now:
             cells = self._cells[row]
             self._unset(row)
             self._set(row, cells, float(self._capacity_values(np.array([row]))[0]))
+        if edit.op != "capacity":
+            self._cost = None
         self.edits.append(edit)
         self.last_update_s = time.perf_counter() - t0
+
+    def cost_matrix(self) -> CostMatrix:
+        """Return the cells x open-facilities cost matrix (columns in the order of ``result().facility_idx``)."""
+        if self._cost is None:
+            open_rows = self._open_rows()
+            cols = [self._cols[int(r)] for r in open_rows]
+            cells = np.concatenate([c for c, _ in cols]) if cols else np.zeros(0, np.int64)
+            cost = np.concatenate([v for _, v in cols]) if cols else np.zeros(0)
+            which = np.repeat(np.arange(len(cols), dtype=np.int64), [c.size for c, _ in cols]) if cols else \
+                np.zeros(0, np.int64)
+            self._cost = cost_matrix_from_pairs(cells, which, cost, shape=(self.ws.grid.n, len(cols)),
+                                                unit=self.base.cost.unit, cutoff=self.base.cost.cutoff)
+        return self._cost
 
     def result(self) -> ServiceResult:
         """Return the current state as a :class:`ServiceResult` (rows index :attr:`facilities`)."""
         b = self.base
         svc = self.svc
         town = self.ws.town
-        covered = b.eligible & (self.near_m <= self._thr)
-        travel = straight_line_travel(self.near_m, svc, town)
+        if self.mode == "terrain":
+            covered = b.eligible & (self.best_cost <= self._lim)
+            travel = self.best_cost.copy()
+            nearest = np.where(self.best_row >= 0, self.best_row, self.near_row)
+        else:
+            covered = b.eligible & (self.near_m <= self._thr)
+            travel = straight_line_travel(self.near_m, svc, town)
+            nearest = self.near_row.copy()
         acc = np.where(b.eligible, self._acc * 1000.0, np.nan) if svc.capacity else np.full(b.demand.size, np.nan)
         return dataclasses.replace(b, facility_idx=self._open_rows(), nearest_m=self.near_m.copy(),
-                                   nearest_facility=self.near_row.copy(), travel_cost=travel,
+                                   nearest_facility=nearest, travel_cost=travel, cost=self.cost_matrix(),
                                    covered=covered, access_per_1000=acc, timings_s={"update": self.last_update_s})
 
     def fork(self) -> IncrementalService:
@@ -297,7 +416,7 @@ class IncrementalService:
         """
         new = copy.copy(self)
         for name, value in vars(self).items():
-            if name not in ("ws", "base", "svc"):
+            if name not in ("ws", "base", "svc", "_cost"):  # the cost matrix is replaced, never changed
                 setattr(new, name, copy.deepcopy(value))
         return new
 
@@ -438,9 +557,12 @@ def _content_hash(scenario: Scenario) -> str:
 
 
 class ScenarioStore:
-    """The embedded scenario store of a folder: every save a new version, with author and time.
+    """The scenario store: every save a new version, with author and time.
 
-    The versions live in ``<folder>/scenarios.sqlite`` (:mod:`gisapp.io.scenario_store`); the
+    ``folder`` is a folder (the embedded store) or a PostgreSQL URL (``postgresql://...``: the
+    versions live in that database, :mod:`gisapp.io.scenario_store_pg`, for a bureau whose
+    planners share a server).  In a folder the versions live in ``<folder>/scenarios.sqlite``
+    (:mod:`gisapp.io.scenario_store`); the
     scenario files of earlier releases in the same folder (``*.gpkg``) are listed as version 0
     and can be loaded, so nothing saved before is lost.  Two planners saving the same scenario
     from the same base version: the first save becomes the next version, the second is refused
@@ -461,9 +583,20 @@ class ScenarioStore:
     """
 
     def __init__(self, folder: str | Path) -> None:
-        self.folder = Path(folder)
+        #: a PostgreSQL database URL (``postgresql://...``), else None: the embedded store of ``folder``
+        self.database = str(folder) if _pg.is_database_url(folder) else None
+        self.folder = Path(".") if self.database else Path(folder)
+        self._rows: Any = _pg if self.database else _db
+        self._where: Any = self.database or self.folder
+
+    @property
+    def where(self) -> str:
+        """Return where the versions live, for messages (a database URL without its password, or the folder)."""
+        return _pg.redact(self.database) if self.database else str(self.folder)
 
     def _legacy(self) -> dict[str, Path]:
+        if self.database:  # scenario files of earlier releases live in folders only
+            return {}
         return list_scenarios(self.folder)
 
     def save_version(self, name: str, edits: Sequence[Edit], *, workspace: str, author: str,
@@ -484,11 +617,11 @@ class ScenarioStore:
         row = {"name": sc.name, "author": author, "saved_at": _now(), "workspace": workspace, "notes": notes,
                "edits": edits_table(sc.edits).to_json(orient="records", force_ascii=False),
                "content_hash": _content_hash(sc)}
-        return _db.append_version(self.folder, row, base_version)
+        return int(self._rows.append_version(self._where, row, base_version))
 
     def list(self) -> builtins.list[ScenarioVersion]:
         """Return the latest version of every scenario, by name (files of earlier releases as version 0)."""
-        rows = {r["name"]: self._version(r) for r in _db.latest_rows(self.folder)}
+        rows = {r["name"]: self._version(r) for r in self._rows.latest_rows(self._where)}
         for name, p in self._legacy().items():
             if name not in rows:
                 sc = load_scenario(p)
@@ -497,7 +630,7 @@ class ScenarioStore:
 
     def history(self, name: str) -> builtins.list[ScenarioVersion]:
         """Return every version of scenario ``name``, oldest first (a file of an earlier release: version 0)."""
-        out = [self._version(r) for r in _db.history_rows(self.folder, name)]
+        out = [self._version(r) for r in self._rows.history_rows(self._where, name)]
         legacy = self._legacy().get(name)
         if legacy is not None:
             sc = load_scenario(legacy)
@@ -512,7 +645,7 @@ class ScenarioStore:
         GisAppError
             ``scenario_missing`` if there is no such scenario or version.
         """
-        row = None if version == 0 else _db.version_row(self.folder, name, version)
+        row = None if version == 0 else self._rows.version_row(self._where, name, version)
         if row is None:
             legacy = self._legacy().get(name)
             if legacy is None or version not in (None, 0):

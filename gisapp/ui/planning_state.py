@@ -16,6 +16,9 @@ import dataclasses
 import getpass
 import json
 import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +36,7 @@ from gisapp.planning.scenario import (
     ScenarioStore,
     compare_scenarios,
 )
-from gisapp.ui import auth, state
+from gisapp.ui import auth, memo, state
 
 # --- session-state and widget keys of the planning page -------------------------------------
 EDITS = "plan_edits"  #: list of edit dicts (the current scenario)
@@ -75,6 +78,12 @@ SUG_RUN = "sug_run"
 SUG_PARAMS = "sug_params"  #: JSON of the parameters of the last run (a choice, not a result)
 SUG_ADD = "sug_add"
 SUG_MAP = "sug_map"
+SUG_MODEL = "sug_model"  #: one of gisapp.planning.models.MODELS
+SUG_P = "sug_p"  #: new sites of p-median, p-center, mixed
+SUG_CLOSE = "sug_close"  #: existing facilities to close (closures, mixed)
+SUG_TARGET_LSCP = "sug_target_lscp"  #: target covered share of set covering, percent
+SUG_TRAVEL = "sug_travel"  #: travel mode of the suggestion ("straight_line" | "terrain")
+SUG_TIME_LIMIT = "sug_time_limit"  #: time limit of the solve, seconds
 CMP_CHOICE = "cmp_choice"
 CMP_LEFT = "cmp_left"
 CMP_RIGHT = "cmp_right"
@@ -131,7 +140,7 @@ def suggestion_prefix(edit_dicts: list[dict[str, Any]]) -> str:
 
 
 # --- cached scenario services ------------------------------------------------------------------
-@st.cache_resource(max_entries=8, show_spinner=False)
+@memo.shared("results")
 def scenario_service(path: str, overrides_json: str, service: str, value: float | None,
                      edits_json: str = "[]") -> IncrementalService:
     """Return the service after the edits in ``edits_json`` (straight line; never mutate it).
@@ -147,7 +156,8 @@ def scenario_service(path: str, overrides_json: str, service: str, value: float 
     ds = json.loads(edits_json or "[]")
     if not ds:
         ws = state.load_ws(path, overrides_json)
-        return IncrementalService(ws, service, standard=state.standard_for(ws.spec.services[service], value))
+        return IncrementalService(ws, service, standard=state.standard_for(ws.spec.services[service], value),
+                                  travel="straight_line")  # as every figure of the planning page
     inc = scenario_service(path, overrides_json, service, value, to_json(ds[:-1])).fork()
     inc.apply(Edit(**ds[-1]))
     return inc
@@ -190,25 +200,52 @@ def scenario_map(path: str, overrides_json: str, service: str, value: float | No
 
 
 # --- suggested sites ---------------------------------------------------------------------------
-@st.cache_resource(max_entries=8, show_spinner=False)
+#: suggestions kept (the most recent first out): a solve may take long, so it is not repeated on a rerun
+SUGGESTIONS_KEPT = 8
+
+
+@st.cache_resource(show_spinner=False)
+def _suggestions() -> tuple[OrderedDict[tuple[Any, ...], suggest.Suggestion], threading.Lock]:
+    """Return the suggestions already computed (shared by the sessions), with the lock that guards them."""
+    return OrderedDict(), threading.Lock()
+
+
 def suggestion(path: str, overrides_json: str, service: str, value: float | None, edits_json: str,
-               params_json: str, lang: str = "zh") -> suggest.Suggestion:
+               params_json: str, lang: str = "zh", *,
+               progress: Callable[[float, str], None] | None = None) -> suggest.Suggestion:
     """Return :func:`gisapp.planning.suggest.suggest` on the scenario's facilities (read-only result).
 
-    ``params_json`` holds ``k`` or ``target_share``, ``candidates``, ``spacing_m``, ``method``,
-    ``capacity`` and, for ``candidates="points"``, ``points`` (rows ``[lon, lat, name]`` of
+    ``params_json`` holds ``model`` (default ``"mclp"``), ``k`` or ``target_share``, ``k_close``,
+    ``candidates``, ``spacing_m``, ``method``, ``capacity``, ``travel`` (default straight line),
+    ``time_limit_s`` and, for ``candidates="points"``, ``points`` (rows ``[lon, lat, name]`` of
     :func:`gisapp.planning.suggest.read_candidate_points`).  The sites are named in ``lang`` by the
-    place they are in.
+    place they are in.  A suggestion already computed with the same arguments is returned at once
+    (``progress`` is then not called); else ``progress(fraction, stage)`` follows the solve.  Unlike
+    ``st.cache_resource`` this lets the progress callback draw on the page while it runs.
     """
+    key = (path, overrides_json, service, value, edits_json, params_json, lang)
+    store, lock = _suggestions()
+    with lock:
+        if key in store:
+            store.move_to_end(key)
+            return store[key]
     ws = state.load_ws(path, overrides_json)
     if json.loads(edits_json or "[]"):
         ws = scenario_service(path, overrides_json, service, value, edits_json).workspace()
     p = json.loads(params_json)
     pts = pd.DataFrame(p["points"], columns=["lon", "lat", "name"]) if p.get("points") else None
-    return suggest.suggest(ws, service, k=p.get("k"), target_share=p.get("target_share"),
-                           candidates=p.get("candidates", "grid"), spacing_m=p.get("spacing_m"),
-                           candidate_points=pts, method=p.get("method", "auto"), capacity=p.get("capacity"),
-                           standard=state.standard_for(ws.spec.services[service], value), lang=lang)
+    sug = suggest.suggest(ws, service, k=p.get("k"), target_share=p.get("target_share"),
+                          candidates=p.get("candidates", "grid"), spacing_m=p.get("spacing_m"),
+                          candidate_points=pts, method=p.get("method", "auto"), capacity=p.get("capacity"),
+                          standard=state.standard_for(ws.spec.services[service], value), lang=lang,
+                          model=p.get("model", "mclp"), k_close=p.get("k_close"),
+                          travel=p.get("travel", "straight_line"), time_limit_s=p.get("time_limit_s"),
+                          progress=progress)
+    with lock:
+        store[key] = sug
+        while len(store) > SUGGESTIONS_KEPT:
+            store.popitem(last=False)
+    return sug
 
 
 # --- saving and reading ------------------------------------------------------------------------
@@ -218,15 +255,23 @@ def user_folder(workspace_name: str) -> Path:
     return Path(root) / "scenarios" / workspace_name
 
 
+#: environment variable naming a PostgreSQL database for the scenarios of every workspace (``postgresql://...``)
+SCENARIO_DB_ENV = "GISAPP_SCENARIO_DB"
+
+
 def store(folder: Path) -> ScenarioStore:
-    """Return the scenario store of ``folder`` (versions with author and time, earlier files too)."""
-    return ScenarioStore(folder)
+    """Return the scenario store: the database of ``$GISAPP_SCENARIO_DB`` when set, else that of ``folder``.
+
+    Either way every save is a version with its author and time (:class:`ScenarioStore`).
+    """
+    url = os.environ.get(SCENARIO_DB_ENV, "").strip()
+    return ScenarioStore(url if url else folder)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def scenario_download(folder: str, name: str, version: int) -> bytes:
     """Return version ``version`` of scenario ``name`` as a GeoPackage file (made once per version, not per rerun)."""
-    return ScenarioStore(folder).export_bytes(name, version)
+    return store(Path(folder)).export_bytes(name, version)
 
 
 def author(lang: str) -> str:

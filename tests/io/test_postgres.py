@@ -140,3 +140,99 @@ def test_bad_database_layers_get_clear_errors(db_url):
         read_postgis(db_url, table="clinics; DROP TABLE clinics")
     assert ei.value.code == "postgis_bad_table"
     assert len(read_postgis(db_url, table="clinics")) == 2  # nothing was dropped
+
+
+def test_the_scenario_store_saves_versions_in_the_database(db_url):
+    from gisapp.planning.scenario import Edit, ScenarioStore
+
+    store = ScenarioStore(db_url)
+    assert store.database == db_url and "@127.0.0.1" in store.where
+    assert store.save_version("方案甲", [Edit("close", "C1")], workspace="tiny", author="王", base_version=0) == 1
+    assert store.save_version("方案甲", [], workspace="tiny", author="李", base_version=1) == 2
+    with pytest.raises(GisAppError) as ei:
+        store.save_version("方案甲", [Edit("close", "C2")], workspace="tiny", author="赵", base_version=1)
+    assert ei.value.code == "scenario_conflict"
+    assert [(v.version, v.author, v.n_edits) for v in store.history("方案甲")] == [(1, "王", 1), (2, "李", 0)]
+    assert store.load("方案甲", 1).edits == [Edit("close", "C1")]
+    assert [v.name for v in store.list()] == sorted({v.name for v in store.list()})
+    # a scenario file downloaded from the database store imports into a folder store unchanged
+    import tempfile
+
+    folder = ScenarioStore(tempfile.mkdtemp())
+    name, version = folder.import_bytes(store.export_bytes("方案甲", 1), file="甲.gpkg", author="王")
+    assert (name, version) == ("方案甲", 1) and folder.load(name).edits == [Edit("close", "C1")]
+
+
+def test_the_app_uses_the_database_named_by_the_environment(db_url, monkeypatch, tmp_path):
+    from pathlib import Path
+
+    from gisapp.planning.scenario import Edit
+    from gisapp.ui import planning_state as ps
+
+    monkeypatch.setenv(ps.SCENARIO_DB_ENV, db_url)
+    s = ps.store(Path(tmp_path))
+    assert s.database == db_url
+    v = s.save_version("环境方案", [Edit("close", "C9")], workspace="tiny", author="王", base_version=0)
+    assert ps.store(Path("/elsewhere")).load("环境方案", v).edits == [Edit("close", "C9")]
+    assert not any(tmp_path.iterdir())  # nothing written in the folder
+    monkeypatch.delenv(ps.SCENARIO_DB_ENV)
+    assert ps.store(Path(tmp_path)).database is None
+
+
+def test_a_workspace_reads_facilities_and_districts_from_postgis(db_url, tmp_path, monkeypatch):
+    """The tiny workspace with its districts and facilities in PostGIS loads like the files."""
+    import shutil
+
+    import psycopg
+    import yaml
+
+    from gisapp.workspace import load_workspace
+    from tests.conftest import TINY
+
+    files = load_workspace(TINY)
+    with psycopg.connect(db_url, autocommit=True) as con:
+        con.execute("DROP TABLE IF EXISTS tiny_districts, tiny_facilities")
+        con.execute("CREATE TABLE tiny_districts (code text, label text, geom geometry(Polygon, 4543))")
+        for _, d in files.districts.iterrows():
+            con.execute("INSERT INTO tiny_districts VALUES (%s, %s, ST_GeomFromText(%s, 4543))",
+                        (d["district_id"], d["district_name"], d.geometry.wkt))
+        f = files.facilities
+        con.execute("CREATE TABLE tiny_facilities (fid text, fname text, fkind text, beds float, doctors float, "
+                    "seats float, geom geometry(Point, 4326))")
+        for _, r in f.iterrows():
+            con.execute("INSERT INTO tiny_facilities VALUES (%s, %s, %s, %s, %s, %s, "
+                        "ST_SetSRID(ST_MakePoint(%s, %s), 4326))",
+                        (r["facility_id"], r["name"], r["kind"], r["beds"], r["doctors"], r["seats"], r["lon"], r["lat"]))
+    spec = yaml.safe_load(TINY.read_text(encoding="utf-8"))
+    for name in ("population",):
+        src = TINY.parent / spec["layers"][name]["path"]
+        shutil.copy(src, tmp_path / src.name)
+        spec["layers"][name]["path"] = src.name
+    monkeypatch.setenv("TINY_DB", db_url)
+    spec["layers"]["districts"] = {"database": "${TINY_DB}", "table": "tiny_districts",
+                                   "fields": {"id": "code", "name": "label"}}
+    spec["layers"]["facilities"] = {"database": "${TINY_DB}", "sql": "SELECT * FROM tiny_facilities",
+                                    "fields": {"id": "fid", "name": "fname", "kind": "fkind",
+                                               "capacity": ["beds", "doctors", "seats"]}}
+    for role in list(spec["layers"]):
+        if role not in ("population", "districts", "facilities"):
+            del spec["layers"][role]
+    p = tmp_path / "db.yaml"
+    p.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    ws = load_workspace(p)
+    assert list(ws.districts["district_id"]) == list(files.districts["district_id"])
+    assert list(ws.facilities["facility_id"]) == list(files.facilities["facility_id"])
+    assert ws.facilities["x"].to_numpy() == pytest.approx(files.facilities["x"].to_numpy(), abs=1e-6)
+    assert ws.grid.pop.sum() == pytest.approx(files.grid.pop.sum())
+    assert ws.facilities["doctors"].to_numpy() == pytest.approx(files.facilities["doctors"].to_numpy())
+    # a field missing in the table gets the same message as in a file, naming the table
+    from gisapp._errors import WorkspaceError
+
+    spec["layers"]["facilities"] = {"database": "${TINY_DB}", "table": "tiny_facilities",
+                                    "fields": {"id": "fid", "name": "fname", "kind": "no_such_column",
+                                               "capacity": ["beds", "doctors", "seats"]}}
+    p.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(WorkspaceError) as ei:
+        load_workspace(p)
+    text = ei.value.text("zh")
+    assert "no_such_column" in text and "tiny_facilities" in text

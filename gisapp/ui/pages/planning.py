@@ -14,8 +14,10 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from gisapp._errors import GisAppError
-from gisapp.i18n import fmt_number, fmt_pct, t
+from gisapp.i18n import fmt_number, fmt_pct, has_text, t
+from gisapp.metrics.service import TRAVEL_MODES
 from gisapp.planning import suggest
+from gisapp.planning.models import MODELS
 from gisapp.planning.scenario import (
     BASELINE,
     ScenarioVersion,
@@ -24,6 +26,7 @@ from gisapp.planning.scenario import (
     comparison_workbook,
     flat_comparison,
 )
+from gisapp.travel import terrain
 from gisapp.ui import auth, frame, state, tables
 from gisapp.ui import planning_state as ps
 from gisapp.workspace import Workspace
@@ -333,20 +336,32 @@ def _save_box(ws: Workspace, ch: state.Choice) -> None:
                 st.error(t("plan.import_failed", lang, error=_text(exc, lang)))
 
 
-def _suggest_tab(ws: Workspace, ch: state.Choice) -> None:
+def _suggest_params(ws: Workspace, ch: state.Choice) -> str | None:
+    """Draw the suggestion's inputs (model, its parameters, candidates, travel, solver); return the run's JSON on a click."""
     lang = ch.lang
-    svc = ws.spec.services[ch.service]
     ss = st.session_state
-    st.caption(t("sug.explain", lang))
+    model = st.selectbox(t("sug.model", lang), list(MODELS), key=ps.SUG_MODEL, placeholder=frame.choose_one(lang),
+                         format_func=lambda m: t(f"sug.model.{m}", lang)) or "mclp"
+    st.caption(t(f"sug.model_help.{model}", lang))
     c1, c2, c3 = st.columns(3)
+    by = "k"
     with c1:
-        by = st.radio(t("sug.by", lang), ["k", "target"], key=ps.SUG_BY, horizontal=True,
-                      format_func=lambda v: t(f"sug.by.{v}", lang))
-        if by == "k":
-            st.number_input(t("sug.new_count", lang), min_value=1, max_value=200, value=5, step=1, key=ps.SUG_K)
-        else:
-            st.number_input(t("sug.target", lang), min_value=1.0, max_value=100.0, value=90.0, step=1.0,
-                            key=ps.SUG_TARGET)
+        if model == "mclp":
+            by = st.radio(t("sug.by", lang), ["k", "target"], key=ps.SUG_BY, horizontal=True,
+                          format_func=lambda v: t(f"sug.by.{v}", lang)) or "k"
+            if by == "k":
+                st.number_input(t("sug.new_count", lang), min_value=1, max_value=200, value=5, step=1, key=ps.SUG_K)
+            else:
+                st.number_input(t("sug.target", lang), min_value=1.0, max_value=100.0, value=90.0, step=1.0,
+                                key=ps.SUG_TARGET)
+        elif model == "lscp":
+            st.number_input(t("sug.target_lscp", lang), min_value=1.0, max_value=100.0, value=100.0, step=1.0,
+                            key=ps.SUG_TARGET_LSCP)
+        if model in ("p_median", "p_center", "mixed"):
+            st.number_input(t("sug.p", lang), min_value=0 if model == "mixed" else 1, max_value=200, value=3, step=1,
+                            key=ps.SUG_P)
+        if model in ("closures", "mixed"):
+            st.number_input(t("sug.k_close", lang), min_value=1, max_value=200, value=1, step=1, key=ps.SUG_CLOSE)
     with c2:
         kinds = ["grid", "settlements", "points"] if suggest.has_settlements(ws) else ["grid", "points"]
         cand = st.selectbox(t("sug.candidates", lang), kinds, key=ps.SUG_CANDIDATES, placeholder=frame.choose_one(lang),
@@ -356,57 +371,116 @@ def _suggest_tab(ws: Workspace, ch: state.Choice) -> None:
                             key=ps.SUG_SPACING)
         upload = (frame.file_uploader(t("sug.upload", lang), ["csv"], key=ps.SUG_UPLOAD, lang_=lang)
                   if cand == "points" else None)
+        if terrain.available(ws):
+            if ss.get(ps.SUG_TRAVEL) not in TRAVEL_MODES:
+                ss[ps.SUG_TRAVEL] = ch.travel if ch.travel in TRAVEL_MODES else "straight_line"
+            st.selectbox(t("sug.travel", lang), list(TRAVEL_MODES), key=ps.SUG_TRAVEL,
+                         placeholder=frame.choose_one(lang), format_func=lambda v: t(f"travel.{v}", lang))
+        else:
+            ss[ps.SUG_TRAVEL] = "straight_line"
+            st.caption(f"{t('sug.travel', lang)}: {t('travel.straight_line', lang)} · "
+                       f"{t('sug.travel_only_straight', lang)}")
     with c3:
-        st.selectbox(t("sug.method", lang), ["auto", "exact", "greedy"], key=ps.SUG_METHOD, placeholder=frame.choose_one(lang),
-                     format_func=lambda v: t(f"sug.method.{v}", lang))
-        st.number_input(t("sug.capacity", lang), min_value=0.0, value=0.0, step=100.0, key=ps.SUG_CAPACITY)
-    if st.button(t("sug.run", lang), key=ps.SUG_RUN, type="primary", icon=":material/travel_explore:"):
-        p: dict[str, Any] = {"candidates": cand, "method": ss.get(ps.SUG_METHOD, "auto")}
+        st.selectbox(t("sug.method", lang), ["auto", "exact", "greedy"], key=ps.SUG_METHOD,
+                     placeholder=frame.choose_one(lang), format_func=lambda v: t(f"sug.method.{v}", lang))
+        if model in ("mclp", "lscp", "p_median"):
+            st.number_input(t("sug.capacity", lang), min_value=0.0, value=0.0, step=100.0, key=ps.SUG_CAPACITY)
+        st.number_input(t("sug.time_limit", lang), min_value=1.0, max_value=3600.0, value=30.0, step=5.0,
+                        key=ps.SUG_TIME_LIMIT)
+    if not st.button(t("sug.run", lang), key=ps.SUG_RUN, type="primary", icon=":material/travel_explore:"):
+        return None
+    p: dict[str, Any] = {"candidates": cand, "method": ss.get(ps.SUG_METHOD, "auto"), "model": model,
+                         "travel": ss.get(ps.SUG_TRAVEL, "straight_line"),
+                         "time_limit_s": float(ss.get(ps.SUG_TIME_LIMIT) or 30.0)}
+    if model == "mclp":
         if by == "k":
             p["k"] = int(ss.get(ps.SUG_K, 5))
         else:
             p["target_share"] = float(ss.get(ps.SUG_TARGET, 90.0))
-        if cand == "grid" and float(ss.get(ps.SUG_SPACING) or 0.0) > 0:
-            p["spacing_m"] = float(ss[ps.SUG_SPACING])
-        if float(ss.get(ps.SUG_CAPACITY) or 0.0) > 0:
-            p["capacity"] = float(ss[ps.SUG_CAPACITY])
-        if cand == "points":
-            if upload is None:
-                st.warning(t("sug.need_upload", lang))
-                return
-            try:
-                p["points"] = suggest.read_candidate_points(upload.getvalue()).to_numpy().tolist()
-            except ValueError as exc:  # GisAppError: not a CSV, no lon / lat
-                st.error(t("sug.failed", lang, error=_text(exc, lang)))
-                return
-        ss[ps.SUG_PARAMS] = json.dumps(p, ensure_ascii=False, sort_keys=True)
+    elif model == "lscp":
+        p["target_share"] = float(ss.get(ps.SUG_TARGET_LSCP, 100.0))
+    if model in ("p_median", "p_center", "mixed"):
+        p["k"] = int(ss.get(ps.SUG_P, 3))
+    if model in ("closures", "mixed"):
+        p["k_close"] = int(ss.get(ps.SUG_CLOSE, 1))
+    if cand == "grid" and float(ss.get(ps.SUG_SPACING) or 0.0) > 0:
+        p["spacing_m"] = float(ss[ps.SUG_SPACING])
+    if model in ("mclp", "lscp", "p_median") and float(ss.get(ps.SUG_CAPACITY) or 0.0) > 0:
+        p["capacity"] = float(ss[ps.SUG_CAPACITY])
+    if cand == "points":
+        if upload is None:
+            st.warning(t("sug.need_upload", lang))
+            return None
+        try:
+            p["points"] = suggest.read_candidate_points(upload.getvalue()).to_numpy().tolist()
+        except ValueError as exc:  # GisAppError: not a CSV, no lon / lat
+            st.error(t("sug.failed", lang, error=_text(exc, lang)))
+            return None
+    return json.dumps(p, ensure_ascii=False, sort_keys=True)
+
+
+def _stage(stage: str, lang: str) -> str:
+    """Return a solve stage ("build", "solve", ...) in ``lang``."""
+    key = f"sug.stage.{stage}"
+    return t(key, lang) if has_text(key, lang) else stage
+
+
+def _suggest_tab(ws: Workspace, ch: state.Choice) -> None:
+    lang = ch.lang
+    svc = ws.spec.services[ch.service]
+    ss = st.session_state
+    st.caption(t("sug.explain", lang))
+    run = _suggest_params(ws, ch)
+    if run is not None:
+        ss[ps.SUG_PARAMS] = run
     params = ss.get(ps.SUG_PARAMS)
     if not params:
         return
     cur_json = ps.to_json(ps.edits())
+    bar = st.progress(0.0, text=t("sug.solving", lang))
+
+    def report(fraction: float, stage: str) -> None:
+        bar.progress(min(max(float(fraction), 0.0), 1.0), text=t("sug.progress", lang, stage=_stage(stage, lang)))
+
     try:
-        with st.spinner(t("msg.computing", lang)):
-            sug = ps.suggestion(*_key(ch), cur_json, str(params), lang)
+        sug = ps.suggestion(*_key(ch), cur_json, str(params), lang, progress=report)
     except ValueError as exc:  # GisAppError, WorkspaceError
+        bar.empty()
         st.error(t("sug.failed", lang, error=_text(exc, lang)))
         return
+    bar.empty()
     sites = sug.sites
-    before = 100.0 * sug.baseline_covered / sug.total if sug.total > 0 else float("nan")
-    after = float(sites["share_covered"].iloc[-1]) if len(sites) else before
-    st.success(t("sug.summary", lang, n=len(sites), added=fmt_number(float(sites["people_added"].sum()), lang),
-                 before=fmt_pct(before, lang), after=fmt_pct(after, lang), method=suggest.method_text(sug.method, lang),
-                 optimal=t("sug.optimal", lang) if sug.optimal else "", seconds=f"{sug.solve_time_s:.2f}"))
+    lines = suggest.summary_lines(sug, lang)
+    if sug.model == "mclp":
+        before = 100.0 * sug.baseline_covered / sug.total if sug.total > 0 else float("nan")
+        after = float(sites["share_covered"].iloc[-1]) if len(sites) else before
+        st.success(t("sug.summary", lang, n=len(sites), added=fmt_number(float(sites["people_added"].sum()), lang),
+                     before=fmt_pct(before, lang), after=fmt_pct(after, lang),
+                     method=suggest.method_text(sug.method, lang),
+                     optimal=t("sug.optimal", lang) if sug.optimal else "", seconds=f"{sug.solve_time_s:.2f}"))
+    else:
+        st.success("  \n".join(lines[1:-1]))
+    st.caption(f"{lines[0]} · {lines[-1]}")
     if sug.naming_note(lang):
         st.caption(sug.naming_note(lang))
     left, right = st.columns([3, 2])
     with left:
-        tables.show(sites, {"rank": ("sug.rank", None), "name": ("sug.site", None),
-                            "district_name": ("word.district", None),
-                            "people_added": ("sug.people_added", tables.num(lang)),
-                            "people_covered": ("sug.people_covered", tables.num(lang)),
-                            "share_covered": ("sug.share", tables.pct(lang)),
-                            "lon": ("plan.lon", tables.num(lang, 5)), "lat": ("plan.lat", tables.num(lang, 5))},
-                    lang, key="sug_sites_table")
+        if len(sites) or sug.model != "closures":
+            cols: dict[str, Any] = {"rank": ("sug.rank", None), "name": ("sug.site", None),
+                                    "district_name": ("word.district", None),
+                                    "people_added": ("sug.people_added", tables.num(lang)),
+                                    "people_covered": ("sug.people_covered", tables.num(lang)),
+                                    "share_covered": ("sug.share", tables.pct(lang))}
+            if sug.model != "mclp":
+                cols["people_served"] = ("sug.people_served", tables.num(lang))
+            cols |= {"lon": ("plan.lon", tables.num(lang, 5)), "lat": ("plan.lat", tables.num(lang, 5))}
+            tables.show(sites, cols, lang, key="sug_sites_table")
+        if sug.closed is not None and len(sug.closed):
+            st.subheader(t("sug.closed_title", lang))
+            tables.show(sug.closed, {"facility_id": ("plan.id", None), "name": ("plan.fac_name", None),
+                                     "district_name": ("word.district", None),
+                                     "lon": ("plan.lon", tables.num(lang, 5)), "lat": ("plan.lat", tables.num(lang, 5))},
+                        lang, key="sug_closed_table")
         kind = str(ss.get(ps.KIND)) if ss.get(ps.KIND) in svc.kinds else svc.kinds[0]
         cap = {svc.capacity: float(ss.get(ps.CAPACITY) or 0.0)} if svc.capacity else None
         new = [ps.as_dict(e) for e in suggest.to_edits(sug, kind, prefix=ps.suggestion_prefix(ps.edits()),
@@ -414,8 +488,11 @@ def _suggest_tab(ws: Workspace, ch: state.Choice) -> None:
         if auth.can("edit"):
             st.button(t("sug.add_all", lang), key=ps.SUG_ADD, on_click=_on_add_suggested, args=(new, lang),
                       icon=":material/add_location_alt:", disabled=not new)
-        st.subheader(t("sug.curve", lang))
-        st.altair_chart(_curve_chart(sug.curve, lang), width="stretch")
+        else:
+            st.caption(t("sug.viewer_note", lang))
+        if len(sug.curve) > 1:
+            st.subheader(t("sug.curve", lang))
+            st.altair_chart(_curve_chart(sug.curve, lang), width="stretch")
     with right:
         with st.spinner(t("msg.drawing_map", lang)):
             m = copy.deepcopy(ps.scenario_map(*_key(ch), cur_json, lang=lang))
@@ -427,9 +504,18 @@ def _suggest_tab(ws: Workspace, ch: state.Choice) -> None:
                                                    f"border-radius:10px;width:20px;height:20px;text-align:center;"
                                                    f"font:bold 11px/20px sans-serif'>{rank}</div>",
                                               icon_size=(20, 20), icon_anchor=(10, 10))).add_to(m)
-        if len(sites):
-            m.fit_bounds([[float(sites["lat"].min()), float(sites["lon"].min())],
-                          [float(sites["lat"].max()), float(sites["lon"].max())]], padding=(30, 30))
+        closed = sug.closed if sug.closed is not None else pd.DataFrame(columns=["name", "lon", "lat"])
+        for name, lon, lat in zip(closed["name"].astype(str), closed["lon"].to_numpy(float),
+                                  closed["lat"].to_numpy(float), strict=True):
+            folium.Marker([lat, lon], tooltip=f"{t('plan.op.close', lang)}: {name}",
+                          icon=folium.DivIcon(html="<div class='gisapp-closed' style='background:#424242;color:#fff;"
+                                                   "border-radius:10px;width:20px;height:20px;text-align:center;"
+                                                   "font:bold 12px/20px sans-serif'>×</div>",
+                                              icon_size=(20, 20), icon_anchor=(10, 10))).add_to(m)
+        lons = [*sites["lon"].to_numpy(float), *closed["lon"].to_numpy(float)]
+        lats = [*sites["lat"].to_numpy(float), *closed["lat"].to_numpy(float)]
+        if lons:
+            m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], padding=(30, 30))
         frame.show_map(m, key=ps.SUG_MAP, height=MAP_HEIGHT)
 
 
