@@ -1,6 +1,8 @@
-"""Benchmark: friction travel time, ours (scipy Dijkstra on a CSR grid graph) vs scikit-image.
+"""Benchmark: friction travel time, ours (compiled kernel; CSR graph) vs scikit-image.
 
-Runs scikit-image's ``MCP_Geometric`` and :func:`gisapp.travel.grid_search.nearest` on the same
+Runs scikit-image's ``MCP_Geometric``, :func:`gisapp.travel.grid_search.nearest` with
+``engine="csr"`` (scipy's Dijkstra on the CSR graph of moves) and the compiled kernel of
+:mod:`gisapp.travel.kernel` (numba, no graph; the default engine) on the same
 random friction grid (isotropic: no DEM, 8 neighbours, the cost of a move = its length x the
 mean of the two cells' minutes per metre, which is exactly MCP_Geometric's rule) from the
 same 300 sources, in one process, and prints one JSON line per grid size with the keys
@@ -8,6 +10,12 @@ same 300 sources, in one process, and prints one JSON line per grid size with th
 search), ``ratio`` (peer / ours: > 1 means ours is faster), ``max_rel_diff`` (largest
 relative difference of the travel times), and ``ours_wall_s`` / ``peer_wall_s``; a
 ``traveltime_query_...`` line gives the search alone (graph / MCP object built before).
+The ``..._kernel`` lines give the kernel (``ours_s``: grid preparation + search) against
+MCP (``ratio``) and against the CSR path (``ratio_vs_csr``), and ``kernel_bytes_per_cell``:
+the peak of numpy's and numba's allocations (tracemalloc) of one end-to-end kernel run
+(surface in, times and allocation out) divided by the number of cells.
+The kernel is compiled once per process (numba, cached on disk): the warm-up run that both
+engines get excludes compile time, as it excludes the peer's first-run costs.
 Both engines run on one thread, so the times compared are CPU seconds
 (``time.process_time``); both get the same treatment, printed in every line: one warm-up
 run, then the median of 3 alternating runs (wall-clock medians are printed too: on a shared
@@ -27,6 +35,7 @@ import json
 import statistics
 import sys
 import time
+import tracemalloc
 import warnings
 from pathlib import Path
 
@@ -37,6 +46,7 @@ from skimage.graph import MCP_Geometric
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _fair import REPEATS, WARMUP, timed, treatment  # noqa: E402
 
+from gisapp.travel import kernel
 from gisapp.travel.friction import FrictionSurface
 from gisapp.travel.grid_search import cost_matrix, grid_graph, nearest
 
@@ -69,8 +79,9 @@ def run(size: int, repeats: int) -> list[dict[str, object]]:
     starts = [tuple(s) for s in sources.tolist()]
     pace = 60.0 / (surface.speed_kph.astype(np.float64) * 1000.0)  # minutes per metre
     runs: dict[str, list[float]] = {k: [] for k in ("peer_build", "peer_query", "ours_build",
-                                                    "ours_query", "peer_wall", "ours_wall")}
-    peer = ours = np.zeros(0)
+                                                    "ours_query", "peer_wall", "ours_wall",
+                                                    "kern_build", "kern_query", "kern_wall")}
+    peer = ours = kern = np.zeros(0)
 
     def keep(key: str, value: float) -> None:
         if warm_done:
@@ -92,18 +103,45 @@ def run(size: int, repeats: int) -> list[dict[str, object]]:
         w0, c0 = time.perf_counter(), time.process_time()
         graph = grid_graph(surface, neighbours=8)
         c1 = time.process_time()
-        ours, _ = nearest(graph, sources)
+        ours, _ = nearest(graph, sources, engine="csr")
         c2, w2 = time.process_time(), time.perf_counter()
         keep("ours_build", c1 - c0)
         keep("ours_query", c2 - c1)
         keep("ours_wall", w2 - w0)
         del graph
+        w0, c0 = time.perf_counter(), time.process_time()
+        grid = kernel.kernel_grid(surface, neighbours=8)
+        c1 = time.process_time()
+        kern, _ = kernel.nearest(grid, sources)
+        c2, w2 = time.process_time(), time.perf_counter()
+        keep("kern_build", c1 - c0)
+        keep("kern_query", c2 - c1)
+        keep("kern_wall", w2 - w0)
+        del grid
     best = {k: statistics.median(v) for k, v in runs.items()}
     both = np.isfinite(ours) & np.isfinite(peer) & (peer > 0)
     rel = float((np.abs(ours[both] - peer[both]) / peer[both]).max())
+    rel_k = float((np.abs(kern[both] - peer[both]) / peer[both]).max())
     end_ours = best["ours_build"] + best["ours_query"]
     end_peer = best["peer_build"] + best["peer_query"]
+    end_kern = best["kern_build"] + best["kern_query"]
+    tracemalloc.start()
+    kernel.nearest(surface, sources, neighbours=8)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
     return [
+        {"bench": "traveltime_isotropic_8n_300src_kernel", "size": f"{size}x{size}",
+         "ours_s": round(end_kern, 3), "peer_s": round(end_peer, 3),
+         "ratio": round(end_peer / end_kern, 3), "csr_s": round(end_ours, 3),
+         "ratio_vs_csr": round(end_ours / end_kern, 3), "max_rel_diff": rel_k,
+         "ours_wall_s": round(best["kern_wall"], 3), "peer_wall_s": round(best["peer_wall"], 3),
+         "kernel_bytes_per_cell": round(peak / surface.speed_kph.size, 2),
+         **treatment(WARMUP, repeats)},
+        {"bench": "traveltime_query_8n_300src_kernel", "size": f"{size}x{size}",
+         "ours_s": round(best["kern_query"], 3), "peer_s": round(best["peer_query"], 3),
+         "ratio": round(best["peer_query"] / best["kern_query"], 3),
+         "ratio_vs_csr": round(best["ours_query"] / best["kern_query"], 3), "max_rel_diff": rel_k,
+         **treatment(WARMUP, repeats)},
         {"bench": "traveltime_isotropic_8n_300src", "size": f"{size}x{size}",
          "ours_s": round(end_ours, 3), "peer_s": round(end_peer, 3),
          "ratio": round(end_peer / end_ours, 3), "max_rel_diff": rel,
@@ -140,12 +178,20 @@ def run_catchments(size: int) -> dict[str, object]:
 
     def ours_run():  # noqa: ANN202
         graph = grid_graph(surface, neighbours=8)
-        return cost_matrix(graph, sources, cell_index, max_minutes=CATCHMENT_MIN)
+        return cost_matrix(graph, sources, cell_index, max_minutes=CATCHMENT_MIN, engine="csr")
+
+    def kern_run():  # noqa: ANN202
+        return kernel.cost_matrix(surface, sources, cell_index, max_minutes=CATCHMENT_MIN,
+                                  neighbours=8)
 
     peer_s, peer_cols = timed(peer_run, clock=time.process_time)
     ours_s, cm = timed(ours_run, clock=time.process_time)
+    kern_s, km = timed(kern_run, clock=time.process_time)
     peer_wall, _ = timed(peer_run, warmup=0)
     ours_wall, _ = timed(ours_run, warmup=0)
+    kern_wall, _ = timed(kern_run, warmup=0)
+    same = (km.nnz == cm.nnz and np.array_equal(km.matrix.indices, cm.matrix.indices)
+            and np.allclose(km.matrix.data, cm.matrix.data, rtol=1e-9, atol=0))
     rows, cols, ours = cm.pairs()
     peer = np.array([peer_cols[j][i] for i, j in zip(rows[:200_000:97], cols[:200_000:97],
                                                     strict=True)])
@@ -155,6 +201,9 @@ def run_catchments(size: int) -> dict[str, object]:
             "ours_s": round(ours_s, 3), "peer_s": round(peer_s, 3),
             "ratio": round(peer_s / ours_s, 3), "max_rel_diff": float(rel.max()),
             "ours_wall_s": round(ours_wall, 3), "peer_wall_s": round(peer_wall, 3),
+            "kernel_s": round(kern_s, 3), "kernel_ratio": round(peer_s / kern_s, 3),
+            "kernel_ratio_vs_csr": round(ours_s / kern_s, 3), "kernel_wall_s": round(kern_wall, 3),
+            "kernel_equals_csr_1e-9": bool(same),
             "pairs": int(cm.nnz), "peer_pairs": n_peer, **treatment()}
 
 

@@ -17,17 +17,20 @@ a move is its length divided by the cells' speeds combined in one of two ways:
     makes a cell next to a fast road fast to leave (see :data:`ACCESSMOD_5` and
     docs/accessmod_parity.md).
 
-The graph is built with vectorised numpy as one CSR matrix and searched with
-:func:`scipy.sparse.csgraph.dijkstra` (one multi-source ``min_only`` search for the nearest
-facility and its allocation; one bounded search per facility for the cells x facilities
-:class:`~gisapp.travel.CostMatrix`).  "towards" facilities is the time a person needs to
+:func:`nearest` and :func:`cost_matrix` search the grid with the compiled kernel of
+:mod:`gisapp.travel.kernel` (``engine="kernel"``, the default: the moves are costed as they
+are relaxed, no graph is stored; the same answers to rounding, tests/travel/test_kernel.py).
+With ``engine="csr"`` the graph is built with vectorised numpy as one CSR matrix
+(:func:`grid_graph`) and searched with :func:`scipy.sparse.csgraph.dijkstra` (one
+multi-source ``min_only`` search for the nearest facility and its allocation; one bounded
+search per facility for the cells x facilities :class:`~gisapp.travel.CostMatrix`).  "towards" facilities is the time a person needs to
 travel from the cell to the facility: the slope of every move is taken in that direction,
 which is the reversed graph searched from the facilities.  Times are minutes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
 import numpy as np
@@ -45,6 +48,9 @@ from gisapp.travel.friction import (
     bicycle_factor_uncapped,
     tobler_factor,
 )
+from gisapp.travel.kernel import KernelGrid, kernel_grid
+from gisapp.travel.kernel import cost_matrix as _kernel_cost_matrix
+from gisapp.travel.kernel import nearest as _kernel_nearest
 
 __all__ = [
     "ACCESSMOD_5",
@@ -59,6 +65,7 @@ __all__ = [
 
 Direction = Literal["towards", "from"]
 Average = Literal["time", "speed"]
+Engine = Literal["kernel", "csr"]
 
 
 class MoveSettings(TypedDict):
@@ -118,6 +125,9 @@ class GridGraph:
         (width, height) of a cell, metres.
     max_speed_m_min
         The fastest move's speed, metres per minute (bounds how far a search can reach).
+    inputs
+        The arguments of :func:`grid_graph` (surface, dem, mode, average,
+        bicycle_max_factor), from which the kernel engine prepares its own grid.
     """
 
     csr: sp.csr_array
@@ -128,6 +138,8 @@ class GridGraph:
     n_moves: int
     cell_size_m: tuple[float, float] = (1.0, 1.0)
     max_speed_m_min: float = np.inf
+    inputs: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)
+    kernel_cache: dict[str, KernelGrid] = field(default_factory=dict, repr=False, compare=False)
 
 
 def _steps(neighbours: int) -> list[tuple[int, int, tuple[tuple[int, int], ...]]]:
@@ -387,7 +399,8 @@ def grid_graph(
     indptr = np.arange(0, n * k + 1, k, dtype=idx_dtype)
     csr = sp.csr_array((data.reshape(-1), indices.reshape(-1), indptr), shape=(n, n))
     return GridGraph(csr, (nrow, ncol), passable, direction, neighbours, n_moves,
-                     (width, height), fastest if fastest > 0 else np.inf)
+                     (width, height), fastest if fastest > 0 else np.inf,
+                     inputs=(surface, dem, mode, average, bicycle_max_factor))
 
 
 def points_to_rc(x: NDArray[np.floating], y: NDArray[np.floating],
@@ -430,6 +443,34 @@ def _graph(surface: FrictionSurface | GridGraph, dem: NDArray[np.floating] | Non
         return surface
     return grid_graph(surface, dem=dem, mode=mode, direction=direction or "towards",
                       neighbours=neighbours or 16)
+
+
+def _kernel(surface: FrictionSurface | GridGraph | KernelGrid, dem: NDArray[np.floating] | None,
+            mode: Mode | None, direction: Direction | None, neighbours: int | None,
+            engine: Engine) -> KernelGrid | None:
+    """The kernel's grid for these arguments; None when the CSR graph is to be searched."""
+    if engine not in ("kernel", "csr"):
+        msg = f"`engine` must be 'kernel' or 'csr', got {engine!r}."
+        raise UnitsError(msg)
+    if isinstance(surface, KernelGrid):  # prepared once (e.g. cached per workspace and mode)
+        if engine == "csr":
+            msg = "a KernelGrid is searched by the kernel only; pass the FrictionSurface for engine='csr'."
+            raise UnitsError(msg)
+        return surface
+    if engine == "csr":
+        return None
+    if isinstance(surface, GridGraph):
+        graph = _graph(surface, dem, mode, direction, neighbours)  # checks the settings
+        if graph.inputs is None:  # a graph assembled by hand: search it
+            return None
+        if "grid" not in graph.kernel_cache:
+            s, d, m, average, cap = graph.inputs
+            graph.kernel_cache["grid"] = kernel_grid(s, dem=d, mode=m, direction=graph.direction,
+                                                     neighbours=graph.neighbours, average=average,
+                                                     bicycle_max_factor=cap)
+        return graph.kernel_cache["grid"]
+    return kernel_grid(surface, dem=dem, mode=mode, direction=direction or "towards",
+                       neighbours=neighbours or 16)
 
 
 def _source_nodes(graph: GridGraph, sources_rc: NDArray[np.integer],
@@ -475,6 +516,7 @@ def nearest(
     max_minutes: float | None = None,
     neighbours: int | None = None,
     on_impassable: Literal["raise", "skip"] = "raise",
+    engine: Engine = "kernel",
 ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """Travel time to the nearest facility and which facility that is, for every cell.
 
@@ -493,6 +535,10 @@ def nearest(
     on_impassable
         ``"raise"`` if a facility lies outside the grid or on an impassable cell, or
         ``"skip"`` to ignore such facilities.
+    engine
+        ``"kernel"`` (default): the compiled search of :mod:`gisapp.travel.kernel`, no
+        graph built; ``"csr"``: scipy's Dijkstra on the :class:`GridGraph` (built here
+        when ``surface`` is a friction surface).  The same answers to rounding.
 
     Returns
     -------
@@ -516,6 +562,10 @@ def nearest(
     >>> t.round(2).tolist(), a.tolist()
     ([[0.0, 1.0, 1.0, 0.0]], [[0, 0, 1, 1]])
     """
+    grid = _kernel(surface, dem, mode, direction, neighbours, engine)
+    if grid is not None:
+        return _kernel_nearest(grid, sources_rc, max_minutes=max_minutes,
+                               on_impassable=on_impassable, source_error=SourceError)
     graph = _graph(surface, dem, mode, direction, neighbours)
     limit = _check_max(max_minutes)
     nodes, ok = _source_nodes(graph, sources_rc, on_impassable)
@@ -554,7 +604,7 @@ def _window_csr(graph: GridGraph, r0: int, r1: int, c0: int, c1: int) -> sp.csr_
 
 
 def cost_matrix(
-    surface: FrictionSurface | GridGraph,
+    surface: FrictionSurface | GridGraph | KernelGrid,
     sources_rc: NDArray[np.integer],
     cell_index: NDArray[np.integer],
     *,
@@ -564,6 +614,7 @@ def cost_matrix(
     direction: Direction | None = None,
     neighbours: int | None = None,
     on_impassable: Literal["raise", "skip"] = "raise",
+    engine: Engine = "kernel",
 ) -> CostMatrix:
     """Travel time between population cells and facilities, each facility's catchment bounded.
 
@@ -588,6 +639,10 @@ def cost_matrix(
         ``surface`` is a :class:`GridGraph`.
     on_impassable
         As in :func:`nearest`; a skipped facility keeps an empty column.
+    engine
+        As in :func:`nearest`: ``"kernel"`` runs one bounded search per facility that
+        visits (and then resets) only the cells it reaches; ``"csr"`` searches the graph,
+        cut to a window around the facility when the reach is small.
 
     Returns
     -------
@@ -611,6 +666,11 @@ def cost_matrix(
     >>> cm.matrix.toarray().ravel().tolist()
     [0.0, 1.0, 0.0]
     """
+    grid = _kernel(surface, dem, mode, direction, neighbours, engine)
+    if grid is not None:
+        return _kernel_cost_matrix(grid, sources_rc, cell_index, max_minutes=max_minutes,
+                                   on_impassable=on_impassable, source_error=SourceError)
+    assert not isinstance(surface, KernelGrid)  # noqa: S101 - _kernel returned it above
     graph = _graph(surface, dem, mode, direction, neighbours)
     limit = _check_max(max_minutes)
     ci = np.asarray(cell_index)

@@ -30,9 +30,10 @@ from gisapp.io import layers as _io
 from gisapp.travel.cost import CostMatrix, cost_matrix_from_pairs
 from gisapp.travel.friction import FrictionSurface, Mode, SpeedTable, speed_surface
 from gisapp.travel.grid_search import GridGraph, cost_matrix, grid_graph, points_to_rc
+from gisapp.travel.kernel import KernelGrid, kernel_grid
 from gisapp.workspace import Workspace
 
-__all__ = ["OFFROAD_CLASS", "available", "graph_for", "surface_for", "terrain_cost"]
+__all__ = ["OFFROAD_CLASS", "available", "graph_for", "kernel_for", "surface_for", "terrain_cost"]
 
 #: Class code of cells without land cover (the "off-road" entry of a speed table).
 OFFROAD_CLASS = 0
@@ -103,6 +104,20 @@ def graph_for(ws: Workspace, mode: str) -> GridGraph:
     return ws.cache[key]  # type: ignore[no-any-return]
 
 
+def kernel_for(ws: Workspace, mode: str) -> KernelGrid:
+    """Return (and cache) the per-cell arrays the compiled search needs for ``mode`` ("towards facilities").
+
+    No graph is built: about 30 bytes per grid cell instead of the CSR graph's 192
+    (:mod:`gisapp.travel.kernel`).
+    """
+    key = ("kernel", mode)
+    if key not in ws.cache:
+        neighbours = int(ws.spec.travel.get("neighbours", 16))
+        ws.cache[key] = kernel_grid(surface_for(ws, mode), dem=_dem(ws), direction="towards",
+                                    neighbours=neighbours)
+    return ws.cache[key]  # type: ignore[no-any-return]
+
+
 def terrain_cost(ws: Workspace, mode: str, fac_x: NDArray[np.floating], fac_y: NDArray[np.floating], *,
                  max_minutes: float) -> CostMatrix:
     """Travel time (minutes) from every population cell to each facility within ``max_minutes``.
@@ -114,8 +129,7 @@ def terrain_cost(ws: Workspace, mode: str, fac_x: NDArray[np.floating], fac_y: N
     rc = points_to_rc(np.asarray(fac_x, float), np.asarray(fac_y, float), g.transform)
     inside = (rc[:, 0] >= 0) & (rc[:, 0] < g.shape[0]) & (rc[:, 1] >= 0) & (rc[:, 1] < g.shape[1])
     rc = np.where(inside[:, None], rc, 0)
-    graph = graph_for(ws, mode)
-    cm = cost_matrix(graph, rc, g.cell_index, max_minutes=max_minutes, on_impassable="skip")
+    cm = cost_matrix(kernel_for(ws, mode), rc, g.cell_index, max_minutes=max_minutes, on_impassable="skip")
     if not inside.all():
         r, c, v = cm.pairs()
         keep = inside[c]

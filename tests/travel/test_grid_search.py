@@ -297,9 +297,9 @@ def test_windowed_catchments_equal_full_grid_searches(monkeypatch, neighbours):
     g = grid_graph(s, dem=dem, neighbours=neighbours)
     cell_index = np.where(s.passable, np.arange(s.speed_kph.size).reshape(s.shape), -1)
     monkeypatch.setattr(tt, "_WINDOW_FRACTION", 0)  # always windows
-    windowed = cost_matrix(g, rc, cell_index, max_minutes=3.0)
+    windowed = cost_matrix(g, rc, cell_index, max_minutes=3.0, engine="csr")
     monkeypatch.setattr(tt, "_WINDOW_FRACTION", 10**12)  # never
-    full = cost_matrix(g, rc, cell_index, max_minutes=3.0)
+    full = cost_matrix(g, rc, cell_index, max_minutes=3.0, engine="csr")
     assert windowed.nnz == full.nnz > 8
     assert np.array_equal(windowed.matrix.indices, full.matrix.indices)
     np.testing.assert_allclose(windowed.matrix.data, full.matrix.data, rtol=1e-12)

@@ -62,3 +62,17 @@ def test_surface_is_cached(tiny_ws):
 def test_unknown_travel_mode(tiny_ws):
     with pytest.raises(GisAppError, match="Unknown travel mode 'teleport'"):
         service.run_service(tiny_ws, "clinic", travel="teleport")
+
+
+def test_terrain_costs_come_from_the_kernel_without_a_graph_and_equal_the_graph_search(tiny_ws):
+    from gisapp.travel.grid_search import cost_matrix, points_to_rc
+
+    f = tiny_ws.facilities
+    cm = terrain.terrain_cost(tiny_ws, "walking", f["x"].to_numpy(), f["y"].to_numpy(), max_minutes=5.0)
+    assert ("kernel", "walking") in tiny_ws.cache and ("graph", "walking") not in tiny_ws.cache
+    g = tiny_ws.grid
+    rc = points_to_rc(f["x"].to_numpy(), f["y"].to_numpy(), g.transform)
+    ref = cost_matrix(terrain.graph_for(tiny_ws, "walking"), rc, g.cell_index, max_minutes=5.0, engine="csr")
+    assert cm.nnz == ref.nnz > 0
+    assert np.array_equal(cm.matrix.indices, ref.matrix.indices)
+    assert np.allclose(cm.matrix.data, ref.matrix.data, rtol=1e-9, atol=0)
