@@ -62,4 +62,4 @@ UP_RESET: Final = "upload_reset"
 
 #: Widgets whose option labels are translated: re-sent to the browser when the language changes
 #: (a browser keeps showing an option's old label until the widget's value is set again).
-TRANSLATED: Final = (SERVICE, TRAVEL, MAP_METRIC, MAP_OVERLAY, CONS_SECTOR, UP_FAC_CRS, UP_POP_CRS)
+TRANSLATED: Final = (SERVICE, TRAVEL, YEAR, MAP_METRIC, MAP_OVERLAY, CONS_SECTOR, UP_FAC_CRS, UP_POP_CRS)

@@ -107,7 +107,13 @@ def load_ws(path: str, overrides_json: str = "") -> Workspace:
 def year() -> int | None:
     """Return the year chosen in the sidebar (None when the workspace has no years)."""
     v = st.session_state.get(keys.YEAR)
-    return int(v) if v is not None else None
+    if v is None:
+        return None
+    try:
+        return int(v)
+    except (TypeError, ValueError):  # a label left by a language switch ("2025年"): its digits are the year
+        digits = "".join(ch for ch in str(v) if ch.isdigit())
+        return int(digits) if digits else None
 
 
 def standard_for(svc: ServiceSpec, value: float | None) -> Standard | None:

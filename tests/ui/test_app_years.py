@@ -122,3 +122,23 @@ def test_change_page_shows_both_years_and_the_change(monkeypatch: pytest.MonkeyP
     at.selectbox(key=keys.CHANGE_TO).set_value(2020).run()
     _ok(at)
     assert [w.value for w in at.warning] == [t("change.same_year", "zh")]
+
+
+def test_a_year_label_left_by_a_language_switch_still_reads_as_the_year() -> None:
+    """A browser that switches language may send the year's old label ("2025年") back: it is still 2025."""
+    from streamlit.testing.v1 import AppTest
+
+    def script() -> None:
+        import streamlit as st
+
+        from gisapp.ui import keys, state
+
+        st.session_state[keys.YEAR] = "2025年"
+        st.write(str(state.year()))
+
+    at = AppTest.from_function(script, default_timeout=60)
+    at.run()
+    assert not at.exception and at.markdown[0].value == "2025"
+    from gisapp.ui import keys
+
+    assert keys.YEAR in keys.TRANSLATED  # relabelled on a language switch like the other choices

@@ -134,6 +134,9 @@ def test_overview_map_and_language_switch(page, app_url: str) -> None:  # type: 
     _wait_idle(pg)
     metrics = pg.locator("[data-testid='stMetric']")
     metrics.first.wait_for(state="visible")
+    # the index's cards come first; the service's follow when the rest of the page has run
+    pg.wait_for_function("document.querySelectorAll(\"[data-testid='stMetric']\").length >= 5",
+                         timeout=UI_TIMEOUT_MS)
     assert metrics.count() >= 5
     table = pg.locator("[data-testid='stDataFrame']").first
     table.wait_for(state="visible")
