@@ -143,7 +143,7 @@ class Workspace:
 
 def _grid_only(key: object) -> bool:
     """Return whether a key of ``Workspace.cache`` holds what depends on the grid only (shared by every year)."""
-    return key == "dem" or (isinstance(key, tuple) and len(key) > 0 and key[0] in ("surface", "graph", "metrics.places"))
+    return key == "dem" or (isinstance(key, tuple) and len(key) > 0 and key[0] in ("surface", "graph", "kernel", "metrics.places"))
 
 
 def open_in(facilities: pd.DataFrame, year: int) -> NDArray[np.bool_]:
