@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ import geopandas as gpd
 from gisapp._errors import GisAppError
 from gisapp.io.scenarios import EDITS_LAYER, META_LAYER, read_scenario
 
-__all__ = ["STORE_FILE", "append_version", "gpkg_bytes", "history_rows", "latest_rows", "read_gpkg_bytes",
+__all__ = ["STORE_FILE", "append_version", "gpkg_bytes", "history_rows", "latest_rows", "next_version", "read_gpkg_bytes",
            "store_file", "version_row"]
 
 #: the store's file name inside its folder
@@ -85,6 +85,20 @@ def _row(values: tuple[Any, ...]) -> dict[str, Any]:
     return dict(zip(COLUMNS, values, strict=True))
 
 
+def next_version(name: str, latest: Sequence[Any] | None, base_version: int | None) -> int:
+    """Return the number of the next version of ``name`` given its latest (version, author, saved_at) row.
+
+    Raises ``scenario_conflict`` (naming who saved the newer version and when) when the store holds
+    a version newer than ``base_version``.  Shared by the embedded and the PostgreSQL store.
+    """
+    last = int(latest[0]) if latest else 0
+    if base_version is not None and latest and last > base_version:
+        raise GisAppError(code="scenario_conflict",
+                          params={"name": name, "version": last, "base": base_version,
+                                  "author": latest[1], "saved_at": latest[2]})
+    return last + 1
+
+
 def append_version(folder: str | Path, row: dict[str, Any], base_version: int | None = None) -> int:
     """Append a new version of scenario ``row["name"]`` and return its number (1, 2, ...).
 
@@ -104,12 +118,7 @@ def append_version(folder: str | Path, row: dict[str, Any], base_version: int | 
         try:
             latest = con.execute("SELECT version, author, saved_at FROM scenario_versions WHERE name = ? "
                                  "ORDER BY version DESC LIMIT 1", (row["name"],)).fetchone()
-            last = int(latest[0]) if latest else 0
-            if base_version is not None and last > base_version:
-                raise GisAppError(code="scenario_conflict",
-                                  params={"name": row["name"], "version": last, "base": base_version,
-                                          "author": latest[1], "saved_at": latest[2]})
-            version = last + 1
+            version = next_version(row["name"], latest, base_version)
             values = {**row, "version": version}
             con.execute(f"INSERT INTO scenario_versions ({', '.join(COLUMNS)}) "  # noqa: S608 - fixed names
                         f"VALUES ({', '.join('?' for _ in COLUMNS)})", tuple(values[c] for c in COLUMNS))

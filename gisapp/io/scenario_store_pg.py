@@ -21,13 +21,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from gisapp._errors import GisAppError
+from gisapp.io.scenario_store import COLUMNS, next_version
 
 __all__ = ["TABLE", "append_version", "history_rows", "is_database_url", "latest_rows", "redact",
            "version_row"]
 
 #: the table of versions
 TABLE = "gisapp_scenario_versions"
-COLUMNS = ("name", "version", "author", "saved_at", "workspace", "notes", "edits", "content_hash")
 #: seconds to wait for the database to answer a connection
 CONNECT_TIMEOUT_S = 10
 
@@ -112,12 +112,7 @@ def append_version(url: str, row: dict[str, Any], base_version: int | None = Non
         con.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{TABLE}:{row['name']}",))
         latest = con.execute(f"SELECT version, author, saved_at FROM {TABLE} WHERE name = %s "  # noqa: S608
                              "ORDER BY version DESC LIMIT 1", (row["name"],)).fetchone()
-        last = int(latest[0]) if latest else 0
-        if base_version is not None and last > base_version:
-            raise GisAppError(code="scenario_conflict",
-                              params={"name": row["name"], "version": last, "base": base_version,
-                                      "author": latest[1], "saved_at": latest[2]})
-        version = last + 1
+        version = next_version(row["name"], latest, base_version)
         values = {**row, "version": version}
         con.execute(f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) "  # noqa: S608 - fixed names
                     f"VALUES ({', '.join('%s' for _ in COLUMNS)})", tuple(values[c] for c in COLUMNS))
