@@ -284,6 +284,33 @@ def _cmd_services(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    v = int(text)
+    if v < 1:
+        raise ValueError(text)
+    return v
+
+
+def _engine(args: argparse.Namespace, *, keep_cost: bool) -> dict[str, Any]:
+    """The engine arguments of run_service from --engine, --scheduler, --workers, --tile, --memory-limit."""
+    engine = getattr(args, "engine", "local")
+    if engine != "dask":
+        return {"engine": "local"}
+    from gisapp.metrics.dask_engine import DEFAULT_TILE, DaskRun
+
+    lang = args.lang
+    step = {"next": 0.0}
+
+    def progress(done: int, total: int) -> None:
+        if done / max(total, 1) >= step["next"] or done == total:
+            print(t("cli.dask_progress", lang, done=done, total=total), file=sys.stderr, flush=True)
+            step["next"] = done / max(total, 1) + 0.1
+
+    return {"engine": "dask", "dask": DaskRun(scheduler=args.scheduler, workers=args.workers,
+                                              memory_limit=args.memory_limit, tile=args.tile or DEFAULT_TILE,
+                                              keep_cost=keep_cost, progress=progress)}
+
+
 def _cmd_coverage(args: argparse.Namespace) -> int:
     from gisapp.io.atomic import write_layers
     from gisapp.io.layers import role_term
@@ -292,7 +319,8 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     from gisapp.metrics.service import run_service
 
     ws = _load(args)
-    res = run_service(ws, args.service, travel=args.travel)
+    # the dask engine does not gather the pairs (they set the limit of one machine)
+    res = run_service(ws, args.service, travel=args.travel, **_engine(args, keep_cost=False))
     out = Path(args.out)
     lang = args.lang
     table = _headed(_whole_people(_tables.coverage_by_district(ws, res)), lang)
@@ -307,7 +335,10 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     _print_table(table, lang, 1)
     print(t("cli.coverage_total", lang, population=f"{tot.iloc[0]:,.0f}", covered=f"{tot.iloc[1]:,.0f}",
             uncovered=f"{tot.iloc[2]:,.0f}", gaps=f"{len(gaps):,}", out=out))
-    if res.service.capacity:  # issue 11: people served within capacity (AccessMod style)
+    if res.service.capacity and not res.cost_kept:  # said, not skipped silently
+        print(t("served.title", lang))
+        print(t("cli.served_not_dask", lang))
+    elif res.service.capacity:  # issue 11: people served within capacity (AccessMod style)
         from gisapp.metrics.served import served_total_text, served_whole, served_within_capacity
 
         served = served_within_capacity(ws, res)
@@ -331,7 +362,7 @@ def _cmd_gaps(args: argparse.Namespace) -> int:
     lang = args.lang
     if not has_places(ws):
         raise GisAppError(code="gaps_need_places")
-    res = run_service(ws, args.service, travel=args.travel)
+    res = run_service(ws, args.service, travel=args.travel, **_engine(args, keep_cost=False))
     places = gap_places(ws, res)
     table = gap_place_export(places, lang)
     if args.out:
@@ -360,7 +391,7 @@ def _cmd_pipeline(args: argparse.Namespace) -> int:
     names = args.services or list(ws.spec.services)
     for name in names:
         s0 = time.perf_counter()
-        res = run_service(ws, name, travel=args.travel)
+        res = run_service(ws, name, travel=args.travel, **_engine(args, keep_cost=False))
         s1 = time.perf_counter()
         _tables.coverage_by_district(ws, res)
         _tables.capacity_by_district(ws, res)
@@ -369,7 +400,8 @@ def _cmd_pipeline(args: argparse.Namespace) -> int:
         gaps = _gaps.gap_areas(ws, res)
         s3 = time.perf_counter()
         print(json.dumps({"service": name, "cells": ws.grid.n, "facilities": int(res.facility_idx.size),
-                          "pairs": res.cost.nnz, **{k: round(v, 4) for k, v in res.timings_s.items()},
+                          "engine": res.engine,
+                          "pairs": int(res.timings_s.get("pairs", res.cost.nnz)), **{k: round(v, 4) for k, v in res.timings_s.items()},
                           "service_total_s": round(s1 - s0, 4), "districts_s": round(s2 - s1, 4),
                           "gaps_s": round(s3 - s2, 4), "gap_areas": len(gaps)}))
     print(json.dumps({"load_workspace_s": round(t1 - t0, 3), "total_s": round(time.perf_counter() - t0, 3)}))
@@ -586,6 +618,14 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
                      help=t("cli.help.indicators_out", lang))
     for sp in (c, g, pl, r, ind):
         sp.add_argument("--travel", choices=["straight_line", "terrain"], default=None, help=t("cli.help.travel", lang))
+    for sp in (c, g, pl):  # issue 12: the same command on a dask cluster
+        sp.add_argument("--engine", choices=["local", "dask"], default="local", help=t("cli.help.engine", lang))
+        sp.add_argument("--scheduler", default=None, metavar="tcp://HOST:8786", help=t("cli.help.scheduler", lang))
+        sp.add_argument("--workers", type=_typed(_positive_int, "cli.type.positive_int", lang), default=None,
+                        metavar="N", help=t("cli.help.workers", lang))
+        sp.add_argument("--tile", type=_typed(_positive_int, "cli.type.positive_int", lang), default=None,
+                        metavar="N", help=t("cli.help.tile", lang))
+        sp.add_argument("--memory-limit", default=None, metavar="4GiB", help=t("cli.help.memory_limit", lang))
     for sp in (sv, c, g, pl, sc, sg, r, ind):
         sp.add_argument("--workspace", "-w", default=argparse.SUPPRESS, metavar=t("cli.metavar.workspace", lang),
                         help=t("cli.help.workspace", lang))

@@ -666,6 +666,14 @@ TEXT: dict[str, str] = {
     'problem.road_class_unknown': 'road classes {classes} have no row in the speed table.',
     'problem.road_class_unknown.fix': 'add a row for each road class.',
     # --- codes: metrics (problem.* / error.* / cli.* keys of gisapp.metrics) ---
+    # --- issue 12: the dask engine (lead) ---
+    'error.unknown_engine': 'Unknown engine {engine!r}; use one of {known}.',
+    'error.dask_missing': 'The dask cluster components are not installed. Run pip install "gisapp[cluster]" (or install dask and distributed), or use the single-machine engine (--engine local).',
+    'error.dask_no_scheduler': 'Cannot reach the dask scheduler at {address}. Check that it is running and the address and port are right; or leave out --scheduler to start a temporary cluster on this machine.',
+    'error.dask_bad_tile': 'The tile edge must be a positive number of cells, got {tile}; give one with --tile, e.g. 1024.',
+    'error.dask_window_too_large': 'One task would cut a window of {cells} cells, more than the limit of {max} (tile {tile} cells, reach {reach} cells). Use a smaller --tile or a smaller standard; the tiling is never changed silently.',
+    'error.dask_worker_died': 'A dask worker died during the run (out of memory or killed) and the same task failed {tries} times: {detail}. Give each worker more memory, use a smaller --tile, or check the cluster.',
+    'error.dask_cost_not_kept': 'This result was computed by the dask engine without keeping the whole travel-cost matrix (province scale), so "{what}" cannot be computed from it. Compute it with the single-machine engine (--engine local), or again in Python with keep_cost=True.',
     # --- issue 14: services and years (C) ---
     'error.years_grid_differs': "The two years' results are not on the same grid, so their cells cannot be compared; compare years of the same workspace.",
     # --- issue 11: terrain scenarios, served within capacity (B2) ---
@@ -971,6 +979,15 @@ TEXT: dict[str, str] = {
     'error.report_unknown_metric': 'unknown metric {metric!r}; use one of {known}.',
     'error.report_no_service': 'a report needs at least one service.',
     # --- codes: cli (problem.* / error.* / cli.* keys of gisapp.cli) ---
+    # --- issue 12: the dask engine flags (lead) ---
+    'cli.help.engine': 'local: one machine (default, a city) or dask: tiles on a temporary cluster on this machine or on --scheduler (same results)',
+    'cli.help.scheduler': 'address of a dask scheduler (e.g. tcp://10.0.0.5:8786); without it a temporary cluster starts on this machine',
+    'cli.help.workers': 'workers of the temporary local cluster (default 2)',
+    'cli.help.tile': 'tile edge in cells (default 1024): the facilities of one tile are one task',
+    'cli.help.memory_limit': 'memory limit per worker of the temporary local cluster (e.g. 4GiB); a worker over it is stopped and its task retried or the run fails',
+    'cli.type.positive_int': 'positive integer',
+    'cli.dask_progress': 'dask: {done}/{total} tasks done',
+    'cli.served_not_dask': 'Not computed: the dask engine does not keep the whole travel-cost matrix (that is what limits one machine at province scale); run this command with --engine local for people served within capacity.',
     # --- issue 14: services and years (C) ---
     'cli.help.indicators': "write every service's indicators (coverage, people beyond the standard, capacity per 1,000) and the equalisation index by district and year to a table",
     'cli.help.years': 'years separated by commas, e.g. 2020,2025 (default: every year of the workspace)',
@@ -1287,4 +1304,10 @@ TEXT: dict[str, str] = {
     'problem.upload_unmapped.fix': 'choose its column above.',
     'problem.upload_unusable': 'the uploaded data cannot be used ({reason}).',
     'problem.upload_unusable.fix': 'check the file and the column mapping.',
+    # --- issue 13: sign-in through an OIDC provider (serving helper) ---
+    'auth.oidc_note': "Sign in with your organisation's account; your role comes from the app's users file.",
+    'auth.oidc_sign_in': 'Sign in with your organisation account',
+    'auth.oidc_sign_in_with': 'Sign in with {provider}',
+    'auth.oidc_unknown': 'The account {email} is not a user of this app: ask the administrator to add it to the users file (the address as the user name, with a role), or sign out and use another account.',
+    'auth.oidc_no_email': 'The sign-in provider gave no verified e-mail address, so the app cannot tell who you are: ask the administrator to have the provider send the "email" claim, or sign out and use another account.',
 }

@@ -666,6 +666,14 @@ TEXT: dict[str, str] = {
     'problem.road_class_unknown': '道路等级 {classes} 在速度表中没有对应行。',
     'problem.road_class_unknown.fix': '请为每个道路等级添加一行。',
     # --- codes: metrics (problem.* / error.* / cli.* keys of gisapp.metrics) ---
+    # --- issue 12: the dask engine (lead) ---
+    'error.unknown_engine': '未知的计算引擎“{engine}”（可用：{known}）。',
+    'error.dask_missing': '未安装 dask 集群计算组件。请运行 pip install "gisapp[cluster]"（或安装 dask 与 distributed），或改用单机引擎（--engine local）。',
+    'error.dask_no_scheduler': '无法连接 dask 调度器 {address}。请确认调度器已启动、地址与端口正确；或不写 --scheduler，在本机启动临时集群。',
+    'error.dask_bad_tile': '分块边长必须是正整数（单元格数），当前为 {tile}；请用 --tile 指定，例如 1024。',
+    'error.dask_window_too_large': '一个计算任务的窗口为 {cells} 个单元格，超过上限 {max}（分块 {tile} 格，最大可达范围 {reach} 格）。请用 --tile 减小分块，或缩小服务标准；不会静默改变分块。',
+    'error.dask_worker_died': 'dask 工作进程在计算中退出（可能内存不足或被终止），同一任务已重试 {tries} 次仍失败：{detail}。请增加每个工作进程的内存、减小 --tile，或检查集群。',
+    'error.dask_cost_not_kept': '该结果由 dask 引擎计算且未保留完整的出行成本矩阵（省级规模），无法计算“{what}”。请用单机引擎（--engine local）计算本项，或在 Python 中以 keep_cost=True 重新计算。',
     # --- issue 14: services and years (C) ---
     'error.years_grid_differs': '两个年份的结果不在同一格网上，无法逐格比较；请对同一工作区的不同年份进行比较。',
     # --- issue 11: terrain scenarios, served within capacity (B2) ---
@@ -969,6 +977,15 @@ TEXT: dict[str, str] = {
     'error.report_unknown_metric': '未知的指标 {metric!r}，可用：{known}。',
     'error.report_no_service': '报告至少需要一项服务。',
     # --- codes: cli (problem.* / error.* / cli.* keys of gisapp.cli) ---
+    # --- issue 12: the dask engine flags (lead) ---
+    'cli.help.engine': '计算引擎：local 单机（默认，适合一个城市）或 dask 分块计算（本机临时集群或 --scheduler 指定的集群，结果相同）',
+    'cli.help.scheduler': 'dask 调度器地址（例如 tcp://10.0.0.5:8786）；不写则在本机启动临时集群',
+    'cli.help.workers': '本机临时集群的工作进程数（默认 2）',
+    'cli.help.tile': '分块边长，单元格数（默认 1024）：同一块内的设施作为一个任务计算',
+    'cli.help.memory_limit': '本机临时集群每个工作进程的内存上限（例如 4GiB）；超出时该进程被终止，任务重试或报错',
+    'cli.type.positive_int': '正整数',
+    'cli.dask_progress': 'dask：已完成 {done}/{total} 个任务',
+    'cli.served_not_dask': '未计算：dask 引擎不保留完整的出行成本矩阵（省级规模的内存上限即在于此）；需要能力约束下的服务人口时，请用 --engine local 运行本命令。',
     # --- issue 14: services and years (C) ---
     'cli.help.indicators': '按区县和年份输出各项服务的指标（覆盖率、标准外人口、每千人容量）及均等化指数，写入表格文件',
     'cli.help.years': '年份，用逗号分隔，例如 2020,2025（默认：工作区的全部年份）',
@@ -1279,4 +1296,10 @@ TEXT: dict[str, str] = {
     'problem.upload_unmapped.fix': '请在上方选择对应的列。',
     'problem.upload_unusable': '无法使用上传的数据（{reason}）。',
     'problem.upload_unusable.fix': '请检查文件内容与字段对应。',
+    # --- issue 13: sign-in through an OIDC provider (serving helper) ---
+    'auth.oidc_note': '请使用本单位账户登录；您的角色由本应用的用户文件确定。',
+    'auth.oidc_sign_in': '使用本单位账户登录',
+    'auth.oidc_sign_in_with': '使用 {provider} 登录',
+    'auth.oidc_unknown': '账户 {email} 不是本应用的用户：请管理员将其加入用户文件（以该邮箱地址为用户名并指定角色），或退出登录后改用其他账户。',
+    'auth.oidc_no_email': '登录服务未提供经过验证的电子邮箱地址，应用无法确认您的身份：请管理员让登录服务提供 email 声明，或退出登录后改用其他账户。',
 }

@@ -43,6 +43,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from gisapp._errors import GisAppError
 from gisapp.config.spec import DemandGroup, ServiceSpec
 from gisapp.i18n import Term, fmt_number, fmt_pct, t
 from gisapp.metrics.capacity import (
@@ -220,6 +221,8 @@ def served_within_capacity(ws: Workspace, res: ServiceResult) -> ServedWithinCap
         field, or a field other than seats and no norm per 1,000.
     """
     svc = res.service
+    if not res.cost_kept:  # the dask engine at province scale: the pairs were never gathered
+        raise GisAppError(code="dask_cost_not_kept", params={"what": Term("served.title")})
     per, note = people_per_unit(svc, ws.spec.demand_groups)
     if not np.isfinite(per) or svc.capacity is None:
         return _empty(res, note)

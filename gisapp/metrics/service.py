@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass, field
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
 import geopandas as gpd
 import numpy as np
@@ -24,7 +24,11 @@ from gisapp.travel.cost import CostMatrix, cost_matrix_from_pairs
 from gisapp.travel.straight import nearest_straight_line, straight_line_cost
 from gisapp.workspace import Workspace
 
+if TYPE_CHECKING:
+    from gisapp.metrics.dask_engine import DaskRun
+
 __all__ = [
+    "ENGINES",
     "TRAVEL_MODES",
     "ServiceResult",
     "run_service",
@@ -62,6 +66,12 @@ class ServiceResult:
         2SFCA capacity per 1,000 people reachable within the standard (NaN without capacity).
     cost
         The cells x serving-facilities cost matrix (metres, straight line x circuity).
+    engine
+        ``"local"`` (one machine) or ``"dask"`` (tiles on a cluster).
+    cost_kept
+        False when the dask engine was asked not to gather the pairs (province scale):
+        :attr:`cost` is then empty and what needs it (capacity-limited coverage, siting)
+        refuses to run rather than count nobody.
     """
 
     service: ServiceSpec
@@ -78,6 +88,8 @@ class ServiceResult:
     mode: str = "straight_line"
     cost_unit: str = ""
     timings_s: dict[str, float] = field(default_factory=dict)
+    engine: str = "local"
+    cost_kept: bool = True
 
     @property
     def unit(self) -> str:
@@ -154,12 +166,14 @@ def _row_min(cost: CostMatrix) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
 
 
 TRAVEL_MODES: Final = ("straight_line", "terrain")
+ENGINES: Final = ("local", "dask")
 
 
 def run_service(ws: Workspace, name: str, *, standard: Standard | None = None,
                 rural_standard: Standard | None = None,
                 facilities: gpd.GeoDataFrame | None = None,
-                travel: str | None = None) -> ServiceResult:
+                travel: str | None = None, engine: str = "local",
+                dask: DaskRun | None = None) -> ServiceResult:
     """Compute coverage and access of one service on a workspace.
 
     Parameters
@@ -177,6 +191,12 @@ def run_service(ws: Workspace, name: str, *, standard: Standard | None = None,
         the workspace's friction surface: roads, land cover, barriers, slope); default: the
         workspace's ``travel.default``, else straight line.  In terrain mode costs are
         minutes and a distance standard is walked at its mode's speed.
+    engine
+        ``"local"`` (default: the whole matrix on this machine) or ``"dask"``: tiles of
+        facilities and their windows on a dask.distributed cluster
+        (:mod:`gisapp.metrics.dask_engine`), the same results.
+    dask
+        How the dask engine runs (scheduler, workers, tile, whether to keep the pairs).
 
     Returns
     -------
@@ -191,6 +211,8 @@ def run_service(ws: Workspace, name: str, *, standard: Standard | None = None,
     t0 = time.perf_counter()
     if name not in ws.spec.services:
         raise GisAppError(code="unknown_service", params={"name": name, "known": ", ".join(ws.spec.services)})
+    if engine not in ENGINES:
+        raise GisAppError(code="unknown_engine", params={"engine": engine, "known": ", ".join(ENGINES)})
     mode = travel or ws.spec.travel.get("default", "straight_line")
     if mode not in TRAVEL_MODES:
         raise GisAppError(code="unknown_travel_mode", params={"mode": mode, "known": ", ".join(TRAVEL_MODES)})
@@ -213,6 +235,8 @@ def run_service(ws: Workspace, name: str, *, standard: Standard | None = None,
     if svc.rural_standard is not None:
         thr[~town] = svc.rural_standard.straight_line_m
     t1 = time.perf_counter()
+    if engine == "dask":
+        return _run_dask(ws, svc, fac, idx, fx, fy, demand, town, eligible, thr, mode, dask, t0, t1)
     near_m, near_j = nearest_straight_line(g.x, g.y, fx, fy)
     t2 = time.perf_counter()
     if mode == "straight_line":
@@ -262,4 +286,72 @@ def run_service(ws: Workspace, name: str, *, standard: Standard | None = None,
         nearest_facility=np.asarray(nearest_global, dtype=np.int64), travel_cost=travel_cost, threshold_m=thr,
         covered=covered, access_per_1000=acc, cost=cost, mode=mode, cost_unit=unit,
         timings_s={"prepare": t1 - t0, "nearest": t2 - t1, "cost_matrix": t3 - t2, "coverage_2sfca": t4 - t3},
+    )
+
+
+def _nearest_rows(idx: NDArray[np.int64], j: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Rows of ``ws.facilities`` for serving-facility columns ``j`` (-1 stays -1)."""
+    if idx.size == 0:
+        return np.full(j.size, -1, dtype=np.int64)
+    return np.where(j >= 0, idx[np.clip(j, 0, idx.size - 1)], -1)
+
+
+def _run_dask(ws: Workspace, svc: ServiceSpec, fac: gpd.GeoDataFrame, idx: NDArray[np.int64],
+              fx: NDArray[np.float64], fy: NDArray[np.float64], demand: NDArray[np.float64],
+              town: NDArray[np.bool_], eligible: NDArray[np.bool_], thr: NDArray[np.float64],
+              mode: str, run: DaskRun | None, t0: float, t1: float) -> ServiceResult:
+    """:func:`run_service` on the dask engine (same results; see :mod:`.dask_engine`)."""
+    from gisapp.metrics import dask_engine as _dk
+
+    run = run or _dk.DaskRun()
+    g = ws.grid
+    supply = fac[svc.capacity].to_numpy(float)[idx] if (svc.capacity and idx.size) else None
+    dem_eff = np.where(eligible, demand, 0.0)
+    common: dict[str, Any] = {"cell_index": g.cell_index, "transform": g.transform, "cell_x": g.x, "cell_y": g.y,
+              "fx": fx, "fy": fy, "demand": dem_eff, "supply": supply, "run": run}
+    if mode == "straight_line":
+        cutoff = float(thr.max())
+        tr = _dk.run_tiled(kind="straight", threshold=thr, cutoff=cutoff, cost_unit="m", **common)
+        covered = eligible & (tr.nearest_m <= thr)
+        travel_cost = straight_line_travel(tr.nearest_m, svc, town)
+        unit = svc.standard.unit
+        nearest_global = _nearest_rows(idx, tr.nearest_j)
+        cost_unit = "m"
+    else:
+        from gisapp.travel import terrain as terrain
+
+        thr_min = terrain_thresholds(svc, town)
+        cutoff = float(thr_min.max())
+        modes = [svc.standard.mode]
+        selectors: list[NDArray[np.float64] | None] = [None]
+        if svc.rural_standard is not None and svc.rural_standard.mode != svc.standard.mode:
+            modes = [svc.standard.mode, svc.rural_standard.mode]
+            selectors = [np.where(town, thr_min, -1.0), np.where(town, -1.0, thr_min)]
+        dem = terrain.dem_for(ws)
+        surfaces = []
+        for m, sel in zip(modes, selectors, strict=True):
+            surf = terrain.surface_for(ws, m)
+            surfaces.append(_dk.TerrainInput(speed_kph=surf.speed_kph, mode=surf.mode, klass=surf.klass,
+                                             barrier=surf.barrier, dem=dem, selector=sel))
+        tr = _dk.run_tiled(kind="terrain", threshold=thr_min, cutoff=cutoff, cost_unit="min",
+                           surfaces=surfaces, neighbours=int(ws.spec.travel.get("neighbours", 16)), **common)
+        travel_cost = tr.travel
+        covered = eligible & (travel_cost <= thr_min)
+        unit = "min"
+        nearest_global = np.where(tr.travel_j >= 0, _nearest_rows(idx, tr.travel_j),
+                                  _nearest_rows(idx, tr.nearest_j))
+        cost_unit = "min"
+    if supply is not None:
+        acc = np.where(eligible, tr.access * 1000.0, np.nan)
+    else:
+        acc = np.full(g.n, np.nan)
+    cost = tr.cost if tr.cost is not None else CostMatrix(sp.csr_array((g.n, idx.size)), cost_unit, cutoff)  # type: ignore[arg-type]
+    t4 = time.perf_counter()
+    return ServiceResult(
+        service=svc, facility_idx=idx, demand=demand, eligible=eligible, nearest_m=tr.nearest_m,
+        nearest_facility=np.asarray(nearest_global, dtype=np.int64), travel_cost=travel_cost, threshold_m=thr,
+        covered=covered, access_per_1000=acc, cost=cost, mode=mode, cost_unit=unit,
+        timings_s={"prepare": t1 - t0, "dask_total": t4 - t1, "tasks": float(tr.tasks),
+                   "pairs": float(tr.n_pairs)},
+        engine="dask", cost_kept=tr.cost is not None,
     )

@@ -17,7 +17,7 @@ from scipy.spatial import cKDTree
 from gisapp._errors import UnitsError
 from gisapp.travel.cost import CostMatrix, CostUnit, cost_matrix_from_pairs, distance_to_minutes
 
-__all__ = ["nearest_straight_line", "straight_line_cost", "straight_line_cost_kdtree"]
+__all__ = ["nearest_straight_line", "stencil_pairs", "straight_line_cost", "straight_line_cost_kdtree"]
 
 _PAIR_BUDGET = 1_000_000  # pairs per chunk while scanning the stencil (bounds memory)
 
@@ -69,6 +69,35 @@ def straight_line_cost(
     UnitsError
         If the grid's cells are not square or the cut-off is not positive.
     """
+    n_cells = int(cell_index.max()) + 1 if cell_index.size else 0
+    rows, counts, dist = stencil_pairs(cell_index, transform, fac_x, fac_y, cutoff_m=cutoff_m)
+    return _facility_major(rows, counts, dist, n_cells, cutoff_m, circuity, speed_kph)
+
+
+def stencil_pairs(
+    cell_index: NDArray[np.integer],
+    transform: Affine,
+    fac_x: NDArray[np.floating],
+    fac_y: NDArray[np.floating],
+    *,
+    cutoff_m: float,
+    origin: tuple[int, int] = (0, 0),
+) -> tuple[NDArray[np.integer], NDArray[np.int64], NDArray[np.float64]]:
+    """Pairs (cell, distance) within ``cutoff_m`` of each facility, listed facility by facility.
+
+    ``cell_index`` may be a window of the grid whose first cell is the grid's cell
+    ``origin`` (row, col), with ``transform`` the whole grid's: the distances are then the
+    same floating-point numbers as on the whole grid (the dask engine's tiles rely on it).
+
+    Returns
+    -------
+    rows
+        The ``cell_index`` value of each pair's cell (int32 when it fits).
+    counts
+        Pairs per facility (the pairs are grouped by facility, in facility order).
+    dist
+        Straight-line distance of each pair, metres.
+    """
     if cutoff_m <= 0:
         raise UnitsError(code="cutoff_not_positive", params={"cutoff": cutoff_m})
     res = float(transform.a)
@@ -77,6 +106,7 @@ def straight_line_cost(
         raise UnitsError(msg)
     nrow, ncol = cell_index.shape
     n_cells = int(cell_index.max()) + 1 if cell_index.size else 0
+    row_off, col_off = int(origin[0]), int(origin[1])
     fx = np.asarray(fac_x, dtype=np.float64)
     fy = np.asarray(fac_y, dtype=np.float64)
     x0, y0 = transform.c, transform.f
@@ -100,8 +130,8 @@ def straight_line_cost(
     counts = np.zeros(fx.size, dtype=np.int64)
     for start in range(0, fx.size, per):  # chunks of facilities, to bound memory
         stop = min(start + per, fx.size)
-        rr = r0[start:stop, None] + dr[None, :]
-        cc = c0[start:stop, None] + dc[None, :]
+        rr = (r0[start:stop, None] - row_off) + dr[None, :]
+        cc = (c0[start:stop, None] - col_off) + dc[None, :]
         ok = (rr >= 0) & (rr < nrow) & (cc >= 0) & (cc < ncol)
         ddx = sdx[None, :] - ox[start:stop, None]
         ddy = sdy[None, :] - oy[start:stop, None]
@@ -118,7 +148,7 @@ def straight_line_cost(
     out_r.clear()  # the chunks are no longer held beside their concatenation
     dist = np.concatenate(out_d) if out_d else np.zeros(0, np.float64)
     out_d.clear()
-    return _facility_major(rows, counts, dist, n_cells, cutoff_m, circuity, speed_kph)
+    return rows, counts, dist
 
 
 def _facility_major(rows: NDArray[np.integer], counts: NDArray[np.int64], dist: NDArray[np.float64],

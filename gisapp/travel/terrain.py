@@ -33,7 +33,7 @@ from gisapp.travel.grid_search import GridGraph, cost_matrix, grid_graph, points
 from gisapp.travel.kernel import KernelGrid, kernel_grid
 from gisapp.workspace import Workspace
 
-__all__ = ["OFFROAD_CLASS", "available", "graph_for", "kernel_for", "surface_for", "terrain_cost"]
+__all__ = ["OFFROAD_CLASS", "available", "dem_for", "graph_for", "kernel_for", "surface_for", "terrain_cost"]
 
 #: Class code of cells without land cover (the "off-road" entry of a speed table).
 OFFROAD_CLASS = 0
@@ -80,6 +80,11 @@ def surface_for(ws: Workspace, mode: str) -> FrictionSurface:
                          barriers=barriers, crs=ws.crs)
     ws.cache[key] = surf
     return surf
+
+
+def dem_for(ws: Workspace) -> NDArray[np.float64] | None:
+    """Return (and cache) the workspace's elevation on its grid, metres, or None without a DEM layer."""
+    return _dem(ws)
 
 
 def _dem(ws: Workspace) -> NDArray[np.float64] | None:

@@ -1,0 +1,511 @@
+"""``engine="dask"``: one service computed in tiles on a dask.distributed cluster, same results.
+
+The single-machine path (:func:`gisapp.metrics.service.run_service` with ``engine="local"``)
+builds the whole cells x facilities cost matrix at once: its memory follows the number of
+pairs, which sets the limit of one machine.  This engine cuts the work into tasks that each
+hold a bounded part of it:
+
+- **Catchment tasks**: the facilities are grouped by the ``tile`` x ``tile`` block of grid
+  cells they stand in; a task takes one group and a *window* of the grid around it of
+  +/- the maximal reach (the cut-off distance, or the cut-off time x the fastest speed of
+  the friction surface x the largest slope factor).  No path within the cut-off can leave
+  the window, so its catchments are exact: straight-line pairs come from the same stencil
+  with the whole grid's transform (the same floating-point distances), travel times from the
+  compiled kernel on the window's friction surface.  Each task emits, for the cells of its
+  window, the nearest of its facilities and its travel time (terrain), and its facilities'
+  share of the 2SFCA sum: a catchment lies whole in its window, so R_j = S_j / demand within
+  reach is final inside the task (pass 1), and the task adds R_j to every cell within
+  reach (pass 2, summed over tasks on the client).  Optionally (``keep_cost``) the pairs.
+- **Nearest tasks**: straight-line distance to the nearest facility over the whole grid, on
+  chunks of cells against a tree of every facility (nearest across tile borders, exact).
+- The client merges the tasks as they finish, keeping at most ``2 x workers`` in flight, so
+  that the windows it cuts out are never all held at once.  District tables, gap polygons
+  and the rest are computed from the merged per-cell arrays as on one machine.
+
+A window larger than ``max_window_cells`` fails loudly (a guard against an unbounded task:
+a reach much larger than the tile) instead of quietly exhausting a worker.  Runs on a
+:class:`distributed.LocalCluster` started for the call, or on an existing scheduler
+(``scheduler="tcp://host:8786"`` or a :class:`distributed.Client`).  A task whose worker
+dies is run again on another worker (dask's ``allowed-failures``); when that is exhausted
+the run fails with a message that says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from affine import Affine
+from numpy.typing import NDArray
+
+from gisapp._errors import GisAppError
+from gisapp.travel.cost import CostMatrix, cost_matrix_from_pairs
+from gisapp.travel.friction import BICYCLE_MAX_FACTOR, Mode
+from gisapp.travel.straight import nearest_straight_line, stencil_pairs
+
+__all__ = ["DEFAULT_TILE", "DaskRun", "TiledResult", "run_tiled", "window_bounds"]
+
+#: Edge of the block of grid cells whose facilities form one catchment task, cells.
+DEFAULT_TILE = 1024
+#: Largest window (cells) a task may cut out; beyond it the run fails loudly.
+DEFAULT_MAX_WINDOW_CELLS = 64_000_000
+#: Cells per nearest-facility task.
+NEAREST_CHUNK = 500_000
+#: Times a task is run again after its worker died, before the run fails with a message.
+RETRIES = 2
+# Tobler's walking speed at its fastest slope relative to flat ground (1 / exp(-3.5 x 0.05)).
+_TOBLER_MAX = 1.0 / math.exp(-3.5 * 0.05)
+
+
+@dataclass(frozen=True)
+class DaskRun:
+    """How to run: where (scheduler) and in what pieces.
+
+    Attributes
+    ----------
+    scheduler
+        None: a LocalCluster for the call; a ``tcp://`` address; or a ``distributed.Client``.
+    workers
+        Workers of the LocalCluster (default 2).
+    memory_limit
+        Memory limit per worker of the LocalCluster (bytes or "4GiB"; default dask's "auto").
+    tile
+        Edge of a facility block, cells.
+    keep_cost
+        Gather every pair into the result's cost matrix (city scale); False keeps only the
+        per-cell results (province scale: the pairs would not fit).
+    max_window_cells
+        Guard on the window of one task.
+    progress
+        Called with (tasks done, tasks in all) as tasks finish.
+    """
+
+    scheduler: Any = None
+    workers: int | None = None
+    memory_limit: int | str | None = None
+    tile: int = DEFAULT_TILE
+    keep_cost: bool = True
+    max_window_cells: int = DEFAULT_MAX_WINDOW_CELLS
+    progress: Callable[[int, int], None] | None = None
+
+
+@dataclass
+class TiledResult:
+    """Per-cell arrays merged from the tasks (aligned with the grid's cells)."""
+
+    nearest_m: NDArray[np.float64]
+    nearest_j: NDArray[np.int64]
+    travel: NDArray[np.float64]  # terrain: minutes to the nearest facility (inf beyond the cut-off)
+    travel_j: NDArray[np.int64]  # terrain: its column (-1 where none)
+    access: NDArray[np.float64]  # 2SFCA sum of R_j (not yet x 1000), 0 without capacity
+    cost: CostMatrix | None
+    n_pairs: int
+    tasks: int
+    windows: list[tuple[int, int, int, int]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TerrainInput:
+    """What a terrain task needs per travel mode: the friction surface and the cells it serves."""
+
+    speed_kph: NDArray[np.float32]
+    mode: NDArray[np.int8]
+    klass: NDArray[np.int32]
+    barrier: NDArray[np.bool_]
+    dem: NDArray[np.float64] | None
+    selector: NDArray[np.float64] | None  # per cell: the threshold of cells this mode serves (-1: none)
+    bicycle_cap: float = BICYCLE_MAX_FACTOR
+
+
+# --------------------------------------------------------------------------- windows
+
+
+def window_bounds(rows: NDArray[np.int64], cols: NDArray[np.int64], reach: int,
+                  shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    """Return the window (row0, row1, col0, col1) around cells ``rows, cols`` +/- ``reach``, clipped.
+
+    Examples
+    --------
+    >>> window_bounds(np.array([5]), np.array([0]), 3, (100, 100))
+    (2, 9, 0, 4)
+    """
+    r0 = max(int(rows.min()) - reach, 0)
+    r1 = min(int(rows.max()) + reach + 1, shape[0])
+    c0 = max(int(cols.min()) - reach, 0)
+    c1 = min(int(cols.max()) + reach + 1, shape[1])
+    return r0, r1, c0, c1
+
+
+def _groups(rows: NDArray[np.int64], cols: NDArray[np.int64], tile: int,
+            shape: tuple[int, int]) -> list[NDArray[np.int64]]:
+    """Facility positions grouped by the tile their (clipped) cell lies in, in tile order."""
+    if rows.size == 0:
+        return []
+    tr = np.clip(rows, 0, shape[0] - 1) // tile
+    tc = np.clip(cols, 0, shape[1] - 1) // tile
+    key = tr * (shape[1] // tile + 1) + tc
+    order = np.argsort(key, kind="stable")
+    bounds = np.flatnonzero(np.diff(key[order])) + 1
+    return [g.astype(np.int64) for g in np.split(order, bounds)]
+
+
+def terrain_reach_cells(cutoff_min: float, surfaces: list[TerrainInput],
+                        cell_size_m: tuple[float, float], neighbours: int) -> int:
+    """Return how many cells a search bounded by ``cutoff_min`` can travel at most.
+
+    The fastest flat speed of the surfaces, times Tobler's largest factor when walking cells
+    have a DEM, or the bicycle's downhill cap when bicycling ones do; plus the move padding.
+    """
+    vmax = 0.0
+    for s in surfaces:
+        passable = (s.mode > 0) & (s.speed_kph > 0)
+        if not passable.any():
+            continue
+        factor = 1.0
+        if s.dem is not None:
+            if bool((s.mode[passable] == int(Mode.WALKING)).any()):
+                factor = max(factor, _TOBLER_MAX)
+            if bool((s.mode[passable] == int(Mode.BICYCLING)).any()):
+                factor = max(factor, s.bicycle_cap)
+        vmax = max(vmax, float(s.speed_kph[passable].max()) * factor)
+    metres = cutoff_min * vmax * 1000.0 / 60.0
+    return int(math.ceil(metres / min(cell_size_m))) + (2 if neighbours == 16 else 1) + 1
+
+
+# --------------------------------------------------------------------------- the tasks (run on workers)
+
+
+def _row_min(p: NDArray[np.int64], cols: NDArray[np.int64], cost: NDArray[np.float64]
+             ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]]:
+    """Per cell: the smallest cost and its column (the smallest column among equal costs)."""
+    if p.size == 0:
+        return p, cost, cols
+    order = np.lexsort((cols, cost, p))
+    ps = p[order]
+    first = np.ones(ps.size, dtype=bool)
+    first[1:] = ps[1:] != ps[:-1]
+    pick = order[first]
+    return p[pick], cost[pick], cols[pick]
+
+
+def catchment_task(spec: dict[str, Any]) -> dict[str, Any]:
+    """One group of facilities on its window: nearest, 2SFCA share and (optionally) pairs.
+
+    ``spec`` holds numpy arrays only (it is shipped to a worker); see :func:`run_tiled`.
+    """
+    ci_w: NDArray[np.int64] = spec["cell_index"]
+    ids = np.sort(ci_w[ci_w >= 0])
+    n_local = ids.size
+    cols: NDArray[np.int64] = spec["cols"]
+    if spec["kind"] == "straight":
+        rows, counts, dist = stencil_pairs(ci_w, spec["transform"], spec["fx"], spec["fy"],
+                                           cutoff_m=spec["cutoff"], origin=spec["origin"])
+        p = np.searchsorted(ids, rows.astype(np.int64))
+        f = np.repeat(np.arange(cols.size, dtype=np.int64), counts)
+        c = dist * 1.0  # straight_line_cost's circuity of 1 (the same floating-point values)
+    else:
+        from gisapp.travel.friction import FrictionSurface
+        from gisapp.travel.kernel import cost_matrix, kernel_grid
+
+        local = np.full(ci_w.shape, -1, dtype=np.int64)
+        local[ci_w >= 0] = np.searchsorted(ids, ci_w[ci_w >= 0])
+        ps, fs, cs = [], [], []
+        for s in spec["surfaces"]:
+            surf = FrictionSurface(speed_kph=s.speed_kph, mode=s.mode, klass=s.klass,
+                                   transform=spec["transform_w"], barrier=s.barrier)
+            kg = kernel_grid(surf, dem=s.dem, direction="towards", neighbours=spec["neighbours"],
+                             bicycle_max_factor=s.bicycle_cap)
+            cm = cost_matrix(kg, spec["rc"], local, max_minutes=spec["cutoff"], on_impassable="skip")
+            del kg
+            r, cc, v = cm.pairs()
+            if s.selector is not None:
+                keep = v <= s.selector[r]
+                r, cc, v = r[keep], cc[keep], v[keep]
+            ps.append(r)
+            fs.append(cc)
+            cs.append(v)
+        p = np.concatenate(ps)
+        f = np.concatenate(fs)
+        c = np.concatenate(cs)
+    out: dict[str, Any] = {"n_pairs": int(p.size)}
+    gcol = cols[f]
+    if spec["kind"] == "terrain":
+        bp, bc, bj = _row_min(p, gcol, c)
+        out["best_ids"], out["best_cost"], out["best_col"] = ids[bp], bc, bj
+    supply = spec["supply"]
+    if supply is not None:
+        keep = c <= spec["thr"][p]
+        pk, fk = p[keep], f[keep]
+        denom = np.bincount(fk, weights=spec["demand"][pk], minlength=cols.size)
+        r_j = np.zeros(cols.size)
+        np.divide(supply, denom, out=r_j, where=denom > 0)
+        acc = np.bincount(pk, weights=r_j[fk], minlength=n_local)
+        nz = np.flatnonzero(np.bincount(pk, minlength=n_local))
+        out["acc_ids"], out["acc"] = ids[nz], acc[nz]
+    if spec["keep_cost"]:
+        out["pairs"] = (ids[p], gcol, c)
+    return out
+
+
+def nearest_task(x: NDArray[np.float64], y: NDArray[np.float64], fx: NDArray[np.float64],
+                 fy: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """Straight-line nearest facility of a chunk of cells, against every facility."""
+    return nearest_straight_line(x, y, fx, fy)
+
+
+def _worker_lost(distributed: Any) -> tuple[type[BaseException], ...]:
+    """The exceptions of a task whose worker (or the worker holding its data) died."""
+    import asyncio
+    import concurrent.futures
+
+    # FutureCancelledError (data lost with its worker) is a concurrent.futures.CancelledError
+    return (distributed.KilledWorker, asyncio.CancelledError, concurrent.futures.CancelledError,
+            distributed.comm.CommClosedError)
+
+
+def _nearest_packed(data: tuple[NDArray[np.float64], ...]) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    return nearest_task(*data)
+
+
+# --------------------------------------------------------------------------- the client
+
+
+def _distributed() -> Any:
+    try:
+        import distributed
+    except ImportError as exc:  # an install without the cluster extra
+        raise GisAppError(code="dask_missing") from exc
+    return distributed
+
+
+@contextlib.contextmanager
+def client_for(run: DaskRun) -> Iterator[Any]:
+    """Yield a ``distributed.Client``: the one given, one on ``run.scheduler``, or a LocalCluster's."""
+    distributed = _distributed()
+    if isinstance(run.scheduler, distributed.Client):
+        yield run.scheduler
+        return
+    if isinstance(run.scheduler, str) and run.scheduler:
+        try:
+            client = distributed.Client(run.scheduler, timeout="20s")
+        except OSError as exc:
+            raise GisAppError(code="dask_no_scheduler", params={"address": run.scheduler}) from exc
+        with client:
+            yield client
+        return
+    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    with distributed.LocalCluster(n_workers=run.workers or 2, threads_per_worker=1, processes=True,
+                                  memory_limit=run.memory_limit if run.memory_limit is not None else "auto",
+                                  dashboard_address=":0", silence_logs=40) as cluster, \
+            distributed.Client(cluster) as client:
+        client.wait_for_workers(run.workers or 2, timeout=120)
+        yield client
+
+
+def _facility_rc(fx: NDArray[np.float64], fy: NDArray[np.float64],
+                 transform: Affine) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The cell (row, col) of each facility as the stencil finds it (may lie off the grid)."""
+    res = float(transform.a)
+    c = np.rint((fx - transform.c) / res - 0.5).astype(np.int64)
+    r = np.rint((transform.f - fy) / res - 0.5).astype(np.int64)
+    return r, c
+
+
+def run_tiled(
+    *,
+    kind: str,
+    cell_index: NDArray[np.int64],
+    transform: Affine,
+    cell_x: NDArray[np.float64],
+    cell_y: NDArray[np.float64],
+    fx: NDArray[np.float64],
+    fy: NDArray[np.float64],
+    demand: NDArray[np.float64],
+    threshold: NDArray[np.float64],
+    cutoff: float,
+    supply: NDArray[np.float64] | None,
+    run: DaskRun,
+    surfaces: list[TerrainInput] | None = None,
+    neighbours: int = 16,
+    cost_unit: str = "m",
+) -> TiledResult:
+    """Compute one service in tiles on a cluster (see the module's text).
+
+    Parameters
+    ----------
+    kind
+        ``"straight"`` or ``"terrain"``.
+    cell_index
+        (rows, cols) population cell id per grid cell, -1 where none.
+    transform
+        The grid's transform.
+    cell_x, cell_y
+        Cell centres (for the straight-line nearest facility).
+    fx, fy
+        The serving facilities' coordinates (their order is the columns').
+    demand
+        Demand per cell counted by 2SFCA (0 for cells that are not eligible).
+    threshold
+        Per cell: the standard, in the cost's unit (metres straight line, minutes terrain).
+    cutoff
+        The largest threshold (the catchments' bound).
+    supply
+        Capacity per facility, or None (no 2SFCA).
+    surfaces
+        Terrain: one :class:`TerrainInput` per travel mode.
+    """
+    distributed = _distributed()
+    shape = (int(cell_index.shape[0]), int(cell_index.shape[1]))
+    n = int(cell_x.size)
+    n_fac = int(fx.size)
+    tile = int(run.tile)
+    if tile < 1:
+        raise GisAppError(code="dask_bad_tile", params={"tile": tile})
+    if kind == "straight":
+        fr, fc = _facility_rc(fx, fy, transform)
+        usable = np.ones(n_fac, dtype=bool)
+        reach = int(math.ceil(cutoff / float(transform.a))) + 2
+    else:
+        from gisapp.travel.grid_search import points_to_rc
+
+        rc = points_to_rc(fx, fy, transform)
+        fr, fc = rc[:, 0].astype(np.int64), rc[:, 1].astype(np.int64)
+        usable = (fr >= 0) & (fr < shape[0]) & (fc >= 0) & (fc < shape[1])
+        cell_size = (abs(float(transform.a)), abs(float(transform.e)))
+        reach = terrain_reach_cells(cutoff, surfaces or [], cell_size, neighbours)
+    cand = np.flatnonzero(usable)
+    groups = [cand[g] for g in _groups(fr[cand], fc[cand], tile, shape)]
+    specs: list[tuple[NDArray[np.int64], tuple[int, int, int, int]]] = []
+    for g in groups:
+        r0, r1, c0, c1 = window_bounds(fr[g], fc[g], reach, shape)
+        if r1 <= r0 or c1 <= c0:
+            continue  # facilities far off the grid: they reach no cell
+        cells = (r1 - r0) * (c1 - c0)
+        if cells > run.max_window_cells:
+            raise GisAppError(code="dask_window_too_large",
+                              params={"cells": f"{cells:,}", "max": f"{run.max_window_cells:,}",
+                                      "tile": tile, "reach": reach})
+        specs.append((g, (r0, r1, c0, c1)))
+
+    def make(g: NDArray[np.int64], win: tuple[int, int, int, int]) -> dict[str, Any]:
+        r0, r1, c0, c1 = win
+        ci_w = np.ascontiguousarray(cell_index[r0:r1, c0:c1])
+        ids = np.sort(ci_w[ci_w >= 0])
+        spec: dict[str, Any] = {
+            "kind": kind, "cell_index": ci_w, "cols": g, "cutoff": float(cutoff),
+            "keep_cost": bool(run.keep_cost), "thr": threshold[ids], "demand": demand[ids],
+            "supply": None if supply is None else np.asarray(supply, dtype=np.float64)[g],
+        }
+        if kind == "straight":
+            spec.update(transform=transform, fx=fx[g], fy=fy[g], origin=(r0, c0))
+        else:
+            spec.update(transform_w=transform * Affine.translation(c0, r0), neighbours=neighbours,
+                        rc=np.column_stack([fr[g] - r0, fc[g] - c0]),
+                        surfaces=[TerrainInput(
+                            speed_kph=np.ascontiguousarray(s.speed_kph[r0:r1, c0:c1]),
+                            mode=np.ascontiguousarray(s.mode[r0:r1, c0:c1]),
+                            klass=np.ascontiguousarray(s.klass[r0:r1, c0:c1]),
+                            barrier=np.ascontiguousarray(s.barrier[r0:r1, c0:c1]),
+                            dem=None if s.dem is None else np.ascontiguousarray(s.dem[r0:r1, c0:c1]),
+                            selector=None if s.selector is None else s.selector[ids],
+                            bicycle_cap=s.bicycle_cap) for s in (surfaces or [])])
+        return spec
+
+    near_m = np.full(n, np.inf)
+    near_j = np.full(n, -1, dtype=np.int64)
+    travel = np.full(n, np.inf)
+    travel_j = np.full(n, -1, dtype=np.int64)
+    access = np.zeros(n)
+    pairs: list[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]] = []
+    n_pairs = 0
+    chunks = [(a, min(a + NEAREST_CHUNK, n)) for a in range(0, n, NEAREST_CHUNK)] if n_fac else []
+    total = len(specs) + len(chunks)
+    done = 0
+    with client_for(run) as client:
+        in_flight = max(2, 2 * len(client.scheduler_info().get("workers", {})))
+        todo: list[Any] = [("near", a, b) for a, b in chunks] + [("catch", g, w) for g, w in specs]
+        todo.reverse()
+        seq = distributed.as_completed()
+        meta: dict[str, Any] = {}
+
+        lost = _worker_lost(distributed)
+        tries: dict[int, int] = {}
+
+        def failed(item: Any, exc: BaseException) -> None:
+            # a worker died (killed, out of memory) with the task or its data: run it again
+            # (scattered data has no lineage, so dask cannot); fail with a message after RETRIES
+            n_try = tries.get(id(item), 0) + 1
+            tries[id(item)] = n_try
+            if n_try > RETRIES:
+                raise GisAppError(code="dask_worker_died",
+                                  params={"tries": n_try, "detail": f"{type(exc).__name__}: {str(exc)[:160]}"}) from exc
+
+        def submit(item: Any) -> None:
+            while True:
+                try:
+                    if item[0] == "near":
+                        _, a, b = item
+                        [data] = client.scatter([(cell_x[a:b], cell_y[a:b], fx, fy)], hash=False)
+                        fut = client.submit(_nearest_packed, data, pure=False)
+                    else:
+                        # the window's arrays go to a worker as data, not inside the task graph
+                        [data] = client.scatter([make(item[1], item[2])], hash=False)
+                        fut = client.submit(catchment_task, data, pure=False)
+                except lost as exc:  # the worker died while receiving the data
+                    failed(item, exc)
+                    client.wait_for_workers(1, timeout=120)
+                    continue
+                meta[fut.key] = item
+                seq.add(fut)
+                return
+
+        for _ in range(min(in_flight, len(todo))):
+            submit(todo.pop())
+        for fut in seq:
+            item = meta.pop(fut.key)
+            try:
+                res = fut.result()
+            except lost as exc:
+                fut.release()
+                failed(item, exc)
+                submit(item)
+                continue
+            fut.release()
+            if todo:
+                submit(todo.pop())
+            if item[0] == "near":
+                _, a, b = item
+                near_m[a:b], near_j[a:b] = res
+            else:
+                n_pairs += res["n_pairs"]
+                if "best_ids" in res:
+                    ids, bc, bj = res["best_ids"], res["best_cost"], res["best_col"]
+                    cur, curj = travel[ids], travel_j[ids]
+                    better = (bc < cur) | ((bc == cur) & ((curj < 0) | (bj < curj)))
+                    travel[ids[better]] = bc[better]
+                    travel_j[ids[better]] = bj[better]
+                if "acc_ids" in res:
+                    access[res["acc_ids"]] += res["acc"]
+                if "pairs" in res:
+                    pairs.append(res["pairs"])
+            del res
+            done += 1
+            if run.progress is not None:
+                run.progress(done, total)
+    cost: CostMatrix | None = None
+    if run.keep_cost:
+        r = np.concatenate([p[0] for p in pairs]) if pairs else np.zeros(0, np.int64)
+        cidx = np.concatenate([p[1] for p in pairs]) if pairs else np.zeros(0, np.int64)
+        v = np.concatenate([p[2] for p in pairs]) if pairs else np.zeros(0)
+        pairs.clear()
+        cost = cost_matrix_from_pairs(r, cidx, v, shape=(n, n_fac), unit=cost_unit,  # type: ignore[arg-type]
+                                      cutoff=float(cutoff))
+    return TiledResult(nearest_m=near_m, nearest_j=near_j, travel=travel, travel_j=travel_j,
+                       access=access, cost=cost, n_pairs=n_pairs, tasks=len(specs),
+                       windows=[w for _, w in specs])
+
