@@ -295,7 +295,7 @@ def _engine(args: argparse.Namespace, *, keep_cost: bool) -> dict[str, Any]:
     """The engine arguments of run_service from --engine, --scheduler, --workers, --tile, --memory-limit."""
     engine = getattr(args, "engine", "local")
     if engine != "dask":
-        return {"engine": "local"}
+        return {"engine": "local", "keep_cost": keep_cost}
     from gisapp.metrics.dask_engine import DEFAULT_TILE, DaskRun
 
     lang = args.lang
@@ -319,8 +319,11 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     from gisapp.metrics.service import run_service
 
     ws = _load(args)
-    # the dask engine does not gather the pairs (they set the limit of one machine)
-    res = run_service(ws, args.service, travel=args.travel, **_engine(args, keep_cost=False))
+    # the pairs (which set the limit of one machine) are gathered only when capacity-limited
+    # coverage needs them; on one machine that is the whole matrix, with dask it is not computed
+    need_pairs = bool(ws.spec.services[args.service].capacity) if args.service in ws.spec.services else True
+    res = run_service(ws, args.service, travel=args.travel,
+                      **_engine(args, keep_cost=need_pairs and getattr(args, "engine", "local") == "local"))
     out = Path(args.out)
     lang = args.lang
     table = _headed(_whole_people(_tables.coverage_by_district(ws, res)), lang)

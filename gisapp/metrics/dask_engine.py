@@ -83,6 +83,9 @@ class DaskRun:
         Guard on the window of one task.
     progress
         Called with (tasks done, tasks in all) as tasks finish.
+    inline
+        No cluster: run the same tasks one after another in this process (the single-machine
+        path without the whole matrix: its memory is the per-cell arrays and one window).
     """
 
     scheduler: Any = None
@@ -92,6 +95,7 @@ class DaskRun:
     keep_cost: bool = True
     max_window_cells: int = DEFAULT_MAX_WINDOW_CELLS
     progress: Callable[[int, int], None] | None = None
+    inline: bool = False
 
 
 @dataclass
@@ -258,6 +262,66 @@ def nearest_task(x: NDArray[np.float64], y: NDArray[np.float64], fx: NDArray[np.
     return nearest_straight_line(x, y, fx, fy)
 
 
+def _run_on_cluster(run: DaskRun, todo: list[Any], make: Callable[..., dict[str, Any]],
+                    merge: Callable[[Any, Any], None], cell_x: NDArray[np.float64], cell_y: NDArray[np.float64],
+                    fx: NDArray[np.float64], fy: NDArray[np.float64]) -> None:
+    """Run the tasks on a cluster, at most two per worker in flight, merging each as it finishes."""
+    distributed = _distributed()
+    with client_for(run) as client:
+        in_flight = max(2, 2 * len(client.scheduler_info().get("workers", {})))
+        todo.reverse()
+        seq = distributed.as_completed()
+        meta: dict[str, Any] = {}
+
+        lost = _worker_lost(distributed)
+        tries: dict[int, int] = {}
+
+        def failed(item: Any, exc: BaseException) -> None:
+            # a worker died (killed, out of memory) with the task or its data: run it again
+            # (scattered data has no lineage, so dask cannot); fail with a message after RETRIES
+            n_try = tries.get(id(item), 0) + 1
+            tries[id(item)] = n_try
+            if n_try > RETRIES:
+                raise GisAppError(code="dask_worker_died",
+                                  params={"tries": n_try, "detail": f"{type(exc).__name__}: {str(exc)[:160]}"}) from exc
+
+        def submit(item: Any) -> None:
+            while True:
+                try:
+                    if item[0] == "near":
+                        _, a, b = item
+                        [data] = client.scatter([(cell_x[a:b], cell_y[a:b], fx, fy)], hash=False)
+                        fut = client.submit(_nearest_packed, data, pure=False)
+                    else:
+                        # the window's arrays go to a worker as data, not inside the task graph
+                        [data] = client.scatter([make(item[1], item[2])], hash=False)
+                        fut = client.submit(catchment_task, data, pure=False)
+                except lost as exc:  # the worker died while receiving the data
+                    failed(item, exc)
+                    client.wait_for_workers(1, timeout=120)
+                    continue
+                meta[fut.key] = item
+                seq.add(fut)
+                return
+
+        for _ in range(min(in_flight, len(todo))):
+            submit(todo.pop())
+        for fut in seq:
+            item = meta.pop(fut.key)
+            try:
+                res = fut.result()
+            except lost as exc:
+                fut.release()
+                failed(item, exc)
+                submit(item)
+                continue
+            fut.release()
+            if todo:
+                submit(todo.pop())
+            merge(item, res)
+            del res
+
+
 def _worker_lost(distributed: Any) -> tuple[type[BaseException], ...]:
     """The exceptions of a task whose worker (or the worker holding its data) died."""
     import asyncio
@@ -359,7 +423,6 @@ def run_tiled(
     surfaces
         Terrain: one :class:`TerrainInput` per travel mode.
     """
-    distributed = _distributed()
     shape = (int(cell_index.shape[0]), int(cell_index.shape[1]))
     n = int(cell_x.size)
     n_fac = int(fx.size)
@@ -422,81 +485,40 @@ def run_tiled(
     travel_j = np.full(n, -1, dtype=np.int64)
     access = np.zeros(n)
     pairs: list[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]] = []
-    n_pairs = 0
     chunks = [(a, min(a + NEAREST_CHUNK, n)) for a in range(0, n, NEAREST_CHUNK)] if n_fac else []
     total = len(specs) + len(chunks)
-    done = 0
-    with client_for(run) as client:
-        in_flight = max(2, 2 * len(client.scheduler_info().get("workers", {})))
-        todo: list[Any] = [("near", a, b) for a, b in chunks] + [("catch", g, w) for g, w in specs]
-        todo.reverse()
-        seq = distributed.as_completed()
-        meta: dict[str, Any] = {}
+    counter = {"pairs": 0, "done": 0}
 
-        lost = _worker_lost(distributed)
-        tries: dict[int, int] = {}
+    def merge(item: Any, res: Any) -> None:
+        if item[0] == "near":
+            _, a, b = item
+            near_m[a:b], near_j[a:b] = res
+        else:
+            counter["pairs"] += res["n_pairs"]
+            if "best_ids" in res:
+                ids, bc, bj = res["best_ids"], res["best_cost"], res["best_col"]
+                cur, curj = travel[ids], travel_j[ids]
+                better = (bc < cur) | ((bc == cur) & ((curj < 0) | (bj < curj)))
+                travel[ids[better]] = bc[better]
+                travel_j[ids[better]] = bj[better]
+            if "acc_ids" in res:
+                access[res["acc_ids"]] += res["acc"]
+            if "pairs" in res:
+                pairs.append(res["pairs"])
+        counter["done"] += 1
+        if run.progress is not None:
+            run.progress(counter["done"], total)
 
-        def failed(item: Any, exc: BaseException) -> None:
-            # a worker died (killed, out of memory) with the task or its data: run it again
-            # (scattered data has no lineage, so dask cannot); fail with a message after RETRIES
-            n_try = tries.get(id(item), 0) + 1
-            tries[id(item)] = n_try
-            if n_try > RETRIES:
-                raise GisAppError(code="dask_worker_died",
-                                  params={"tries": n_try, "detail": f"{type(exc).__name__}: {str(exc)[:160]}"}) from exc
-
-        def submit(item: Any) -> None:
-            while True:
-                try:
-                    if item[0] == "near":
-                        _, a, b = item
-                        [data] = client.scatter([(cell_x[a:b], cell_y[a:b], fx, fy)], hash=False)
-                        fut = client.submit(_nearest_packed, data, pure=False)
-                    else:
-                        # the window's arrays go to a worker as data, not inside the task graph
-                        [data] = client.scatter([make(item[1], item[2])], hash=False)
-                        fut = client.submit(catchment_task, data, pure=False)
-                except lost as exc:  # the worker died while receiving the data
-                    failed(item, exc)
-                    client.wait_for_workers(1, timeout=120)
-                    continue
-                meta[fut.key] = item
-                seq.add(fut)
-                return
-
-        for _ in range(min(in_flight, len(todo))):
-            submit(todo.pop())
-        for fut in seq:
-            item = meta.pop(fut.key)
-            try:
-                res = fut.result()
-            except lost as exc:
-                fut.release()
-                failed(item, exc)
-                submit(item)
-                continue
-            fut.release()
-            if todo:
-                submit(todo.pop())
+    todo: list[Any] = [("near", a, b) for a, b in chunks] + [("catch", g, w) for g, w in specs]
+    if run.inline:  # no cluster: the same tasks one after another in this process
+        for item in todo:
             if item[0] == "near":
-                _, a, b = item
-                near_m[a:b], near_j[a:b] = res
+                merge(item, nearest_task(cell_x[item[1]:item[2]], cell_y[item[1]:item[2]], fx, fy))
             else:
-                n_pairs += res["n_pairs"]
-                if "best_ids" in res:
-                    ids, bc, bj = res["best_ids"], res["best_cost"], res["best_col"]
-                    cur, curj = travel[ids], travel_j[ids]
-                    better = (bc < cur) | ((bc == cur) & ((curj < 0) | (bj < curj)))
-                    travel[ids[better]] = bc[better]
-                    travel_j[ids[better]] = bj[better]
-                if "acc_ids" in res:
-                    access[res["acc_ids"]] += res["acc"]
-                if "pairs" in res:
-                    pairs.append(res["pairs"])
-            del res
-            done += 1
-            if run.progress is not None:
-                run.progress(done, total)
+                merge(item, catchment_task(make(item[1], item[2])))
+        todo.clear()
+    else:
+        _run_on_cluster(run, todo, make, merge, cell_x, cell_y, fx, fy)
     cost: CostMatrix | None = None
     if run.keep_cost:
         r = np.concatenate([p[0] for p in pairs]) if pairs else np.zeros(0, np.int64)
@@ -506,6 +528,6 @@ def run_tiled(
         cost = cost_matrix_from_pairs(r, cidx, v, shape=(n, n_fac), unit=cost_unit,  # type: ignore[arg-type]
                                       cutoff=float(cutoff))
     return TiledResult(nearest_m=near_m, nearest_j=near_j, travel=travel, travel_j=travel_j,
-                       access=access, cost=cost, n_pairs=n_pairs, tasks=len(specs),
+                       access=access, cost=cost, n_pairs=counter["pairs"], tasks=len(specs),
                        windows=[w for _, w in specs])
 

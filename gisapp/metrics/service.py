@@ -173,7 +173,7 @@ def run_service(ws: Workspace, name: str, *, standard: Standard | None = None,
                 rural_standard: Standard | None = None,
                 facilities: gpd.GeoDataFrame | None = None,
                 travel: str | None = None, engine: str = "local",
-                dask: DaskRun | None = None) -> ServiceResult:
+                dask: DaskRun | None = None, keep_cost: bool = True) -> ServiceResult:
     """Compute coverage and access of one service on a workspace.
 
     Parameters
@@ -197,6 +197,11 @@ def run_service(ws: Workspace, name: str, *, standard: Standard | None = None,
         (:mod:`gisapp.metrics.dask_engine`), the same results.
     dask
         How the dask engine runs (scheduler, workers, tile, whether to keep the pairs).
+    keep_cost
+        False: the result needs no cost matrix (coverage, access, tables, gaps), so none is
+        built whole: on one machine the engine's tiles run one after another in this process
+        and its memory is the per-cell arrays and one window's pairs (``cost_kept`` is then
+        False).  With ``engine="dask"`` this is ``dask.keep_cost``.
 
     Returns
     -------
@@ -237,6 +242,12 @@ def run_service(ws: Workspace, name: str, *, standard: Standard | None = None,
     t1 = time.perf_counter()
     if engine == "dask":
         return _run_dask(ws, svc, fac, idx, fx, fy, demand, town, eligible, thr, mode, dask, t0, t1)
+    if not keep_cost:  # one machine, in tiles, the pairs never all held
+        from gisapp.metrics.dask_engine import DaskRun as _Run
+
+        res = _run_dask(ws, svc, fac, idx, fx, fy, demand, town, eligible, thr, mode,
+                        _Run(inline=True, keep_cost=False), t0, t1)
+        return dataclasses.replace(res, engine="local")
     near_m, near_j = nearest_straight_line(g.x, g.y, fx, fy)
     t2 = time.perf_counter()
     if mode == "straight_line":
@@ -351,7 +362,7 @@ def _run_dask(ws: Workspace, svc: ServiceSpec, fac: gpd.GeoDataFrame, idx: NDArr
         service=svc, facility_idx=idx, demand=demand, eligible=eligible, nearest_m=tr.nearest_m,
         nearest_facility=np.asarray(nearest_global, dtype=np.int64), travel_cost=travel_cost, threshold_m=thr,
         covered=covered, access_per_1000=acc, cost=cost, mode=mode, cost_unit=unit,
-        timings_s={"prepare": t1 - t0, "dask_total": t4 - t1, "tasks": float(tr.tasks),
+        timings_s={"prepare": t1 - t0, "tiled_total": t4 - t1, "tasks": float(tr.tasks),
                    "pairs": float(tr.n_pairs)},
         engine="dask", cost_kept=tr.cost is not None,
     )

@@ -345,3 +345,52 @@ def test_cli_engine_dask_writes_the_same_tables(workspaces, tmp_path):
         if engine == "dask":
             assert "dask：已完成" in p.stderr and "未计算" in p.stdout  # progress and what was not computed
     pd.testing.assert_frame_equal(outs["local"], outs["dask"])
+
+
+@pytest.mark.slow
+def test_cli_on_a_scheduler_and_worker_started_by_hand(tmp_path):
+    """The README's cluster commands: `dask scheduler`, `dask worker`, then `--scheduler tcp://...`."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    yml = _write_workspace(tmp_path / "ws", rows=120, cols=150, neighbours=8, n_fac=25, terrain_layers=False)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    dask_cli = str(Path(sys.executable).parent / "dask")
+    addr = f"tcp://127.0.0.1:{port}"
+    procs = [subprocess.Popen([dask_cli, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                               "--dashboard-address", ":0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        time.sleep(3)
+        procs.append(subprocess.Popen([dask_cli, "worker", addr, "--nworkers", "1", "--nthreads", "1",
+                                       "--memory-limit", "1GiB"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        with Client(addr, timeout="60s") as c:
+            c.wait_for_workers(1, timeout=120)
+        tables = {}
+        for extra in ([], ["--engine", "dask", "--scheduler", addr, "--tile", "50"]):
+            out = tmp_path / ("dask" if extra else "local")
+            p = subprocess.run([sys.executable, "-m", "gisapp", "coverage", "-w", str(yml), "-s", "clinic",
+                                "--out", str(out), "--lang", "en", *extra], capture_output=True, text=True, timeout=600)
+            assert p.returncode == 0, p.stderr
+            tables[bool(extra)] = pd.read_csv(out / "coverage_by_district.csv")
+        pd.testing.assert_frame_equal(tables[False], tables[True])
+        assert tables[True].iloc[:, 3].sum() > 0  # people covered: the table is not empty
+    finally:
+        for pr in reversed(procs):
+            pr.terminate()
+            pr.wait(timeout=30)
+
+
+@pytest.mark.parametrize("mode", ["straight_line", "terrain"])
+def test_one_machine_without_the_matrix_equals_the_matrix_path(workspaces, mode):
+    """keep_cost=False on one machine: the same tiles in this process, the same results, no pairs held."""
+    ws = workspaces[8]
+    for name in ("clinic", "school"):
+        a = _local(ws, 8, name, mode)
+        b = run_service(ws, name, travel=mode, keep_cost=False)
+        assert b.engine == "local" and not b.cost_kept and b.cost.nnz == 0
+        assert_same(a, b, cost=False)
+        assert b.timings_s["pairs"] == a.cost.nnz
