@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import functools
 import json
+import math
 import os
 import sys
 import time
@@ -321,7 +322,11 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     ws = _load(args)
     # the pairs (which set the limit of one machine) are gathered only when capacity-limited
     # coverage needs them; on one machine that is the whole matrix, with dask it is not computed
-    need_pairs = bool(ws.spec.services[args.service].capacity) if args.service in ws.spec.services else True
+    need_pairs = True
+    if args.service in ws.spec.services:
+        from gisapp.metrics.served import people_per_unit
+
+        need_pairs = math.isfinite(people_per_unit(ws.spec.services[args.service], ws.spec.demand_groups)[0])
     res = run_service(ws, args.service, travel=args.travel,
                       **_engine(args, keep_cost=need_pairs and getattr(args, "engine", "local") == "local"))
     out = Path(args.out)

@@ -51,7 +51,9 @@ from gisapp.travel.straight import nearest_straight_line, stencil_pairs
 __all__ = ["DEFAULT_TILE", "DaskRun", "TiledResult", "run_tiled", "window_bounds"]
 
 #: Edge of the block of grid cells whose facilities form one catchment task, cells.
-DEFAULT_TILE = 1024
+DEFAULT_TILE = 512
+#: The tile of the single-machine path without the matrix (one window's pairs at a time).
+INLINE_TILE = 256
 #: Largest window (cells) a task may cut out; beyond it the run fails loudly.
 DEFAULT_MAX_WINDOW_CELLS = 64_000_000
 #: Cells per nearest-facility task.
@@ -263,7 +265,7 @@ def nearest_task(x: NDArray[np.float64], y: NDArray[np.float64], fx: NDArray[np.
 
 
 def _run_on_cluster(run: DaskRun, todo: list[Any], make: Callable[..., dict[str, Any]],
-                    merge: Callable[[Any, Any], None], cell_x: NDArray[np.float64], cell_y: NDArray[np.float64],
+                    merge: Callable[[Any, Any], None], cell_xy: Callable[[int, int], tuple[NDArray[np.float64], ...]],
                     fx: NDArray[np.float64], fy: NDArray[np.float64]) -> None:
     """Run the tasks on a cluster, at most two per worker in flight, merging each as it finishes."""
     distributed = _distributed()
@@ -290,7 +292,7 @@ def _run_on_cluster(run: DaskRun, todo: list[Any], make: Callable[..., dict[str,
                 try:
                     if item[0] == "near":
                         _, a, b = item
-                        [data] = client.scatter([(cell_x[a:b], cell_y[a:b], fx, fy)], hash=False)
+                        [data] = client.scatter([(*cell_xy(a, b), fx, fy)], hash=False)
                         fut = client.submit(_nearest_packed, data, pure=False)
                     else:
                         # the window's arrays go to a worker as data, not inside the task graph
@@ -385,8 +387,8 @@ def run_tiled(
     kind: str,
     cell_index: NDArray[np.int64],
     transform: Affine,
-    cell_x: NDArray[np.float64],
-    cell_y: NDArray[np.float64],
+    cell_row: NDArray[np.int64],
+    cell_col: NDArray[np.int64],
     fx: NDArray[np.float64],
     fy: NDArray[np.float64],
     demand: NDArray[np.float64],
@@ -408,8 +410,9 @@ def run_tiled(
         (rows, cols) population cell id per grid cell, -1 where none.
     transform
         The grid's transform.
-    cell_x, cell_y
-        Cell centres (for the straight-line nearest facility).
+    cell_row, cell_col
+        Grid row and column of each cell (their centres, computed by chunk as
+        :attr:`gisapp.grid.population.PopulationGrid.x` does, give the straight-line nearest facility).
     fx, fy
         The serving facilities' coordinates (their order is the columns').
     demand
@@ -424,7 +427,12 @@ def run_tiled(
         Terrain: one :class:`TerrainInput` per travel mode.
     """
     shape = (int(cell_index.shape[0]), int(cell_index.shape[1]))
-    n = int(cell_x.size)
+    n = int(cell_row.size)
+
+    def cell_xy(a: int, b: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        x = np.asarray(transform.c + (cell_col[a:b] + 0.5) * transform.a, dtype=np.float64)
+        y = np.asarray(transform.f + (cell_row[a:b] + 0.5) * transform.e, dtype=np.float64)
+        return x, y
     n_fac = int(fx.size)
     tile = int(run.tile)
     if tile < 1:
@@ -513,12 +521,12 @@ def run_tiled(
     if run.inline:  # no cluster: the same tasks one after another in this process
         for item in todo:
             if item[0] == "near":
-                merge(item, nearest_task(cell_x[item[1]:item[2]], cell_y[item[1]:item[2]], fx, fy))
+                merge(item, nearest_task(*cell_xy(item[1], item[2]), fx, fy))
             else:
                 merge(item, catchment_task(make(item[1], item[2])))
         todo.clear()
     else:
-        _run_on_cluster(run, todo, make, merge, cell_x, cell_y, fx, fy)
+        _run_on_cluster(run, todo, make, merge, cell_xy, fx, fy)
     cost: CostMatrix | None = None
     if run.keep_cost:
         r = np.concatenate([p[0] for p in pairs]) if pairs else np.zeros(0, np.int64)

@@ -243,10 +243,11 @@ def run_service(ws: Workspace, name: str, *, standard: Standard | None = None,
     if engine == "dask":
         return _run_dask(ws, svc, fac, idx, fx, fy, demand, town, eligible, thr, mode, dask, t0, t1)
     if not keep_cost:  # one machine, in tiles, the pairs never all held
+        from gisapp.metrics.dask_engine import INLINE_TILE
         from gisapp.metrics.dask_engine import DaskRun as _Run
 
         res = _run_dask(ws, svc, fac, idx, fx, fy, demand, town, eligible, thr, mode,
-                        _Run(inline=True, keep_cost=False), t0, t1)
+                        _Run(inline=True, keep_cost=False, tile=INLINE_TILE), t0, t1)
         return dataclasses.replace(res, engine="local")
     near_m, near_j = nearest_straight_line(g.x, g.y, fx, fy)
     t2 = time.perf_counter()
@@ -318,7 +319,7 @@ def _run_dask(ws: Workspace, svc: ServiceSpec, fac: gpd.GeoDataFrame, idx: NDArr
     g = ws.grid
     supply = fac[svc.capacity].to_numpy(float)[idx] if (svc.capacity and idx.size) else None
     dem_eff = np.where(eligible, demand, 0.0)
-    common: dict[str, Any] = {"cell_index": g.cell_index, "transform": g.transform, "cell_x": g.x, "cell_y": g.y,
+    common: dict[str, Any] = {"cell_index": g.cell_index, "transform": g.transform, "cell_row": g.row, "cell_col": g.col,
               "fx": fx, "fy": fy, "demand": dem_eff, "supply": supply, "run": run}
     if mode == "straight_line":
         cutoff = float(thr.max())
