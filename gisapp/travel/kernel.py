@@ -7,8 +7,9 @@ knight's moves) neighbours and costs each move when it relaxes it, from a few pe
 arrays (flat pace or speed, elevation, slope group) padded with impassable cells so that
 no move needs a bounds check.  The queue is a ring of buckets narrower than the cheapest
 move (Dial's algorithm: every cell of the bucket being emptied is final, so the search is
-exact; its cells are processed in grid order) when the grid is isotropic, and a binary
-heap otherwise.  The move-cost rules are those of
+exact; its cells are processed in grid order; each bucket a chain of blocks of 64 entries,
+so that emptying one reads runs of memory) when the grid is isotropic, and a binary heap
+otherwise.  The move-cost rules are those of
 :func:`gisapp.travel.grid_search.grid_graph`, so the answers are the same (to rounding):
 
 - a move crosses its two end cells, a knight's move also the two cells its segment passes
@@ -75,6 +76,7 @@ _SLOPE_MIN, _SLOPE_MAX, _SLOPE_STEP = -4.0, 4.0, 1.0 / 4096
 _SLOPE_GRID = np.linspace(_SLOPE_MIN, _SLOPE_MAX, int(round((_SLOPE_MAX - _SLOPE_MIN) / _SLOPE_STEP)) + 1)
 _TOBLER_FLAT = float(np.exp(-3.5 * 0.05))
 _HEAP_START = 1 << 12
+_BLOCK = 64  # bucket queue: entries per block (a bucket is a chain of blocks; a multiple of _HEAP_START)
 _MAX_BUCKETS = 1 << 16  # a bucket ring longer than this (moves of very unequal times): a heap
 _BUCKET_MARGIN = 1e-6  # bucket width = cheapest move x (1 - this), against rounding
 # the rider-power model of gisapp.travel.friction.bicycle_factor_uncapped
@@ -437,19 +439,22 @@ def _search(pc: NDArray[np.float64], z: NDArray[np.float64], group: NDArray[np.i
     leaves the times in ``dist`` and the start label of each cell in ``label``.
 
     The queue: with ``heads`` empty a binary heap over (``hk`` keys, ``hv`` cells);
-    otherwise a ring of ``heads.size`` buckets of width ``1 / inv_w`` (Dial's algorithm,
+    otherwise a ring of ``heads.size // 2`` buckets of width ``1 / inv_w`` (Dial's algorithm,
     the buckets narrower than the cheapest move so that every cell of the bucket being
-    emptied is final: exact, O(1) per operation), each bucket a linked list of entries
-    (``hk``, ``hv``, ``nxt``).  Returns (heads, hk, hv, nxt, touched, number touched); the
+    emptied is final: exact, O(1) per operation), each bucket a chain of blocks of
+    ``_BLOCK`` entries (``hk`` keys and ``hv`` cells, contiguous within a block; ``nxt``
+    holds each block's next block and fill): emptying a bucket reads runs of memory, not one
+    scattered entry after another.  Returns (heads, hk, hv, nxt, touched, number touched); the
     arrays may have grown.
     """
     sloped = group.size > 0
     nmove = off.size
     buckets = heads.size > 0
-    mask = heads.size - 1
+    nslots = heads.size // 2  # buckets: heads[slot] is its first block, heads[nslots + slot] its last
+    mask = nslots - 1
     size = 0  # entries queued
-    top = 0  # buckets: pool slots used so far
-    free = -1  # buckets: free list of the pool
+    top = 0  # buckets: blocks used so far
+    free = -1  # buckets: free list of blocks
     ntouched = 0
     for i in range(starts.size):
         u = starts[i]
@@ -463,18 +468,40 @@ def _search(pc: NDArray[np.float64], z: NDArray[np.float64], group: NDArray[np.i
                 touched = _grow_i(touched, ntouched)
             touched[ntouched] = u
             ntouched += 1
+        if buckets:  # bucket 0, in blocks (see below)
+            b = heads[nslots]
+            if b < 0 or nxt[2 * b + 1] == _BLOCK:
+                if free >= 0:
+                    nb = free
+                    free = nxt[2 * nb]
+                else:
+                    nb = top
+                    top += 1
+                    if top * _BLOCK > hk.size:
+                        hk = _grow_f(hk, hk.size)
+                        hv = _grow_i(hv, hv.size)
+                    if 2 * top > nxt.size:
+                        nxt = _grow_i(nxt, nxt.size)
+                nxt[2 * nb] = -1
+                nxt[2 * nb + 1] = 0
+                if b < 0:
+                    heads[0] = nb
+                else:
+                    nxt[2 * b] = nb
+                heads[nslots] = nb
+                b = nb
+            i = b * _BLOCK + nxt[2 * b + 1]
+            hk[i] = 0.0
+            hv[i] = u
+            nxt[2 * b + 1] += 1
+            size += 1
+            continue
         if size == hk.size:
             hk = _grow_f(hk, size)
             hv = _grow_i(hv, size)
-            if buckets:
-                nxt = _grow_i(nxt, size)
         hk[size] = 0.0  # every start has key 0: appending keeps the heap's order
         hv[size] = u
-        if buckets:
-            nxt[size] = heads[0]
-            heads[0] = size
         size += 1
-    top = size
     cur = 0
     batch = np.empty(_HEAP_START if buckets else 0, dtype=np.int64)
     nbatch = 0
@@ -485,25 +512,29 @@ def _search(pc: NDArray[np.float64], z: NDArray[np.float64], group: NDArray[np.i
                 # empty the next non-empty bucket into `batch`, sorted by cell: its cells
                 # are final, so any order is exact, and grid order keeps memory access local
                 slot = cur & mask
-                e = heads[slot]
-                if e < 0:
+                b = heads[slot]
+                if b < 0:
                     cur += 1
                     continue
                 heads[slot] = -1
+                heads[nslots + slot] = -1
                 nbatch = 0
                 ib = 0
-                while e >= 0:
-                    nx = nxt[e]
-                    u = hv[e]
-                    if hk[e] <= dist[u]:  # else stale: the cell was reached faster since
-                        if nbatch == batch.size:
-                            batch = _grow_i(batch, nbatch)
-                        batch[nbatch] = u
-                        nbatch += 1
-                    nxt[e] = free
-                    free = e
-                    size -= 1
-                    e = nx
+                while b >= 0:  # the bucket's blocks, each a run of entries in memory
+                    base = b * _BLOCK
+                    nfill = nxt[2 * b + 1]
+                    while nbatch + nfill > batch.size:
+                        batch = _grow_i(batch, nbatch)
+                    for i in range(base, base + nfill):
+                        u = hv[i]
+                        if hk[i] <= dist[u]:  # else stale: the cell was reached faster since
+                            batch[nbatch] = u
+                            nbatch += 1
+                    size -= nfill
+                    nb = nxt[2 * b]
+                    nxt[2 * b] = free
+                    free = b
+                    b = nb
                 batch[:nbatch].sort()
                 continue
             u = batch[ib]
@@ -579,21 +610,33 @@ def _search(pc: NDArray[np.float64], z: NDArray[np.float64], group: NDArray[np.i
                         bk = cur  # rounding: never behind the bucket being emptied
                     if bk - cur > mask:
                         raise RuntimeError("travel kernel: a move is longer than the bucket ring")
-                    if free >= 0:
-                        e = free
-                        free = nxt[e]
-                    else:
-                        if top == hk.size:
-                            hk = _grow_f(hk, top)
-                            hv = _grow_i(hv, top)
-                            nxt = _grow_i(nxt, top)
-                        e = top
-                        top += 1
+                    # append to the bucket's last block (a new block when it is full)
+                    slot = bk & mask
+                    b = heads[nslots + slot]
+                    if b < 0 or nxt[2 * b + 1] == _BLOCK:
+                        if free >= 0:
+                            nb = free
+                            free = nxt[2 * nb]
+                        else:
+                            nb = top
+                            top += 1
+                            if top * _BLOCK > hk.size:
+                                hk = _grow_f(hk, hk.size)
+                                hv = _grow_i(hv, hv.size)
+                            if 2 * top > nxt.size:
+                                nxt = _grow_i(nxt, nxt.size)
+                        nxt[2 * nb] = -1
+                        nxt[2 * nb + 1] = 0
+                        if b < 0:
+                            heads[slot] = nb
+                        else:
+                            nxt[2 * b] = nb
+                        heads[nslots + slot] = nb
+                        b = nb
+                    e = b * _BLOCK + nxt[2 * b + 1]
                     hk[e] = nd
                     hv[e] = v
-                    slot = bk & mask
-                    nxt[e] = heads[slot]
-                    heads[slot] = e
+                    nxt[2 * b + 1] += 1
                     size += 1
                 else:
                     if size == hk.size:
@@ -744,7 +787,7 @@ def _queue(grid: KernelGrid, *, buckets: bool | None = None) -> tuple[Any, ...]:
             need = int(np.ceil(hi / width)) + 2
             n_buckets = 1 << max(1, (need - 1).bit_length())
     use = n_buckets > 0 and (buckets or n_buckets <= _MAX_BUCKETS)
-    heads = np.full(n_buckets if use else 0, -1, dtype=np.int64)
+    heads = np.full(2 * n_buckets if use else 0, -1, dtype=np.int64)  # first and last block per bucket
     return (1.0 / width if use else 0.0, heads, np.empty(_HEAP_START, dtype=np.float64),
             np.empty(_HEAP_START, dtype=np.int64), np.empty(_HEAP_START, dtype=np.int64))
 
