@@ -343,7 +343,7 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     _print_table(table, lang, 1)
     print(t("cli.coverage_total", lang, population=f"{tot.iloc[0]:,.0f}", covered=f"{tot.iloc[1]:,.0f}",
             uncovered=f"{tot.iloc[2]:,.0f}", gaps=f"{len(gaps):,}", out=out))
-    if res.service.capacity and not res.cost_kept:  # said, not skipped silently
+    if res.service.capacity and need_pairs and not res.cost_kept:  # said, not skipped silently
         print(t("served.title", lang))
         print(t("cli.served_not_dask", lang))
     elif res.service.capacity:  # issue 11: people served within capacity (AccessMod style)

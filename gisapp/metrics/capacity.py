@@ -149,9 +149,9 @@ def population_order(pop: NDArray[np.floating], cost: CostMatrix, *,
     """
     p = np.asarray(pop, dtype=np.float64)
     limit = cost.cutoff if within_minutes is None else float(within_minutes)
-    rows, cols, t = cost.pairs()
-    keep = t <= limit
-    total = np.bincount(cols[keep], weights=p[rows[keep]], minlength=cost.shape[1])
+    m = cost.matrix
+    counted = sp.csr_array(((np.asarray(m.data) <= limit).astype(np.float64), m.indices, m.indptr), shape=m.shape)
+    total = np.asarray(counted.T @ p, dtype=np.float64)  # people within reach per facility, no pair list
     key = -total if descending else total
     return np.asarray(np.lexsort((np.arange(total.size), key)), dtype=np.int64)
 

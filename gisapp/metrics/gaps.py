@@ -15,7 +15,6 @@ from numpy.typing import NDArray
 from pyproj import Transformer
 from rasterio import features
 from scipy import ndimage
-from shapely.geometry import shape as shp_shape
 
 from gisapp.i18n import t
 from gisapp.metrics.people import whole
@@ -97,17 +96,32 @@ def gap_polygons(ws: Workspace, res: ServiceResult, *, top: int | None = None,
     keep = np.zeros(int(lab.max()) + 1, dtype=bool)
     keep[table["label"].to_numpy(int)] = True
     masked = np.where(keep[lab], lab, 0).astype(np.int32)
-    geoms, labels = [], []
-    for geom, val in features.shapes(masked, mask=masked > 0, transform=ws.grid.transform):
-        geoms.append(shp_shape(geom))
+    rings: list[NDArray[np.float64]] = []
+    ring_piece: list[int] = []
+    labels: list[int] = []
+    for k, (geom, val) in enumerate(features.shapes(masked, mask=masked > 0, transform=ws.grid.transform)):
+        for ring in geom["coordinates"]:  # the shell, then the holes
+            rings.append(np.asarray(ring, dtype=np.float64))
+            ring_piece.append(k)
         labels.append(int(val))
-    if not geoms:
+    if not labels:
         return gpd.GeoDataFrame(table.assign(geometry=None), geometry="geometry", crs=ws.crs)
-    shapes = gpd.GeoDataFrame({"label": labels}, geometry=_by_label(np.asarray(labels, dtype=np.int64),
-                                                                      np.asarray(geoms, dtype=object)),
+    geoms = _polygons(rings, np.asarray(ring_piece, dtype=np.int64))
+    rings.clear()
+    shapes = gpd.GeoDataFrame({"label": labels}, geometry=_by_label(np.asarray(labels, dtype=np.int64), geoms),
                               crs=ws.crs).drop_duplicates("label").set_index("label")
     out = table.merge(shapes, left_on="label", right_index=True, how="left")
     return gpd.GeoDataFrame(out, geometry="geometry", crs=ws.crs)
+
+
+def _polygons(rings: list[NDArray[np.float64]], ring_piece: NDArray[np.int64]) -> NDArray[np.object_]:
+    """Build the traced pieces in two vectorised shapely calls (one ``shape()`` per piece took 75 %
+    of the gap polygons' time with 365 k pieces): rings from their coordinates, then polygons
+    from their rings (the first ring of a piece is its shell, the others its holes)."""
+    sizes = np.fromiter((r.shape[0] for r in rings), dtype=np.int64, count=len(rings))
+    coords = np.concatenate(rings)
+    lr = shapely.linearrings(coords, indices=np.repeat(np.arange(sizes.size), sizes))
+    return np.asarray(shapely.polygons(lr, indices=ring_piece), dtype=object)
 
 
 def _by_label(labels: NDArray[np.int64], parts: NDArray[np.object_]) -> NDArray[np.object_]:

@@ -53,7 +53,7 @@ from gisapp.metrics.capacity import (
     population_order,
 )
 from gisapp.metrics.people import whole
-from gisapp.metrics.service import ServiceResult, terrain_thresholds
+from gisapp.metrics.service import ServiceResult, per_cell_threshold, terrain_thresholds
 from gisapp.workspace import Workspace
 
 __all__ = ["SEAT_FIELDS", "SERVED_COLUMNS", "Notice", "ServedWithinCapacity", "people_per_unit",
@@ -221,11 +221,11 @@ def served_within_capacity(ws: Workspace, res: ServiceResult) -> ServedWithinCap
         field, or a field other than seats and no norm per 1,000.
     """
     svc = res.service
-    if not res.cost_kept:  # the dask engine at province scale: the pairs were never gathered
-        raise GisAppError(code="dask_cost_not_kept", params={"what": Term("served.title")})
     per, note = people_per_unit(svc, ws.spec.demand_groups)
     if not np.isfinite(per) or svc.capacity is None:
         return _empty(res, note)
+    if not res.cost_kept:  # the dask engine at province scale: the pairs were never gathered
+        raise GisAppError(code="dask_cost_not_kept", params={"what": Term("served.title")})
     notices: list[Notice] = []
     fac = ws.facilities
     idx = np.asarray(res.facility_idx, dtype=np.int64)
@@ -248,7 +248,7 @@ def served_within_capacity(ws: Workspace, res: ServiceResult) -> ServedWithinCap
         thr = res.threshold_m
         ring = None
         notices.append(Notice("served.note_metres"))
-    within = res.cost.within(thr)
+    within = res.cost.within(per_cell_threshold(thr))
     order = population_order(dem, within)
     districts = ws.districts
     cov = capacity_coverage(dem, within, cap_people, order=order, ring_minutes=ring, zone=ws.grid.district,

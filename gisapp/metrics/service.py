@@ -34,6 +34,7 @@ __all__ = [
     "run_service",
     "standard_minutes",
     "straight_line_travel",
+    "per_cell_threshold",
     "terrain_thresholds",
 ]
 
@@ -148,21 +149,33 @@ def terrain_thresholds(svc: ServiceSpec, town: NDArray[np.bool_]) -> NDArray[np.
 
 
 def _row_min(cost: CostMatrix) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
-    """Return the smallest cost per row and its column (inf / -1 for empty rows)."""
+    """Return the smallest cost per row and its column (inf / -1 for empty rows).
+
+    One pass over the CSR arrays (no sort of the pairs); among equal costs, the smallest column.
+    """
     m = cost.matrix
     n = m.shape[0]
     best = np.full(n, np.inf)
     arg = np.full(n, -1, dtype=np.int64)
     if m.nnz == 0:
         return best, arg
-    rows = np.repeat(np.arange(n), np.diff(m.indptr))
-    order = np.lexsort((m.data, rows))
-    first = np.ones(order.size, dtype=bool)
-    first[1:] = rows[order][1:] != rows[order][:-1]
-    pick = order[first]
-    best[rows[pick]] = m.data[pick]
-    arg[rows[pick]] = m.indices[pick]
+    counts = np.diff(m.indptr)
+    nz = counts > 0
+    starts = m.indptr[:-1][nz]
+    data = np.asarray(m.data, dtype=np.float64)
+    mins = np.minimum.reduceat(data, starts)
+    best[nz] = mins
+    cols = np.where(data == np.repeat(mins, counts[nz]), m.indices, np.iinfo(m.indices.dtype).max)
+    arg[nz] = np.minimum.reduceat(cols, starts)
     return best, arg
+
+
+def per_cell_threshold(thr: NDArray[np.float64]) -> float | NDArray[np.float64]:
+    """Return a threshold that is the same for every cell as one number (no copy of the matrix in
+    :meth:`CostMatrix.within`), else the array."""
+    if thr.size and float(thr.min()) == float(thr.max()):
+        return float(thr[0])
+    return thr
 
 
 TRAVEL_MODES: Final = ("straight_line", "terrain")
@@ -258,7 +271,7 @@ def run_service(ws: Workspace, name: str, *, standard: Standard | None = None,
         t3 = time.perf_counter()
         covered = eligible & (near_m <= thr)
         travel_cost = straight_line_travel(near_m, svc, town)
-        within = cost.within(thr)
+        within = cost.within(per_cell_threshold(thr))
         unit = svc.standard.unit
         nearest_global = np.where(near_j >= 0, idx[np.clip(near_j, 0, max(idx.size - 1, 0))] if idx.size else -1, -1)
     else:
@@ -282,7 +295,7 @@ def run_service(ws: Workspace, name: str, *, standard: Standard | None = None,
         t3 = time.perf_counter()
         travel_cost, arg = _row_min(cost)
         covered = eligible & (travel_cost <= thr_min)
-        within = cost.within(thr_min)
+        within = cost.within(per_cell_threshold(thr_min))
         unit = "min"
         nearest_global = np.where(arg >= 0, idx[np.clip(arg, 0, max(idx.size - 1, 0))] if idx.size else -1,
                                   np.where(near_j >= 0, idx[np.clip(near_j, 0, max(idx.size - 1, 0))] if idx.size else -1, -1))

@@ -93,7 +93,7 @@ def _write_workspace(folder: Path, *, rows: int, cols: int, neighbours: int, n_f
             "clinic": {"kinds": ["village_clinic"],
                        "standard": {"time_min": clinic_min, "mode": "motorized", "speed_kph": 30},
                        "rural_standard": {"time_min": 9, "mode": "walking", "speed_kph": 5},
-                       "capacity": "doctors"},
+                       "capacity": "doctors", "norm_per_1000": 2.0},
             "school": {"kinds": ["primary_school"], "demand": "children",
                        "standard": {"distance_m": 1000, "mode": "walking"}, "capacity": "seats"},
         },
