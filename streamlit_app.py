@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from gisapp.i18n import t
-from gisapp.ui import auth, frame
+from gisapp.ui import auth, frame, memo
 
 #: (page script, title key in gisapp.i18n, icon).  The first page is the default.
 PAGES: list[tuple[str, str, str]] = [
@@ -36,3 +36,4 @@ st.sidebar.title(t("app.title", lang))
 frame.sidebar()
 auth.sidebar(lang)
 frame.run_page(nav)
+memo.freeze_heap()  # the first runs: the long-lived heap leaves every later garbage collection

@@ -41,6 +41,7 @@ class PageRun:
     texts: list[str] = field(default_factory=list)
     widgets: dict[str, Any] = field(default_factory=dict)  # user key -> the widget's proto
     exceptions: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)  # the kind of every element drawn, in order
     n_messages: int = 0
     n_bytes: int = 0
 
@@ -114,6 +115,7 @@ class LightSession:
             return
         el = d.new_element
         kind = el.WhichOneof("type")
+        run.kinds.append(str(kind))
         if kind in _TEXT_FIELDS:
             text = getattr(getattr(el, kind), _TEXT_FIELDS[kind], "")
             if text:

@@ -1310,4 +1310,7 @@ TEXT: dict[str, str] = {
     'auth.oidc_sign_in_with': 'Sign in with {provider}',
     'auth.oidc_unknown': 'The account {email} is not a user of this app: ask the administrator to add it to the users file (the address as the user name, with a role), or sign out and use another account.',
     'auth.oidc_no_email': 'The sign-in provider gave no verified e-mail address, so the app cannot tell who you are: ask the administrator to have the provider send the "email" claim, or sign out and use another account.',
+    # --- issue 13: OIDC end to end (helper) ---
+    'auth.oidc_config': 'Sign-in through the provider is not fully configured: the secrets file .streamlit/secrets.toml lacks {fields}. Until they are added and the app restarted, nobody can sign in; please tell the administrator.',
+    'auth.oidc_bad_name': 'The sign-in provider name "{provider}" contains an underscore, which cannot be used: the administrator renames [auth.{provider}] in .streamlit/secrets.toml to a name without underscores and restarts the app.',
 }

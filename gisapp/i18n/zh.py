@@ -1302,4 +1302,7 @@ TEXT: dict[str, str] = {
     'auth.oidc_sign_in_with': '使用 {provider} 登录',
     'auth.oidc_unknown': '账户 {email} 不是本应用的用户：请管理员将其加入用户文件（以该邮箱地址为用户名并指定角色），或退出登录后改用其他账户。',
     'auth.oidc_no_email': '登录服务未提供经过验证的电子邮箱地址，应用无法确认您的身份：请管理员让登录服务提供 email 声明，或退出登录后改用其他账户。',
+    # --- issue 13: OIDC end to end (helper) ---
+    'auth.oidc_config': '登录服务的配置不完整：密钥文件 .streamlit/secrets.toml 缺少 {fields}。在补上并重启应用之前，任何人都无法登录；请联系管理员。',
+    'auth.oidc_bad_name': '登录服务名称“{provider}”含有下划线，无法使用：请管理员在 .streamlit/secrets.toml 中把 [auth.{provider}] 改为不含下划线的名称并重启应用。',
 }

@@ -9,6 +9,17 @@ Roles, least rights first: a **viewer** sees results and downloads reports; a **
 uploads data and edits and saves scenarios; an **admin** is a planner who also sees the user
 list (managing users = editing the users file).  Pages ask :func:`can` both before drawing a
 control and again in the action itself, so a control a role lacks is neither drawn nor obeyed.
+
+**An OIDC provider** (``st.login``): when ``.streamlit/secrets.toml`` has an ``[auth]`` section
+(one provider, or ``[auth.<name>]`` per provider), the sign-in page offers the provider's
+sign-in instead of the password form, and the signed-in user's e-mail address is the user
+name looked up in the users file (``$GISAPP_USERS``; the name compared without case): its role
+and display name apply.  An address that is not in the file, or that the provider says is not
+verified, is refused with a message naming it.  With ``[auth]`` but no users file every
+signed-in user is a viewer.  Without ``[auth]`` the password sign-in above is unchanged.
+An ``[auth]`` that lacks a field ``st.login`` needs (or names a provider with an underscore)
+shows a message naming the field instead of the sign-in button: nobody gets in until it is fixed.
+tests/ui/test_browser_oidc.py signs in through a real provider (oidc-provider-mock) in chromium.
 """
 
 from __future__ import annotations
@@ -17,7 +28,9 @@ import functools
 import threading
 import time
 from collections import deque
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -40,6 +53,11 @@ NEEDS: dict[str, str] = {"view": "viewer", "download": "viewer", "upload": "plan
                          "save": "planner", "users": "admin"}
 #: the role of everyone when sign-in is off
 OPEN_ROLE = "planner"
+#: the role of a user signed in through an OIDC provider when there is no users file
+OIDC_ROLE = "viewer"
+#: widget keys of the OIDC sign-in (one button per provider: ``OIDC_SIGN_IN + "_" + name``) and its sign-out
+OIDC_SIGN_IN = "auth_oidc_sign_in"
+OIDC_SIGN_OUT = "auth_oidc_sign_out"
 
 #: a hash checked when the user name is unknown, so a wrong name takes as long as a wrong password
 _DUMMY = _users.hash_password("-")
@@ -131,12 +149,103 @@ def check(name: str, password: str, known: dict[str, User]) -> User | None:
     return u if ok and u is not None else None
 
 
+# --- sign-in through an OIDC provider (st.login) -----------------------------------------------------
+
+
+def oidc_providers() -> list[str | None] | None:
+    """Return the OIDC providers of ``[auth]`` in the secrets (None: no ``[auth]``, OIDC sign-in is off).
+
+    ``[None]`` is the one provider configured in ``[auth]`` itself (it has a ``client_id``, or
+    no ``[auth.<name>]`` section); otherwise the names of the ``[auth.<name>]`` sections
+    (``client_kwargs`` is not a provider).
+    """
+    try:
+        if "auth" not in st.secrets:
+            return None
+        section = st.secrets["auth"]
+    except FileNotFoundError:  # no secrets file (StreamlitSecretNotFoundError)
+        return None
+    if not isinstance(section, Mapping):
+        return None
+    if "client_id" in section:
+        return [None]
+    named: list[str | None] = [str(k) for k, v in section.items() if isinstance(v, Mapping) and k != "client_kwargs"]
+    return named or [None]
+
+
+#: the keys Streamlit's sign-in needs in ``[auth]`` itself, and in each provider's section
+OIDC_SHARED_KEYS = ("redirect_uri", "cookie_secret")
+OIDC_PROVIDER_KEYS = ("client_id", "client_secret", "server_metadata_url")
+
+
+def oidc_missing(section: Mapping[str, Any], providers: list[str | None]) -> list[str]:
+    """Return the fields of ``[auth]`` that ``st.login`` needs and lacks, as ``auth.<key>`` / ``auth.<name>.<key>``.
+
+    Checked before the sign-in buttons are drawn, so a bureau's incomplete secrets file gives a
+    message naming the fields rather than Streamlit's English error on the first click.
+
+    Examples
+    --------
+    >>> oidc_missing({"redirect_uri": "x", "client_id": "a"}, [None])
+    ['auth.cookie_secret', 'auth.client_secret', 'auth.server_metadata_url']
+    >>> oidc_missing({"redirect_uri": "x", "cookie_secret": "s", "idp": {"client_id": "a", "client_secret": "b"}},
+    ...              ["idp"])
+    ['auth.idp.server_metadata_url']
+    """
+    # config paths ("auth.client_id"), not translation keys: joined, not formatted
+    missing = [".".join(("auth", k)) for k in OIDC_SHARED_KEYS if not section.get(k)]
+    for p in providers:
+        sub = section if p is None else section.get(p)
+        sub = sub if isinstance(sub, Mapping) else {}
+        path = ("auth",) if p is None else ("auth", p)
+        missing += [".".join((*path, k)) for k in OIDC_PROVIDER_KEYS if not sub.get(k)]
+    return missing
+
+
+def oidc_user(claims: Mapping[str, Any], known: dict[str, User] | None) -> User | None:
+    """Return the user an OIDC identity signs in as (None: refused).
+
+    The identity's ``email`` is the user name in the users file (compared without case and
+    spaces around it); the file's role and display name apply.  Without a users file the
+    identity is a viewer named by its ``name`` claim (or its address).  Refused: no address, an
+    address the provider says is not verified (``email_verified`` false), one not in the file.
+
+    Examples
+    --------
+    >>> li = User(name="Li@Bureau.example", password="", role="planner", display="李规划")
+    >>> oidc_user({"email": "li@bureau.example"}, {li.name: li}).role
+    'planner'
+    >>> oidc_user({"email": "li@bureau.example", "email_verified": False}, {li.name: li}) is None
+    True
+    >>> oidc_user({"email": "someone@gmail.example"}, {li.name: li}) is None
+    True
+    >>> oidc_user({"email": "x@y.example", "name": "小王"}, None)
+    User(name='x@y.example', password='', role='viewer', display='小王')
+    """
+    email = str(claims.get("email") or "").strip()
+    if not email or claims.get("email_verified") is False:
+        return None
+    if known is None:
+        return User(name=email, password="", role=OIDC_ROLE, display=str(claims.get("name") or email).strip() or email)
+    by_email = {name.strip().casefold(): u for name, u in known.items()}
+    return by_email.get(email.casefold())
+
+
+def _claims() -> dict[str, Any] | None:
+    """Return the signed-in OIDC identity's claims (None: nobody signed in)."""
+    info = st.user.to_dict()
+    return info if info.get("is_logged_in") else None
+
+
 def current() -> User | None:
     """Return the signed-in user (None: nobody, or sign-in is off)."""
     try:
         known = users()
     except GisAppError:
         return None
+    if oidc_providers() is not None:
+        claims = _claims()
+        return oidc_user(claims, known) if claims is not None else None
     name = st.session_state.get(SIGNED_IN)
     if known is None or not isinstance(name, str):
         return None
@@ -149,7 +258,7 @@ def role() -> str | None:
         known = users()
     except GisAppError:
         return None
-    if known is None:
+    if known is None and oidc_providers() is None:
         return OPEN_ROLE
     u = current()
     return u.role if u else None
@@ -180,6 +289,39 @@ def _sign_out() -> None:
     st.session_state.clear()  # the next user of this browser starts afresh
 
 
+def _oidc_sign_out() -> None:
+    st.session_state.clear()
+    st.logout()  # removes the identity cookie; the provider's own sign-out when it offers one
+
+
+def _oidc_gate(lang: str, providers: list[str | None]) -> None:
+    """Stop the run until an OIDC identity the users file knows has signed in."""
+    claims = _claims()
+    if claims is None:
+        st.title(t("auth.title", lang))
+        bad = next((p for p in providers if p is not None and "_" in p), None)
+        missing = oidc_missing(st.secrets["auth"], providers)
+        if bad is not None or missing:  # st.login would raise on the click: say which field, and stop
+            st.error(t("auth.oidc_bad_name", lang, provider=bad) if bad is not None else
+                     t("auth.oidc_config", lang, fields=", ".join(f"`{m}`" for m in missing)))
+            st.stop()
+            return
+        st.caption(t("auth.oidc_note", lang))
+        for p in providers:
+            label = t("auth.oidc_sign_in", lang) if p is None else t("auth.oidc_sign_in_with", lang, provider=p)
+            if st.button(label, key=f"{OIDC_SIGN_IN}_{p or 'default'}", type="primary", icon=":material/login:"):
+                st.login(p)
+        st.stop()
+        return
+    if current() is None:  # signed in with the provider, but not a user of this app
+        st.title(t("auth.title", lang))
+        email = str(claims.get("email") or "").strip()
+        verified = claims.get("email_verified") is not False
+        st.error(t("auth.oidc_unknown", lang, email=email) if email and verified else t("auth.oidc_no_email", lang))
+        st.button(t("auth.sign_out", lang), key=OIDC_SIGN_OUT, on_click=_oidc_sign_out, icon=":material/logout:")
+        st.stop()
+
+
 def gate(lang: str) -> None:
     """Stop the run until a user has signed in (sign-in on); a bad users file stops it for good."""
     try:
@@ -188,6 +330,10 @@ def gate(lang: str) -> None:
         st.error(exc.text(lang))
         st.info(t("auth.stopped", lang))
         st.stop()
+        return
+    providers = oidc_providers()
+    if providers is not None:
+        _oidc_gate(lang, providers)
         return
     if known is None or current() is not None:
         return
@@ -226,12 +372,14 @@ def sidebar(lang: str) -> None:
         st.divider()
         known = users()
         u = current()
-        if known is None or u is None:
+        if u is None:
             st.caption(t("auth.open", lang))
             return
         st.caption(t("auth.signed_in", lang, name=u.display, role=role_label(u.role, lang)))
-        st.button(t("auth.sign_out", lang), key=SIGN_OUT, on_click=_sign_out, icon=":material/logout:")
-        if can("users"):
+        oidc = oidc_providers() is not None
+        st.button(t("auth.sign_out", lang), key=OIDC_SIGN_OUT if oidc else SIGN_OUT,
+                  on_click=_oidc_sign_out if oidc else _sign_out, icon=":material/logout:")
+        if can("users") and known is not None:
             with st.expander(t("auth.users", lang)):
                 st.dataframe(users_rows(known, lang), hide_index=True)
                 path = _users.users_file()

@@ -331,6 +331,8 @@ def banner(ws: Workspace, lang_: str) -> None:
 #: the rendered component arguments of each cached map (they go with the map when the cache drops it)
 _RENDERED: weakref.WeakKeyDictionary[folium.Map, dict[str, Any]] = weakref.WeakKeyDictionary()
 _RENDER_LOCK = threading.Lock()
+#: the component key of each cached map per widget key (:func:`show_map`)
+_HASHES: weakref.WeakKeyDictionary[folium.Map, dict[str, str]] = weakref.WeakKeyDictionary()
 
 
 def map_component_args(m: folium.Map) -> dict[str, Any]:
@@ -380,12 +382,45 @@ def show_map(m: folium.Map, *, key: str, height: int) -> None:
     ``returned_objects=[]``: panning or zooming never reruns the app.
     """
     args = map_component_args(m)
-    hash_key = _sf.generate_js_hash(args["script"], key, False)
+    with _RENDER_LOCK:  # the component's key: two regex passes over the map's script, once per map and key
+        hash_key = _HASHES.setdefault(m, {}).get(key)
+    if hash_key is None:
+        hash_key = _sf.generate_js_hash(args["script"], key, False)
+        with _RENDER_LOCK:
+            _HASHES.setdefault(m, {})[key] = hash_key
 
     def _on_change() -> None:
         st.session_state[key] = st.session_state.get(hash_key, {})
 
     _sf._component_func(key=hash_key, height=height, width=None, on_change=_on_change, **args)  # noqa: SLF001
+
+
+# --- charts built once, drawn from their Vega-Lite spec ---------------------------------------------
+
+#: the configuration altair's default theme adds (Streamlit draws altair charts without it)
+_ALTAIR_DEFAULT_CONFIG = {"view": {"continuousWidth": 300, "continuousHeight": 300}}
+
+
+def vega_spec(chart: Any) -> dict[str, Any]:  # noqa: ANN401 - any altair chart
+    """Return an altair chart as the Vega-Lite spec ``st.vega_lite_chart`` draws, its data as frames.
+
+    Building an altair chart and converting it (schema validation included) took about an eighth
+    of the overview's server time on every run, for charts that change only with the service,
+    the standard and the language: pages keep the spec (a shared cache of :mod:`memo`) and draw it with
+    :func:`show_spec`.  The datasets become frames (Streamlit sends them as Arrow, as it does
+    for an altair chart) and the default theme's view size is left out, as ``st.altair_chart`` does.
+    """
+    spec: dict[str, Any] = chart.to_dict()
+    if spec.get("config") == _ALTAIR_DEFAULT_CONFIG:
+        del spec["config"]
+    if isinstance(spec.get("datasets"), dict):
+        spec["datasets"] = {name: pd.DataFrame(rows) for name, rows in spec["datasets"].items()}
+    return spec
+
+
+def show_spec(spec: dict[str, Any]) -> None:
+    """Draw a kept Vega-Lite spec (:func:`vega_spec`) across the container's width."""
+    st.vega_lite_chart(spec, width="stretch")
 
 
 # --- search: find a facility, township or village and zoom the map to it ---------------------------

@@ -33,8 +33,8 @@ from gisapp.metrics.service import run_service
 from gisapp.ui import keys, memo, state
 from gisapp.workspace import Workspace
 
-__all__ = ["CONTAINER_KEY", "DISTRICT_KEY", "OPEN_KEY", "SERVICE_KEY", "TABLE_KEY", "cached_index", "index_rows",
-           "show_index"]
+__all__ = ["CONTAINER_KEY", "DISTRICT_KEY", "OPEN_KEY", "SENSITIVITY_KEY", "SERVICE_KEY", "TABLE_KEY", "cached_index",
+           "index_rows", "sensitivity_rows", "show_index"]
 
 #: Keys of the index's container and widgets (tests find them by these).
 CONTAINER_KEY: Final = "index"
@@ -42,6 +42,8 @@ TABLE_KEY: Final = "index_table"
 DISTRICT_KEY: Final = "index_district"
 SERVICE_KEY: Final = "index_service"
 OPEN_KEY: Final = "index_open_map"
+#: the sensitivity expander: its table is built and sent only while it is open
+SENSITIVITY_KEY: Final = "index_sensitivity"
 
 MAP_PAGE: Final = "gisapp/ui/pages/map.py"
 #: the session key remembering the table row last applied to the district selectbox
@@ -59,6 +61,25 @@ def cached_index(path: str, overrides_json: str, travel: str = "straight_line") 
     ws = state.load_ws(path, overrides_json)
     results = {s: run_service(ws, s, travel=travel) for s in ws.spec.services}
     return equalisation_index(ws, results=results), sensitivity(ws, results=results)
+
+
+@memo.shared("results")
+def cached_rows(path: str, overrides_json: str, travel: str, lang: str) -> pd.DataFrame:
+    """Return :func:`index_rows` for these choices, built once per language and shared by every session."""
+    idx, _ = cached_index(path, overrides_json, travel)
+    return index_rows(idx, state.load_ws(path, overrides_json), lang)
+
+
+@memo.shared("results")
+def sensitivity_rows(path: str, overrides_json: str, travel: str, lang: str) -> pd.DataFrame:
+    """Return the sensitivity as shown: one row per district (its name as the row label), its rank per scenario."""
+    _, sens = cached_index(path, overrides_json, travel)
+    spec = state.load_ws(path, overrides_json).spec
+    table = sensitivity_table(sens.assign(label=[scenario_label(spec, k, lang) for k in sens["scenario"]]))
+    # the districts as the row labels: the first column of every table on the page that starts with
+    # the district is a coverage table
+    table = table.drop(columns="district_id").rename(columns={"max_shift": t("idx.col.max_shift", lang)})
+    return table.set_index("district_name").rename_axis(t("idx.col.district", lang))
 
 
 def selected_year() -> int | None:
@@ -142,12 +163,12 @@ def show_index(ws: Workspace, lang: str, *, travel: str = "straight_line") -> In
     """Draw the equalisation index per district (the first thing on the overview) and return it."""
     ch = state.choice()
     year = selected_year()
-    idx, sens = cached_index(ch.path, ch.overrides, travel)
+    idx, _ = cached_index(ch.path, ch.overrides, travel)
     with st.container(key=CONTAINER_KEY, border=True):
         st.subheader(t("idx.title", lang))
         if year is not None:
             st.caption(t("idx.year", lang, year=year))
-        rows = index_rows(idx, ws, lang)
+        rows = cached_rows(ch.path, ch.overrides, travel, lang)
         fmts = {c: _fmt(1) for c in rows.columns[2:] if c != t("idx.col.weakest", lang)}
         fmts[t("idx.col.rank", lang)] = _fmt(0)
         event = st.dataframe(rows.style.format(fmts), hide_index=True, key=TABLE_KEY, on_select="rerun",
@@ -162,14 +183,14 @@ def show_index(ws: Workspace, lang: str, *, travel: str = "straight_line") -> In
         st.caption(t("idx.classes", lang, town=_fmt(1)(float(town["town"])), rural=_fmt(1)(float(town["rural"])),
                      all=_fmt(1)(float(town["all"]))) + " " + t("idx.caption", lang, n=len(idx.indicators)))
         _drill(idx, ws, rows, event, lang)
-        with st.expander(t("idx.sensitivity", lang)):
-            table = sensitivity_table(sens.assign(label=[scenario_label(ws.spec, k, lang) for k in sens["scenario"]]))
-            # the districts as the row labels: the first column of every table on the page that starts with
-            # the district is a coverage table
-            table = table.drop(columns="district_id").rename(columns={"max_shift": t("idx.col.max_shift", lang)})
-            table = table.set_index("district_name").rename_axis(t("idx.col.district", lang))
-            st.dataframe(table.style.format({c: _fmt(0) for c in table.columns}))
-            st.caption(t("idx.sens_note", lang))
+        # built only while open (a rerun when it opens): most visits never look, and the table cost
+        # about a fifth of the overview's server time on every run
+        sens_box = st.expander(t("idx.sensitivity", lang), key=SENSITIVITY_KEY, on_change="rerun")
+        if sens_box.open:
+            with sens_box:
+                table = sensitivity_rows(ch.path, ch.overrides, travel, lang)
+                st.dataframe(table.style.format({c: _fmt(0) for c in table.columns}))
+                st.caption(t("idx.sens_note", lang))
         with st.expander(t("idx.method_title", lang)):
             st.markdown("\n".join(f"- {line}" for line in method_lines(ws.spec, idx.indicators, idx.floor, lang)))
     return idx

@@ -101,14 +101,15 @@ def district_rows(dist: pd.DataFrame, lang: str, *, capacity: str | None) -> pd.
     return pd.concat([d, pd.DataFrame([total])], ignore_index=True)
 
 
-def district_frame(dist: pd.DataFrame, lang: str, *, capacity: str | None) -> Any:
+def district_frame(dist: pd.DataFrame, lang: str, *, capacity: str | None, rows: pd.DataFrame | None = None) -> Any:
     """Show coverage (and capacity, shortfall and surplus) by district with a total row.
 
     People are whole numbers, each unit is in its column's header once; the total row adds the
-    districts' shortfalls and, apart, their surpluses.
+    districts' shortfalls and, apart, their surpluses.  ``rows``: :func:`district_rows` of
+    ``dist`` already built (a page keeps them per choice and language).
     """
     norm = "norm_per_1000" in dist.columns and bool(dist["norm_per_1000"].notna().any())
-    d = district_rows(dist, lang, capacity=capacity)
+    d = district_rows(dist, lang, capacity=capacity) if rows is None else rows
     fmt: dict[str, Callable[[Any], str]] = {
         "population": people(lang), "covered": people(lang), "uncovered": people(lang),
         "covered_pct": _pct(lang), "facilities": people(lang), "capacity": _num(lang),
@@ -128,15 +129,18 @@ def served_rows(served: ServedWithinCapacity, lang: str) -> pd.DataFrame:
     return pd.concat([d, pd.DataFrame([total])], ignore_index=True)
 
 
-def served_section(served: ServedWithinCapacity, lang: str) -> None:
-    """Show people served within capacity (AccessMod style): the district table, the totals and every notice."""
+def served_section(served: ServedWithinCapacity, lang: str, *, rows: pd.DataFrame | None = None) -> None:
+    """Show people served within capacity (AccessMod style): the district table, the totals and every notice.
+
+    ``rows``: :func:`served_rows` already built (a page keeps them per choice and language).
+    """
     st.subheader(t("served.title", lang))
     if served.applicable:
         st.caption(t("served.about", lang))
         cols = {"district_name": ("col.district_name", None), "population": ("col.population", people(lang)),
                 "capacity_people": ("col.capacity_people", people(lang)), "served": ("col.served", people(lang)),
                 "unserved": ("col.unserved", people(lang)), "served_pct": ("col.served_pct", _pct(lang))}
-        show(served_rows(served, lang), cols, lang, key="served_table")
+        show(served_rows(served, lang) if rows is None else rows, cols, lang, key="served_table")
         st.caption(served_total_text(served, lang))
     for line in served.texts(lang):
         st.caption(line)
@@ -166,9 +170,12 @@ def class_rows(cls: pd.DataFrame, lang: str) -> pd.DataFrame:
     return d
 
 
-def class_frame(cls: pd.DataFrame, lang: str) -> Any:
-    """Show coverage by Degree of Urbanisation class, the town subtotal and all, each row explained."""
-    d = class_rows(cls, lang)
+def class_frame(cls: pd.DataFrame, lang: str, *, rows: pd.DataFrame | None = None) -> Any:
+    """Show coverage by Degree of Urbanisation class, the town subtotal and all, each row explained.
+
+    ``rows``: :func:`class_rows` of ``cls`` already built (a page keeps them per choice and language).
+    """
+    d = class_rows(cls, lang) if rows is None else rows
     return show(d, {"name": ("ov.col.class", None), "population": ("ov.col.population", people(lang)),
                     "covered": ("ov.col.covered", people(lang)), "uncovered": ("ov.col.uncovered", people(lang)),
                     "covered_pct": ("ov.col.covered_pct", _pct(lang)), "about": ("ov.col.about", None)},

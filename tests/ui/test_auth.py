@@ -242,3 +242,136 @@ def test_a_success_clears_the_failures() -> None:
     assert a.locked_for("li") == 50  # three failures at 0: locked until 100
     now[0] = 100.0
     assert a.locked_for("li") == 0
+
+
+# --- sign-in through an OIDC provider (st.login, [auth] in the secrets) --------------------------
+# What AppTest cannot do: the provider's redirect and callback (st.login needs Authlib and a real
+# provider).  The tests set the identity the provider would return (AppTest.user) and check what
+# the app makes of it: the role from the users file, refusals, and the password form replaced.
+
+AUTH_SECRETS = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "test-cookie-secret",
+                "client_id": "gisapp-test", "client_secret": "not-a-secret",
+                "server_metadata_url": "https://idp.example/.well-known/openid-configuration"}
+
+
+@pytest.fixture
+def email_users(tmp_path: Path) -> Path:
+    return _users_file(tmp_path, {
+        "Li@Bureau.example": {"password": hash_password("unused", n=FAST), "role": "planner", "display": "李规划"},
+        "zhao@bureau.example": {"password": hash_password("unused", n=FAST), "role": "admin", "display": "赵管理"},
+    })
+
+
+def test_an_oidc_identity_maps_to_the_users_file_by_its_address(email_users: Path) -> None:
+    known = read_users(email_users)
+    li = auth.oidc_user({"is_logged_in": True, "email": " li@bureau.EXAMPLE "}, known)
+    assert li is not None and (li.role, li.display) == ("planner", "李规划")
+    assert auth.oidc_user({"email": "zhao@bureau.example", "email_verified": True}, known).role == "admin"  # type: ignore[union-attr]
+    assert auth.oidc_user({"email": "zhao@bureau.example", "email_verified": False}, known) is None
+    assert auth.oidc_user({"email": "li@other.example"}, known) is None, "the same name at another domain"
+    assert auth.oidc_user({"email": "li"}, known) is None
+    assert auth.oidc_user({"name": "无邮箱"}, known) is None
+    # without a users file every identity is a viewer, shown by its name
+    anyone = auth.oidc_user({"email": "x@y.example", "name": "小王"}, None)
+    assert anyone is not None and (anyone.role, anyone.display, anyone.name) == ("viewer", "小王", "x@y.example")
+
+
+def _oidc_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, users: Path | None,
+              user: dict[str, object]) -> AppTest:
+    monkeypatch.setenv("GISAPP_WORKSPACE", str(TINY))
+    monkeypatch.setenv(ps.USER_DIR_ENV, str(tmp_path / "user_dir"))
+    if users is None:
+        monkeypatch.delenv(USERS_ENV, raising=False)
+    else:
+        monkeypatch.setenv(USERS_ENV, str(users))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    at.secrets["auth"] = dict(AUTH_SECRETS)
+    at.user = user
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_with_auth_in_the_secrets_the_provider_replaces_the_password_form(monkeypatch: pytest.MonkeyPatch,
+                                                                         tmp_path: Path, email_users: Path) -> None:
+    at = _oidc_app(monkeypatch, tmp_path, email_users, {"is_logged_in": False})
+    assert _signed_out(at)
+    assert not at.text_input, "no password form"
+    assert [b.label for b in at.button] == [t("auth.oidc_sign_in", "zh")]
+    assert f"{auth.OIDC_SIGN_IN}_default" in _button_keys(at)
+
+
+def test_named_providers_get_a_button_each(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("GISAPP_WORKSPACE", str(TINY))
+    monkeypatch.delenv(USERS_ENV, raising=False)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    shared = {k: v for k, v in AUTH_SECRETS.items() if k in ("redirect_uri", "cookie_secret")}
+    provider = {k: v for k, v in AUTH_SECRETS.items() if k not in shared}
+    at.secrets["auth"] = {**shared, "bureau": dict(provider), "backup": dict(provider)}
+    at.user = {"is_logged_in": False}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [b.label for b in at.button] == [t("auth.oidc_sign_in_with", "zh", provider=p) for p in ("bureau", "backup")]
+
+
+def test_an_incomplete_auth_section_names_the_missing_fields(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                             email_users: Path) -> None:
+    monkeypatch.setenv("GISAPP_WORKSPACE", str(TINY))
+    monkeypatch.setenv(USERS_ENV, str(email_users))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    at.secrets["auth"] = {k: v for k, v in AUTH_SECRETS.items() if k not in ("cookie_secret", "server_metadata_url")}
+    at.user = {"is_logged_in": False}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [e.value for e in at.error] == [t("auth.oidc_config", "zh",
+                                             fields="`auth.cookie_secret`, `auth.server_metadata_url`")]
+    assert not at.button and not at.text_input and not at.metric, "no sign-in until the secrets are fixed"
+    shared = {k: v for k, v in AUTH_SECRETS.items() if k in ("redirect_uri", "cookie_secret")}
+    provider = {k: v for k, v in AUTH_SECRETS.items() if k not in shared}
+    at.secrets["auth"] = {**shared, "my_idp": dict(provider)}
+    at.run()
+    assert [e.value for e in at.error] == [t("auth.oidc_bad_name", "zh", provider="my_idp")]
+    assert not at.button
+    at.secrets["auth"] = {**shared, "idp": {"client_id": "x"}}
+    at.run()
+    assert [e.value for e in at.error] == [t("auth.oidc_config", "zh",
+                                             fields="`auth.idp.client_secret`, `auth.idp.server_metadata_url`")]
+
+
+def test_a_provider_identity_in_the_users_file_gets_its_role(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                            email_users: Path) -> None:
+    at = _oidc_app(monkeypatch, tmp_path, email_users,
+                   {"is_logged_in": True, "email": "li@bureau.example", "name": "Li"})
+    _ok(at)
+    assert at.metric, "the overview is shown"
+    assert any(c.value == t("auth.signed_in", "zh", name="李规划", role=t("auth.role.planner", "zh"))
+               for c in at.caption)
+    assert auth.OIDC_SIGN_OUT in _button_keys(at)
+    at.switch_page(DATA).run()
+    _ok(at)
+    assert _uploaders(at) == 2, "a planner uploads data"
+    at.button(key=auth.OIDC_SIGN_OUT).click().run()  # st.logout: the next runs are signed out
+    assert _signed_out(at)
+
+
+def test_a_provider_identity_not_in_the_users_file_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                             email_users: Path) -> None:
+    at = _oidc_app(monkeypatch, tmp_path, email_users, {"is_logged_in": True, "email": "someone@gmail.example"})
+    assert not at.metric, "no page"
+    assert [e.value for e in at.error] == [t("auth.oidc_unknown", "zh", email="someone@gmail.example")]
+    assert auth.OIDC_SIGN_OUT in _button_keys(at)
+    at = _oidc_app(monkeypatch, tmp_path, email_users,
+                   {"is_logged_in": True, "email": "li@bureau.example", "email_verified": False})
+    assert not at.metric
+    assert [e.value for e in at.error] == [t("auth.oidc_no_email", "zh")]
+
+
+def test_a_provider_without_a_users_file_makes_everyone_a_viewer(monkeypatch: pytest.MonkeyPatch,
+                                                                tmp_path: Path) -> None:
+    at = _oidc_app(monkeypatch, tmp_path, None, {"is_logged_in": True, "email": "x@y.example", "name": "小王"})
+    _ok(at)
+    assert at.metric
+    assert any(c.value == t("auth.signed_in", "zh", name="小王", role=t("auth.role.viewer", "zh")) for c in at.caption)
+    at.switch_page(PLANNING).run()
+    _ok(at)
+    assert ps.SAVE not in _button_keys(at) and _uploaders(at) == 0

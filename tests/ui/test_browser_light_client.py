@@ -25,7 +25,7 @@ from st_client import LightSession  # noqa: E402
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-async def _client_pages(url: str) -> tuple[list[str], list[str], str]:
+async def _client_pages(url: str) -> tuple[list[str], list[str], str, int]:
     async with LightSession(url) as s:
         overview = await s.open()
         m = await s.goto("map")
@@ -33,7 +33,7 @@ async def _client_pages(url: str) -> tuple[list[str], list[str], str]:
         chosen = options[1]
         after = await s.choose("service", chosen)
         assert not (overview.exceptions or m.exceptions or after.exceptions)
-        return overview.texts, after.texts, chosen
+        return overview.texts, after.texts, chosen, overview.kinds.count("metric")
 
 
 def _visible(pg) -> str:  # type: ignore[no-untyped-def]
@@ -52,7 +52,7 @@ def test_the_light_client_sees_what_the_browser_shows(page, app_url: str) -> Non
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(1) as pool:
-        overview, map_texts, chosen = pool.submit(lambda: asyncio.run(_client_pages(app_url))).result()
+        overview, map_texts, chosen, n_metrics = pool.submit(lambda: asyncio.run(_client_pages(app_url))).result()
     pg = page
     pg.goto(app_url, wait_until="domcontentloaded")
     pg.get_by_text("公共服务人口地图").first.wait_for(state="visible")
@@ -62,6 +62,11 @@ def test_the_light_client_sees_what_the_browser_shows(page, app_url: str) -> Non
     # the page has run to its end in the browser when its last element is drawn
     pg.get_by_text(short[-1]).first.wait_for(state="visible")
     _wait_idle(pg)
+    # the metric cards are drawn by a component the browser loads on first use: under load they
+    # can come after the page's last text (seen: every card label missing while the page's end was there)
+    assert n_metrics >= 5, "the index's and the service's cards"
+    pg.wait_for_function(f"document.querySelectorAll(\"[data-testid='stMetric']\").length >= {n_metrics}",
+                         timeout=120_000)
     shown = _visible(pg)
     bare = shown.replace(" ", "")
     missing = [t for t in short if t.replace(" ", "") not in bare]

@@ -81,7 +81,13 @@ def test_the_overview_opens_with_the_index_per_district(monkeypatch):
                      comp[t("idx.comp.score", "zh")], strict=True))
     assert score["覆盖率/学校"] == 0.0 and score["千人容量/诊所"] == 100.0 and score["覆盖率/诊所"] == pytest.approx(18.0)
     assert at.selectbox(key=index_view.SERVICE_KEY).value == "school", "the weakest service of the district"
-    # the sensitivity table: each district's rank under every scenario
+    # the sensitivity table (built only while its expander is open): each district's rank under every scenario
+    n_closed = len(at.dataframe)
+    assert t("idx.col.max_shift", "zh") not in [c for d in at.dataframe for c in d.value.columns]
+    at.session_state[index_view.SENSITIVITY_KEY] = True  # the planner opens the expander
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.dataframe) == n_closed + 1
     sens = at.dataframe[2].value
     expected = sensitivity(ws)
     assert len(sens.columns) == expected["scenario"].nunique() + 1
@@ -113,6 +119,8 @@ def test_the_button_opens_the_map_of_the_chosen_service_at_the_district(monkeypa
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_every_word_of_the_index_is_in_the_chosen_language(monkeypatch, lang):
     at = _app(monkeypatch, lang)
+    at.session_state[index_view.SENSITIVITY_KEY] = True  # the sensitivity's texts too
+    at.run()
     texts = _index_texts(at)
     assert at.subheader[0].value == t("idx.title", lang)
     assert [m.group(0) for s in texts for m in RAW_KEY.finditer(s)] == []

@@ -79,3 +79,17 @@ def test_the_decorator_keys_on_the_arguments() -> None:
     square.cache.clear()  # type: ignore[attr-defined]
     assert [square(3), square(3), square(4), square(3, plus=1)] == [9, 9, 16, 10]
     assert calls == [3, 4, 3]
+
+
+def test_the_heap_is_frozen_at_the_end_of_the_first_runs_only(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import gc
+
+    from gisapp.ui import memo
+
+    calls: list[str] = []
+    monkeypatch.setattr(memo, "_freezes", 0)
+    monkeypatch.setattr(gc, "collect", lambda *a: calls.append("collect") or 0)
+    monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))
+    done = [memo.freeze_heap() for _ in range(memo.FREEZE_RUNS + 2)]
+    assert done == [True] * memo.FREEZE_RUNS + [False, False]
+    assert calls == ["collect", "freeze"] * memo.FREEZE_RUNS, "garbage is collected before each freeze"

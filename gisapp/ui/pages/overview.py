@@ -12,7 +12,7 @@ import streamlit as st
 from gisapp.i18n import Term, fmt_number, fmt_pct, t
 from gisapp.metrics.service import standard_minutes
 from gisapp.metrics.tables import capacity_totals, town_country
-from gisapp.ui import findings_view, frame, index_view, state, tables
+from gisapp.ui import findings_view, frame, index_view, memo, state, tables
 from gisapp.workspace import Workspace
 
 
@@ -74,25 +74,34 @@ def render() -> None:
         st.caption(" · ".join(f"{t('word.source', lang)} ({k}): {v}"
                               for k, v in svc.source_items(lang, labels=True)))
 
+    # the tables as shown (whole people, total rows) are built once per choice and language, shared
+    page_rows = memo.cache["results"].get(("overview.rows", *ch.key, lang), lambda: {
+        "district": tables.district_rows(dist, lang, capacity=svc.capacity), "class": tables.class_rows(cls, lang)})
     st.subheader(t("ov.by_district", lang))
-    tables.district_frame(dist, lang, capacity=svc.capacity)
+    tables.district_frame(dist, lang, capacity=svc.capacity, rows=page_rows["district"])
     for line in capacity_notes(dist, svc.capacity, svc.norm_per_1000, lang):
         st.caption(line)
     if svc.capacity:  # issue 11: people served within capacity (AccessMod style)
         with st.spinner(t("msg.computing", lang)):
             served = state.served_table(*ch.key)
-        tables.served_section(served, lang)
+            served_rows = memo.cache["results"].get(("overview.served_rows", *ch.key, lang),
+                                                    lambda: tables.served_rows(served, lang)) if served.applicable else None
+        tables.served_section(served, lang, rows=served_rows)
 
+    # the charts' specs are built once per choice and language, shared by every session
+    specs = memo.cache["results"].get(
+        ("overview.charts", *ch.key, lang, unit, float(std_value)),
+        lambda: (frame.vega_spec(_district_chart(dist, lang)), frame.vega_spec(_curve_chart(cur, std_value, unit, lang))))
     left, right = st.columns(2)
     with left:
         st.subheader(t("ov.chart_district", lang))
-        st.altair_chart(_district_chart(dist, lang), width="stretch")
+        frame.show_spec(specs[0])
     with right:
         st.subheader(t("ov.chart_curve", lang))
-        st.altair_chart(_curve_chart(cur, std_value, unit, lang), width="stretch")
+        frame.show_spec(specs[1])
 
     st.subheader(t("ov.town_country", lang))
-    tables.class_frame(cls, lang)
+    tables.class_frame(cls, lang, rows=page_rows["class"])
     st.caption(t("ov.class_note", lang))
     st.caption(town_rural_note(cls, lang))
 
