@@ -86,6 +86,7 @@ class Run:
     solve_s: float
     objective: float
     status: str
+    proven_gap: float = float("nan")  # ours: (objective - proven bound) / objective
 
     @property
     def total_s(self) -> float:
@@ -160,7 +161,7 @@ def _ours(model: str, inst: Instance, exact: bool, time_limit: float) -> Run:
                        time_limit_s=time_limit)
     total = time.perf_counter() - t0
     build = min(float(loc.build_time_s), total)
-    return Run(build, total - build, float(loc.objective), loc.status)
+    return Run(build, total - build, float(loc.objective), loc.status, float(loc.gap))
 
 
 # --------------------------------------------------------------------------- spopt
@@ -244,7 +245,8 @@ def _timed(run: Callable[[], Run], repeats: int, slow_s: float) -> tuple[Run, st
     runs = [run() for _ in range(repeats)]
     mid = sorted(runs, key=lambda r: r.total_s)[len(runs) // 2]
     return Run(statistics.median(r.build_s for r in runs),
-               statistics.median(r.solve_s for r in runs), mid.objective, mid.status), \
+               statistics.median(r.solve_s for r in runs), mid.objective, mid.status,
+               mid.proven_gap), \
         f"warm, median of {repeats}"
 
 
@@ -306,7 +308,7 @@ def _fmt(x: Any, digits: int = 3) -> str:
 def print_table(records: list[dict[str, Any]]) -> None:
     """A plain text table of the records."""
     head = ["model", "runner", "build_s", "solve_s", "total_s", "objective", "gap_to_exact",
-            "x_highs", "x_cbc", "status", "treatment"]
+            "proven_gap", "x_highs", "x_cbc", "status", "treatment"]
     rows = [[_fmt(r.get(h)) for h in head] for r in records]
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)]
     print("  ".join(h.ljust(wd) for h, wd in zip(head, widths, strict=True)))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import numpy as np
 import scipy.sparse as sp
@@ -36,6 +36,7 @@ __all__ = [
     "as_csr",
     "check_weights",
     "fixed_mask",
+    "jit",
 ]
 
 #: a cost matrix as the models take it
@@ -130,8 +131,32 @@ def as_csr(cost: CostInput) -> sp.csr_array:
         raise GisAppError(code="bad_cost_matrix", params={"shape": str(a.shape)})
     if np.isnan(a).any() or (a < 0).any():
         raise GisAppError(code="bad_cost_values")
-    rows, cols = np.nonzero(np.isfinite(a))
-    return sp.csr_array((a[rows, cols], (rows, cols)), shape=a.shape)
+    m, n = a.shape
+    finite = np.isfinite(a)
+    # built directly in CSR (row-major order is CSR order): no COO round trip
+    indptr = np.zeros(m + 1, dtype=np.int64)
+    if finite.all():
+        indptr[1:] = np.arange(1, m + 1, dtype=np.int64) * n
+        indices = np.tile(np.arange(n, dtype=np.int32), m)
+        data = a.ravel().copy()
+    else:
+        np.cumsum(finite.sum(axis=1), out=indptr[1:])
+        indices = np.nonzero(finite)[1].astype(np.int32)
+        data = a[finite]
+    return sp.csr_array((data, indices, indptr), shape=a.shape)
+
+
+def jit(fn: Callable[..., Any]) -> Any:
+    """numba.njit with an on-disk cache when one can be written, without otherwise.
+
+    The first call of a process compiles (a second or two); later processes load the cache.
+    """
+    import numba
+
+    try:
+        return numba.njit(cache=True, nogil=True)(fn)
+    except RuntimeError:  # no writable cache location
+        return numba.njit(cache=False, nogil=True)(fn)
 
 
 def check_weights(weights: ArrayLike, n_rows: int) -> NDArray[np.float64]:

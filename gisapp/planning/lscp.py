@@ -74,6 +74,7 @@ METHODS = ("auto", "exact", "heuristic")
 AUTO_EXACT_MAX_NNZ = 400_000  # "auto" solves exactly up to this many covering pairs
 _REL_TOL = 1e-9
 _SEED = 20261201
+_LSCP_TABU = 100  # partial cover: tabu steps of the maximal covering search for one site fewer
 
 
 # --------------------------------------------------------------------------- shared checks
@@ -895,6 +896,9 @@ def lscp(
     if heur is None:  # cannot happen: every kept row is reachable
         raise GisAppError(code="model_solver_failed", params={"status": -1, "message": "cover"})
     best, bound, optimal = heur, lp_bound, bool(lp_bound >= heur.size)
+    if target is not None and not optimal:
+        best = _fewer_by_swaps(sub, w_red, target - tol, best, bound, deadline)
+        optimal = bool(bound >= best.size)
     if method == "exact" and not optimal:
         report(progress, 0.3, "solve")
         if expired(deadline):
@@ -924,6 +928,26 @@ def lscp(
                        objective=float(opened.size), method="exact" if method == "exact"
                        else "heuristic", optimal=optimal, bound=bound, status=status, t0=t0,
                        t_build=t_build)
+
+
+def _fewer_by_swaps(sub: sp.csr_array, w: NDArray[np.float64], need: float,
+                    best: NDArray[np.int64], bound: float, deadline: float | None
+                    ) -> NDArray[np.int64]:
+    """Partial cover: look for a cover with one site fewer, as long as the bound allows.
+
+    Maximal covering with ``k = size - 1`` sites (greedy, then swaps and a short tabu
+    search, :func:`.mclp.mclp_greedy`); when it covers ``need``, it is the new answer and
+    ``k`` drops again.
+    """
+    from gisapp.planning.mclp import mclp_greedy  # same layer; imported late (no cycle)
+
+    while best.size - 1 >= max(bound if np.isfinite(bound) else 0.0, 1.0) \
+            and not expired(deadline):
+        res = mclp_greedy(sub, w, int(best.size) - 1, swap=True, tabu_iter=_LSCP_TABU)
+        if res.covered_weight < need:
+            break
+        best = np.sort(np.asarray(res.selected, dtype=np.int64))
+    return best
 
 
 def _lscp_capacitated(csr: sp.csr_array, cover: sp.csr_array, w_all: NDArray[np.float64],

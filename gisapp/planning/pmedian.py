@@ -44,20 +44,29 @@ Solvers (``method``)
     branch-and-bound with an objective cut-off just below the heuristic answer.  p-median
     LPs are degenerate: HiGHS needs about a minute for 50,000 pairs, so the exact solver is
     for small and medium problems (a time limit returns the heuristic answer with its gap).
-    ``"heuristic"`` is a lazy greedy add followed by the fast vertex-substitution
-    interchange (Teitz-Bart with Whitaker's / Resende-Werneck's gain, loss and extra
-    arrays, every (site in, site out) pair scored at once with numpy over only the pairs
-    closer than each row's second-nearest open site), then an iterated local search
-    (a few sites swapped at random, seeded, and the interchange again; at most half the
-    time of the first descent, or half a second), typically within 0.1-1 % of the optimum.  Capacitated, the
-    heuristic opens the p largest sites of the LP relaxation and solves the assignment
-    exactly for them.  ``"auto"``: exact up to
+    ``"heuristic"`` is a greedy add followed by the fast vertex-substitution
+    interchange (Teitz-Bart with Resende-Werneck's gain, loss and extra arrays, every
+    (site in, site out) pair scored in one compiled (numba) scan of only the pairs closer
+    than each row's second-nearest open site), then an iterated local search (a few sites
+    swapped at random, seeded, and the interchange again).  Then a **Lagrangian
+    relaxation** (assignment constraints relaxed, subgradient optimisation, Beasley 1993)
+    gives a proven lower bound, for as long again as the heuristic took (at least a
+    second); its relaxed answer seeds one more descent.  The result's ``bound`` is that
+    lower bound and ``gap = (objective - bound) / objective`` the proven gap; when the gap
+    closes the answer is reported ``optimal``.  The exact solver starts from the same
+    bound: it is optimal at once when the gap is closed, and otherwise the bound's reduced
+    costs fix columns (proven closed or open in any better answer) before the MIP.
+    Capacitated, the heuristic starts from the uncapacitated answer and swaps sites (each
+    open site against the 5 closed ones that serve its rows most cheaply), every move
+    scored by a transportation LP (HiGHS), first improvement; the split rows of the best
+    assignment (at most about one per site) are then made whole by a small MIP.  Its bound
+    is the LP relaxation's when that comes within a few seconds, else the uncapacitated
+    Lagrangian bound (capacities only raise the cost).  ``"auto"``: exact up to
     :data:`AUTO_EXACT_MAX_PAIRS` useful pairs, else heuristic.
 """
 
 from __future__ import annotations
 
-import heapq
 import time
 from typing import Literal
 
@@ -74,6 +83,7 @@ from gisapp.planning.location import (
     as_csr,
     check_weights,
     fixed_mask,
+    jit,
 )
 
 __all__ = ["AUTO_EXACT_MAX_PAIRS", "Method", "p_median"]
@@ -88,6 +98,13 @@ _RESTARTS = 12  # heuristic: perturbation restarts after the first local optimum
 _MAX_ROUNDS = 6  # relaxation rounds (pairs added back) before solving with all pairs
 _DISP = False  # HiGHS log to the console (debugging)
 _SPAN = 3.0  # exact: keep each row's _SPAN * n / p nearest new sites in the first round
+_LAG_ITER = 3000  # Lagrangian bound: at most this many subgradient steps
+_LAG_STALL = 25  # ... halving the step factor after this many steps without a better bound
+_LAG_MU_MIN = 1e-4  # ... and stopping when the step factor falls below this
+_LAG_SPAN = 3.0  # Lagrangian multipliers capped at the cost of the _LAG_SPAN * n / p-th pair
+_CAP_TRIES = 5  # capacitated search: columns tried in place of each open site
+_CAP_SEARCH_MIN_S = 2.0  # ... for at least this long (or twice the start's time)
+_CAP_LP_MIN_S = 3.0  # capacitated heuristic: the LP bound gets this long (or the search's time)
 _LP_METHOD = "highs"  # HiGHS chooses (simplex); p-median LPs are degenerate and slow either way
 
 
@@ -252,40 +269,32 @@ class _Reduced:
         big = float(self.pairs.data.max()) if self.pairs.nnz else 1.0
         # a row nobody open serves costs this much per weight unit in the heuristic
         self.penalty = 2.0 * big + 1.0
-        self._sorted: tuple[NDArray[np.int64], NDArray[np.float64],
-                            NDArray[np.float64], float] | None = None
+        self._sorted: tuple[NDArray[np.int64], NDArray[np.int64],
+                            NDArray[np.float64]] | None = None
 
-    def sorted_pairs(self) -> tuple[NDArray[np.int64], NDArray[np.float64],
-                                    NDArray[np.float64], float]:
-        """Pairs sorted by (row, cost): columns, costs, a sort key ``row * scale + cost``, scale."""
+    def sorted_pairs(self) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+        """Pairs sorted by cost within each row: (indptr, columns, costs)."""
         if self._sorted is None:
             pr = self.pairs
-            scale = self.penalty + 1.0
-            key = self.rows_e * scale + pr.data  # rows already contiguous: one float sort
-            order = np.argsort(key)
-            key = key[order]
-            data = pr.data[order]
-            self._sorted = (pr.indices[order].astype(np.int64), data, key, scale)
+            indptr = pr.indptr.astype(np.int64)
+            cols, costs = _K_SORT_ROWS(indptr, pr.indices.astype(np.int64),
+                                       pr.data.astype(np.float64))
+            self._sorted = (indptr, cols, costs)
         return self._sorted
+
+    def heuristic_fallback(self) -> NDArray[np.float64]:
+        """Each row's fallback cost, a penalty where no fixed site reaches it."""
+        return np.where(np.isfinite(self.fallback), self.fallback, self.penalty)
 
     def nearest(self, cols: NDArray[np.int64], fallback: NDArray[np.float64]
                 ) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.float64]]:
         """(nearest cost, its position in ``cols`` or -1 for the fallback, second nearest)."""
-        r, k = self.model_rows.size, int(cols.size)
-        d = np.full((r, k + 1), np.inf)
-        d[:, k] = fallback
-        pc = self.pairs_csc
-        for pos, j in enumerate(cols.tolist()):
-            s, e = pc.indptr[j], pc.indptr[j + 1]
-            d[pc.indices[s:e], pos] = pc.data[s:e]
-        idx = np.argmin(d, axis=1)
-        ar = np.arange(r)
-        d1 = d[ar, idx].copy()
-        d[ar, idx] = np.inf
-        d2 = d.min(axis=1)
-        pos1 = np.where(idx == k, -1, idx).astype(np.int64)
-        pos1[~np.isfinite(d1)] = -1
-        return d1, pos1, d2
+        indptr, s_cols, s_costs = self.sorted_pairs()
+        pos_of = np.full(self.n, -1, dtype=np.int64)
+        pos_of[np.asarray(cols, dtype=np.int64)] = np.arange(int(cols.size), dtype=np.int64)
+        d1, p1, d2 = _K_NEAREST2(indptr, s_cols, s_costs, pos_of,
+                                 np.asarray(fallback, dtype=np.float64))
+        return d1, p1, d2
 
     def true_cost(self, cols: NDArray[np.int64]) -> float:
         """Total weighted cost of the model rows when ``cols`` are open (``inf``: some unserved)."""
@@ -305,11 +314,18 @@ def _uncapacitated(c: sp.csr_array, w: NDArray[np.float64], fx: NDArray[np.bool_
         method = "exact" if red.pairs.nnz <= AUTO_EXACT_MAX_PAIRS else "heuristic"
     report(0.05, "heuristic")
     sites = _heuristic(red, p, deadline)
-    value = red.true_cost(sites)
-    bound, optimal, status = float("nan"), False, "feasible"
-    if method == "exact" and red.model_rows.size:
+    report(0.2, "heuristic")
+    # the bound may take as long as the heuristic (at least a second), unlimited when exact
+    budget = None if method == "exact" else max(time.perf_counter() - t0, 1.0)
+    sites, value, bound, rho = _bound_and_polish(red, p, sites, deadline, budget)
+    optimal = bool(np.isfinite(value) and value - bound <= _REL_TOL * max(abs(value), 1.0))
+    status = "optimal" if optimal else "feasible"
+    if method == "exact" and red.model_rows.size and not optimal:
         report(0.3, "solve")
-        sites, value, bound, optimal = _exact(red, p, sites, value, deadline)
+        lag_bound = bound
+        sites, value, bound, optimal = _exact(red, p, sites, value, deadline, rho, lag_bound)
+        if np.isfinite(lag_bound):
+            bound = max(bound, lag_bound) if np.isfinite(bound) else lag_bound
         status = "optimal" if optimal else "time_limit"
     elif red.model_rows.size == 0:
         bound, optimal, status = value, True, "optimal"
@@ -370,20 +386,40 @@ def _result(model: str, c: sp.csr_array, w: NDArray[np.float64], fx: NDArray[np.
 
 
 def _heuristic(red: _Reduced, p: int, deadline: float | None) -> NDArray[np.int64]:
-    """Lazy greedy add, then best-improvement fast interchange; returns ``p`` new columns."""
+    """Greedy add, then best-improvement fast interchange, then an iterated local search."""
     t0 = time.perf_counter()
     if p == 0:
         return np.zeros(0, np.int64)
-    fall = np.where(np.isfinite(red.fallback), red.fallback, red.penalty)
+    fall = red.heuristic_fallback()
     sites = _greedy(red, p, fall)
     if sites.size < p:  # the rest add nothing: open the first free new columns
         free = np.flatnonzero(~red.fx)
         free = free[~np.isin(free, sites)]
         sites = np.concatenate([sites, free[:p - sites.size]]).astype(np.int64)
     sites = _interchange(red, sites, fall, deadline)
-    # restarts may take half as long again as the first descent (at least half a second)
-    budget = max(0.5 * (time.perf_counter() - t0), 0.5)
+    # restarts may take as long again as the first descent (at least half a second)
+    budget = max(time.perf_counter() - t0, 0.5)
     return _perturb_and_descend(red, sites, fall, deadline, budget)
+
+
+def _bound_and_polish(red: _Reduced, p: int, sites: NDArray[np.int64], deadline: float | None,
+                      budget_s: float | None
+                      ) -> tuple[NDArray[np.int64], float, float, NDArray[np.float64]]:
+    """The Lagrangian bound, and a descent from the relaxed answer when it differs.
+
+    Returns (sites, their true cost, lower bound, ``rho``), costs of the reduced problem.
+    """
+    value = red.true_cost(sites)
+    if not np.isfinite(value):
+        return sites, value, float("nan"), np.zeros(red.n)
+    bound, relaxed, rho = _lagrangian(red, p, sites, deadline, budget_s=budget_s)
+    if relaxed.size == p and not np.array_equal(np.sort(sites), relaxed):
+        fall = red.heuristic_fallback()
+        other = _interchange(red, relaxed, fall, deadline)
+        other_val = red.true_cost(other)
+        if other_val < value - _REL_TOL * max(value, 1.0):
+            sites, value = other, other_val
+    return sites, value, min(bound, value), rho
 
 
 def _cost(red: _Reduced, sites: NDArray[np.int64], fall: NDArray[np.float64]) -> float:
@@ -422,29 +458,11 @@ def _perturb_and_descend(red: _Reduced, sites: NDArray[np.int64], fall: NDArray[
 
 
 def _greedy(red: _Reduced, p: int, fall: NDArray[np.float64]) -> NDArray[np.int64]:
-    pc, w = red.pairs_csc, red.w
-    d1 = fall.copy()
-    pr = red.pairs
-    gain0 = np.bincount(pr.indices, weights=w[red.rows_e] * np.maximum(
-        d1[red.rows_e] - pr.data, 0.0), minlength=red.n)
-    cand = np.flatnonzero(gain0 > 0)
-    heap = list(zip((-gain0[cand]).tolist(), cand.tolist(), strict=True))
-    heapq.heapify(heap)
-    sel: list[int] = []
-    tol = _REL_TOL * max(float(np.dot(w, fall)), 1.0)
-    while len(sel) < p and heap:
-        _, j = heapq.heappop(heap)
-        s, e = pc.indptr[j], pc.indptr[j + 1]
-        rows, vals = pc.indices[s:e], pc.data[s:e]
-        gain = float(np.dot(w[rows], np.maximum(d1[rows] - vals, 0.0)))
-        if gain <= tol:
-            continue
-        if heap and gain < -heap[0][0] - tol:
-            heapq.heappush(heap, (-gain, j))
-            continue
-        sel.append(j)
-        d1[rows] = np.minimum(d1[rows], vals)
-    return np.asarray(sel, dtype=np.int64)
+    """Greedy add (compiled): each step opens the new column lowering the cost most."""
+    indptr, cols, costs = red.sorted_pairs()
+    tol = _REL_TOL * max(float(np.dot(red.w, fall)), 1.0)
+    out = _K_GREEDY(indptr, cols, costs, red.w, fall, ~red.fx, int(p), tol)
+    return np.asarray(out, dtype=np.int64)
 
 
 def _interchange(red: _Reduced, sites: NDArray[np.int64], fall: NDArray[np.float64],
@@ -458,61 +476,109 @@ def _interchange(red: _Reduced, sites: NDArray[np.int64], fall: NDArray[np.float
         loss[s]     = sum_{i: s1_i = s} w_i (d2_i - d1_i)
         extra[c, s] = sum_{i: s1_i = s, c_ic < d2_i} w_i (d2_i - max(c_ic, d1_i))
 
-    and swapping s out for c in lowers the cost by ``gain[c] - loss[s] + extra[c, s]``.
+    and swapping s out for c in lowers the cost by ``gain[c] - loss[s] + extra[c, s]``
+    (a compiled scan of each row's pairs closer than its second-nearest open site).
     """
     k = int(sites.size)
     if k == 0 or red.pairs.nnz == 0:
         return sites
-    w, n = red.w, red.n
-    s_ind, s_data, s_key, scale = red.sorted_pairs()
-    starts = red.pairs.indptr[:-1].astype(np.int64)
-    row_base = np.arange(red.model_rows.size, dtype=np.float64) * scale
+    indptr, cols, costs = red.sorted_pairs()
     sites = sites.copy()
-    blocked = red.fx.copy()
     max_iter = 50 * k + 100 if max_iter is None else max_iter
     for _ in range(max_iter):
         left = _left(deadline)
         if left is not None and left <= 0:
             break
         d1, pos1, d2 = red.nearest(sites, fall)
-        # only pairs closer than a row's second-nearest open site can change anything:
-        # with each row's pairs sorted by cost, those are a prefix of the row
-        ends = np.searchsorted(s_key, row_base + np.minimum(d2, scale - 1.0), side="left")
-        lengths = np.maximum(ends - starts, 0)
-        take = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(
-            int(lengths.sum()))
-        ind, data = s_ind[take], s_data[take]
-        rows_e = np.repeat(np.arange(lengths.size), lengths)
-        w_e = w[rows_e]
-        d1, pos1, d2 = red.nearest(sites, fall)
-        current = float(np.dot(w, d1))
-        d1_e = d1[rows_e]
-        gain = np.bincount(ind, weights=w_e * np.maximum(d1_e - data, 0.0), minlength=n)
-        own = pos1 >= 0
-        loss = np.bincount(pos1[own], weights=w[own] * (d2[own] - d1[own]), minlength=k)
-        pos_e = pos1[rows_e]
-        d2_e = d2[rows_e]
-        hit = (pos_e >= 0) & (data < d2_e)
-        extra = np.bincount(ind[hit] * k + pos_e[hit],
-                            weights=w_e[hit] * (d2_e[hit] - np.maximum(data[hit], d1_e[hit])),
-                            minlength=n * k).reshape(n, k)
-        profit = (gain[:, None] - loss[None, :] + extra).astype(np.float64)
-        closed = blocked.copy()
-        closed[sites] = True
-        profit[closed, :] = -np.inf
-        best = int(np.argmax(profit))
-        c_in, s_pos = divmod(best, k)
-        if not profit[c_in, s_pos] > _REL_TOL * max(current, 1.0):
+        current = float(np.dot(red.w, d1))
+        can_enter = ~red.fx
+        can_enter[sites] = False
+        c_in, s_pos, profit = _K_BEST_SWAP(indptr, cols, costs, red.w, d1, pos1, d2,
+                                           can_enter, k)
+        if c_in < 0 or not profit > _REL_TOL * max(current, 1.0):
             break
         sites[s_pos] = c_in
     return sites
+
+
+# --------------------------------------------------------------------------- Lagrangian bound
+
+
+def _lagrangian(red: _Reduced, p: int, sites: NDArray[np.int64], deadline: float | None,
+                max_iter: int = _LAG_ITER, budget_s: float | None = None
+                ) -> tuple[float, NDArray[np.int64], NDArray[np.float64]]:
+    """A proven lower bound on the reduced problem's cost by Lagrangian relaxation.
+
+    The assignment constraints ``sum_j y_ij = 1`` are relaxed with multipliers ``lam_i``;
+    for any ``lam`` the relaxed problem is solved exactly by opening the ``p`` new columns
+    of smallest ``rho_j = sum_i min(0, w_i c_ij - lam_i)``::
+
+        L(lam) = sum_i min(lam_i, w_i f_i) + (sum of the p smallest rho_j)  <=  optimum
+
+    (``f_i`` the row's fixed fallback, a site that never closes).  ``lam`` follows the
+    subgradient ``g_i = 1 - (times row i is served)`` with Polyak steps towards the
+    heuristic's cost (Beasley 1993), the step factor halved when the bound stalls.  A
+    row's pairs are scanned in cost order only while ``w_i c_ij < lam_i``, so an
+    iteration costs little.  Returns (bound, the columns of the best relaxed answer,
+    ``rho`` at the best ``lam``) — the bound includes a rounding allowance.
+    """
+    fall = red.heuristic_fallback()
+    n = red.n
+    new_cols = np.flatnonzero(~red.fx)
+    w = red.w
+    wfall = w * fall
+    ub = _cost(red, sites, fall)
+    if p == 0 or red.model_rows.size == 0:
+        return ub, sites, np.zeros(n)
+    indptr, cols, costs = red.sorted_pairs()
+    # multipliers capped at the cost of each row's k-th nearest new site (any multipliers
+    # give a valid bound; above that they hardly help and the scans grow long)
+    k = int(np.ceil(_LAG_SPAN * new_cols.size / p))
+    counts = np.diff(indptr)
+    at = indptr[:-1] + np.minimum(counts, k) - 1
+    kth = np.where(counts > k, costs[np.maximum(at, 0)], np.inf)
+    wcap = w * np.minimum(kth, fall)
+    d1, _, d2 = red.nearest(sites, fall)
+    d2 = np.where(np.isfinite(d2), d2, d1)
+    lam = np.minimum(w * 0.5 * (d1 + d2), wcap)
+    best_l, best_sites, best_rho = -np.inf, sites, np.zeros(n)
+    mu, stall = 2.0, 0
+    chosen = np.zeros(n, dtype=bool)
+    tol = _REL_TOL * max(abs(ub), 1.0)
+    t_stop = None if budget_s is None else time.perf_counter() + budget_s
+    for _ in range(max_iter):
+        left = _left(deadline)
+        if (left is not None and left <= 0) or (t_stop is not None and time.perf_counter() > t_stop):
+            break
+        rho = _K_LAGRANGE(indptr, cols, costs, w, lam, n)
+        rn = rho[new_cols]
+        part = np.argpartition(rn, p - 1)[:p] if p < rn.size else np.arange(rn.size)
+        value = float(np.minimum(lam, wfall).sum() + rn[part].sum())
+        chosen[:] = False
+        chosen[new_cols[part]] = True
+        if value > best_l + tol:
+            best_l, best_sites, best_rho, stall = value, new_cols[part], rho, 0
+        else:
+            stall += 1
+            if stall >= _LAG_STALL:
+                mu, stall = mu / 2.0, 0
+        if ub - best_l <= tol or mu < _LAG_MU_MIN:
+            break
+        g = _K_SUBGRADIENT(indptr, cols, costs, w, lam, wfall, chosen)
+        norm = float(np.dot(g, g))
+        if norm == 0.0:  # the relaxed answer serves every row once: it is optimal
+            break
+        lam = np.clip(lam + mu * max(ub - value, tol) / norm * g, 0.0, wcap)
+    bound = best_l - 1e-12 * abs(best_l) - 1e-12
+    return min(bound, ub), np.sort(best_sites).astype(np.int64), best_rho
 
 
 # --------------------------------------------------------------------------- exact
 
 
 def _exact(red: _Reduced, p: int, inc: NDArray[np.int64], inc_val: float,
-           deadline: float | None) -> tuple[NDArray[np.int64], float, float, bool]:
+           deadline: float | None, rho: NDArray[np.float64] | None = None,
+           lag_bound: float = float("nan")) -> tuple[NDArray[np.int64], float, float, bool]:
     """Exact solve by relaxation rounds: (sites, value, lower bound, proven optimal)."""
     r = red.model_rows.size
     pr = red.pairs
@@ -526,18 +592,21 @@ def _exact(red: _Reduced, p: int, inc: NDArray[np.int64], inc_val: float,
         limit = np.full(r, np.inf)
     best, best_val = inc, inc_val
     lower = -np.inf
+    zero, one = _fix_columns(red, p, rho, lag_bound, inc_val)
+    usable = ~zero[pr.indices]
     for rnd in range(_MAX_ROUNDS + 1):
         if rnd == _MAX_ROUNDS:
             limit = np.full(r, np.inf)
-        keep = pr.data <= limit[red.rows_e]
+        keep = (pr.data <= limit[red.rows_e]) & usable
         out_cost = np.full(r, np.inf)
-        if (~keep).any():
-            dropped = sp.csr_array((pr.data[~keep], (red.rows_e[~keep], pr.indices[~keep])),
+        gone = ~keep & usable
+        if gone.any():
+            dropped = sp.csr_array((pr.data[gone], (red.rows_e[gone], pr.indices[gone])),
                                    shape=pr.shape)
             out_cost = _row_min(dropped)
         rest = np.minimum(out_cost, red.fallback)  # cost of the "farther" variable
         rest_exact = ~np.isfinite(out_cost)  # "farther" is the fixed site itself
-        sol = _solve_relaxation(red, p, keep, rest, best_val, deadline)
+        sol = _solve_relaxation(red, p, keep, rest, best_val, deadline, zero, one)
         if sol is None:  # nothing beats the incumbent: it is optimal
             return best, best_val, best_val, True
         sites, relaxed, rel_bound, proven, x_rest = sol
@@ -563,6 +632,36 @@ def _exact(red: _Reduced, p: int, inc: NDArray[np.int64], inc_val: float,
     return best, best_val, lower, False  # pragma: no cover - the last round uses every pair
 
 
+def _fix_columns(red: _Reduced, p: int, rho: NDArray[np.float64] | None, lag_bound: float,
+                 inc_val: float) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """Columns the Lagrangian bound proves closed (``zero``) or open (``one``) in any answer
+    better than the incumbent.
+
+    With ``S`` the ``p`` new columns of smallest ``rho`` and ``L`` the bound: opening a
+    column ``j`` outside ``S`` raises the bound to at least ``L - rho_(p) + rho_j``, closing
+    one inside to ``L - rho_j + rho_(p+1)``; at or above the incumbent's cost, no better
+    answer does that.
+    """
+    n = red.n
+    zero = np.zeros(n, dtype=bool)
+    one = np.zeros(n, dtype=bool)
+    new_cols = np.flatnonzero(~red.fx)
+    if rho is None or not np.isfinite(lag_bound) or not np.isfinite(inc_val) or p == 0 \
+            or p >= new_cols.size:
+        return zero, one
+    rn = rho[new_cols]
+    order = np.argsort(rn, kind="stable")
+    in_s = np.zeros(new_cols.size, dtype=bool)
+    in_s[order[:p]] = True
+    last_in, first_out = rn[order[p - 1]], rn[order[p]]
+    margin = _REL_TOL * max(abs(inc_val), 1.0)
+    # a safety margin against rounding in the bound's sums
+    slack = 1e-9 * max(abs(inc_val), 1.0) + margin
+    zero[new_cols[~in_s & (lag_bound - last_in + rn >= inc_val + slack)]] = True
+    one[new_cols[in_s & (lag_bound - rn + first_out >= inc_val + slack)]] = True
+    return zero, one
+
+
 def _kth_smallest(a: sp.csr_array, k: int) -> NDArray[np.float64]:
     """The k-th smallest stored value per row (the largest one when a row has fewer)."""
     counts = np.diff(a.indptr)
@@ -575,7 +674,8 @@ def _kth_smallest(a: sp.csr_array, k: int) -> NDArray[np.float64]:
 
 
 def _solve_relaxation(red: _Reduced, p: int, keep: NDArray[np.bool_], rest: NDArray[np.float64],
-                      cutoff: float, deadline: float | None
+                      cutoff: float, deadline: float | None, zero: NDArray[np.bool_],
+                      one: NDArray[np.bool_]
                       ) -> tuple[NDArray[np.int64], float, float, bool, NDArray[np.float64]] | None:
     """Solve the restricted model (LP first, then MIP with a cut-off below ``cutoff``).
 
@@ -610,7 +710,9 @@ def _solve_relaxation(red: _Reduced, p: int, keep: NDArray[np.bool_], rest: NDAr
     hi = np.concatenate([np.ones(r), np.zeros(ny), [float(p)]])
     ub = np.ones(nv)
     ub[:n][red.fx] = 0.0  # fixed columns carry no new pair (their service is the fallback)
+    ub[:n][zero] = 0.0  # proven closed in any better answer
     lb = np.zeros(nv)
+    lb[:n][one] = 1.0  # proven open in any better answer
     # LP relaxation
     opts: dict[str, float | bool] = {"disp": _DISP}
     left = _left(deadline)
@@ -652,6 +754,10 @@ def _solve_relaxation(red: _Reduced, p: int, keep: NDArray[np.bool_], rest: NDAr
     integrality[:n] = 1
     res = milp(obj, integrality=integrality, bounds=Bounds(lb, ub), constraints=cons,
                options=mopts)
+    if res.status not in (0, 1, 2):  # a HiGHS solve error (seen in presolve): once more without
+        mopts["presolve"] = False
+        res = milp(obj, integrality=integrality, bounds=Bounds(lb, ub), constraints=cons,
+                   options=mopts)
     if res.status == 2:
         if np.isfinite(cutoff):
             return None
@@ -734,27 +840,59 @@ def _capacitated(c: sp.csr_array, w: NDArray[np.float64], fx: NDArray[np.bool_],
     if not split:
         integrality[n:] = 1
     if method == "heuristic":
-        # LP relaxation, open its p largest new sites, then the assignment exactly for them
+        # starts: the uncapacitated answer (whose Lagrangian bound is a bound here too)
+        starts: list[NDArray[np.int64]] = []
+        lower = float("nan")
+        red = _Reduced(c, w, fx)
+        if red.model_rows.size:
+            un = _heuristic(red, p, deadline)
+            un, _, un_bound, _ = _bound_and_polish(red, p, un, deadline, 1.0)
+            if un.size == p:
+                starts.append(un)
+            if np.isfinite(un_bound):
+                lower = red.const + un_bound
+        if not starts:
+            starts.append(new_cols[:p])
+        budget = max(_CAP_SEARCH_MIN_S, 2.0 * (time.perf_counter() - t1))
+        open_mask, _, y = _cap_search(rows, cols, vals, wr, cap, fx, starts, r, deadline, budget)
+        share = y if (y is None or split) else _whole_rows(rows, cols, wr, wr[rows] * vals, cap,
+                                                           y, open_mask, r, deadline)
+        # the LP relaxation's bound, when it comes within a short time
         lp_opts: dict[str, float | bool] = {"disp": _DISP}
         left = _left(deadline)
-        if left is not None:
-            lp_opts["time_limit"] = max(left, 0.01)
+        lp_s = max(_CAP_LP_MIN_S, time.perf_counter() - t1)
+        lp_opts["time_limit"] = lp_s if left is None else max(min(left, lp_s), 0.01)
         lp = milp(obj, integrality=np.zeros(nv), bounds=Bounds(lb, ub),
                   constraints=LinearConstraint(a, lo, hi), options=lp_opts)
-        if lp.x is None:
+        if lp.status == 0:
+            lower = max(float(lp.fun), lower) if np.isfinite(lower) else float(lp.fun)
+        elif lp.status == 2:
             return _result("p_median_capacitated", c, w, fx, np.zeros(0, np.int64),
-                           float("nan"), "heuristic", False, float("nan"),
-                           "infeasible" if lp.status == 2 else "time_limit",
+                           float("nan"), "heuristic", False, float("nan"), "infeasible",
                            build_s, time.perf_counter() - t1)
-        xs = np.asarray(lp.x[:n])
-        order = new_cols[np.argsort(-xs[new_cols], kind="stable")][:p]
+        if share is not None:
+            x = np.zeros(nv)
+            x[:n][open_mask] = 1.0
+            x[n:] = share
+            sites = np.flatnonzero(open_mask & ~fx).astype(np.int64)
+            amount = np.clip(share, 0.0, None) * wr[rows]
+            flows = sp.csr_array((amount, (model_rows[rows], cols)), shape=(m, n))
+            flows.eliminate_zeros()
+            left = _left(deadline)
+            status = "time_limit" if left is not None and left <= 0 else "feasible"
+            return _result("p_median_capacitated", c, w, fx, sites, float(np.dot(obj, x)),
+                           "heuristic", False, lower, status, build_s,
+                           time.perf_counter() - t1, flows=flows)
+        order = np.flatnonzero(open_mask & ~fx) if y is not None else starts[0]
+        if y is None and lp.x is not None:
+            xs = np.asarray(lp.x[:n])
+            order = new_cols[np.argsort(-xs[new_cols], kind="stable")][:p]
         lb2, ub2 = lb.copy(), ub.copy()
         ub2[:n] = 0.0
         ub2[:n][fx] = 1.0
         lb2[order] = 1.0
         ub2[order] = 1.0
         bounds = Bounds(lb2, ub2)
-        lower = float(lp.fun) if lp.status == 0 else float("nan")
     else:
         bounds = Bounds(lb, ub)
         lower = float("nan")
@@ -788,3 +926,314 @@ def _capacitated(c: sp.csr_array, w: NDArray[np.float64], fx: NDArray[np.bool_],
         status = "feasible" if res.status == 0 else "time_limit"
     return _result("p_median_capacitated", c, w, fx, sites, objective, method, optimal, bound,
                    status, build_s, solve_s, flows=flows)
+
+
+def _transport(rows: NDArray[np.int64], cols: NDArray[np.int64], vals: NDArray[np.float64],
+               wr: NDArray[np.float64], cap: NDArray[np.float64], is_open: NDArray[np.bool_],
+               r: int, deadline: float | None) -> tuple[float, NDArray[np.float64] | None]:
+    """Cheapest split assignment of every row to the open columns within capacity (an LP).
+
+    Returns (cost, share of each pair; 0 for pairs to closed columns) or (inf, None).
+    """
+    sel = np.flatnonzero(is_open[cols])
+    rs, cs = rows[sel], cols[sel]
+    if np.bincount(rs, minlength=r).min(initial=1) == 0:
+        return float("inf"), None
+    ne = sel.size
+    a_eq = sp.csr_array((np.ones(ne), (rs, np.arange(ne))), shape=(r, ne))
+    lim = np.flatnonzero(np.isfinite(cap[cs]))
+    opts: dict[str, float | bool] = {"disp": False}
+    left = _left(deadline)
+    if left is not None:
+        opts["time_limit"] = max(left, 0.01)
+    slot = np.full(cap.size, -1, dtype=np.int64)
+    used = np.unique(cs[lim])
+    slot[used] = np.arange(used.size)
+    a_ub = sp.csr_array((wr[rs[lim]], (slot[cs[lim]], lim)), shape=(used.size, ne)) \
+        if used.size else None
+    lp = linprog(wr[rs] * vals[sel], A_ub=a_ub, b_ub=cap[used] if used.size else None,
+                 A_eq=a_eq, b_eq=np.ones(r), bounds=(0.0, 1.0), method="highs", options=opts)
+    if lp.status != 0:
+        return float("inf"), None
+    y = np.zeros(rows.size)
+    y[sel] = np.clip(np.asarray(lp.x), 0.0, 1.0)
+    return float(lp.fun), y
+
+
+def _cap_search(rows: NDArray[np.int64], cols: NDArray[np.int64], vals: NDArray[np.float64],
+                wr: NDArray[np.float64], cap: NDArray[np.float64], fx: NDArray[np.bool_],
+                starts: list[NDArray[np.int64]], r: int, deadline: float | None,
+                budget_s: float) -> tuple[NDArray[np.bool_], float, NDArray[np.float64] | None]:
+    """Swap local search for the capacitated p-median, each move scored by a transportation LP.
+
+    For each open new site (largest cost first), the closed columns that would serve its
+    rows most cheaply are tried in its place (first improvement), until a full pass
+    improves nothing or the time budget is spent.  Returns (open mask, cost, shares).
+    """
+    t_stop = time.perf_counter() + budget_s
+    n = fx.size
+    best_open, best_val, best_y = fx.copy(), float("inf"), None
+    for start in starts:
+        is_open = fx.copy()
+        is_open[start] = True
+        val, y = _transport(rows, cols, vals, wr, cap, is_open, r, deadline)
+        if val < best_val:
+            best_open, best_val, best_y = is_open, val, y
+    if best_y is None:
+        return best_open, best_val, best_y
+    cost_e = wr[rows] * vals
+    improved = True
+    while improved and time.perf_counter() < t_stop and best_y is not None:
+        left = _left(deadline)
+        if left is not None and left <= 0:
+            break
+        improved = False
+        y = best_y
+        # each row's main site; the cost each open new site carries
+        main = np.full(r, -1, dtype=np.int64)
+        order = np.lexsort((-y, rows))
+        first = np.ones(order.size, dtype=bool)
+        first[1:] = rows[order[1:]] != rows[order[:-1]]
+        main[rows[order[first]]] = cols[order[first]]
+        carried = np.bincount(cols, weights=cost_e * y, minlength=n)
+        outs = np.flatnonzero(best_open & ~fx)
+        outs = outs[np.argsort(-carried[outs], kind="stable")]
+        for s_out in outs:
+            mine = main[rows] == s_out
+            # cost of serving s_out's rows from each column (only pairs that exist)
+            score = np.bincount(cols[mine], weights=cost_e[mine], minlength=n)
+            reach = np.bincount(cols[mine], minlength=n)
+            need = int(np.sum(main == s_out))
+            ok = ~best_open & ~fx & (reach >= max(need, 1))
+            cand = np.flatnonzero(ok)
+            if cand.size == 0:
+                cand = np.flatnonzero(~best_open & ~fx & (reach > 0))
+                score = score - reach * 1e-9  # prefer columns reaching more of them
+            cand = cand[np.argsort(score[cand], kind="stable")][:_CAP_TRIES]
+            for s_in in cand:
+                if time.perf_counter() > t_stop:
+                    break
+                trial = best_open.copy()
+                trial[s_out] = False
+                trial[s_in] = True
+                val, yt = _transport(rows, cols, vals, wr, cap, trial, r, deadline)
+                if val < best_val - _REL_TOL * max(best_val, 1.0):
+                    best_open, best_val, best_y = trial, val, yt
+                    improved = True
+                    break
+            if improved:
+                break
+    return best_open, best_val, best_y
+
+
+def _whole_rows(rows: NDArray[np.int64], cols: NDArray[np.int64], wr: NDArray[np.float64],
+                cost_e: NDArray[np.float64], cap: NDArray[np.float64], y: NDArray[np.float64],
+                is_open: NDArray[np.bool_], r: int, deadline: float | None) -> NDArray[np.float64] | None:
+    """Round a split assignment to whole rows: rows already whole stay, the few split rows
+    (a basic solution has at most one per open site) go by a small MIP within the capacity
+    left.  Returns the 0/1 share of each pair, or None when that MIP finds no answer."""
+    whole = np.zeros(r, dtype=bool)
+    one = y > 1.0 - _INT_TOL
+    whole[rows[one]] = True
+    out = np.where(one, 1.0, 0.0)
+    split_e = np.flatnonzero(~whole[rows] & is_open[cols])
+    if split_e.size == 0:
+        return out
+    n = cap.size
+    used = np.bincount(cols[one], weights=wr[rows[one]], minlength=n)
+    room = cap - used
+    split_rows = np.unique(rows[split_e])
+    loc = np.full(r, -1, dtype=np.int64)
+    loc[split_rows] = np.arange(split_rows.size)
+    ne = split_e.size
+    a_eq = sp.csr_array((np.ones(ne), (loc[rows[split_e]], np.arange(ne))),
+                        shape=(split_rows.size, ne))
+    ce = cols[split_e]
+    lim = np.flatnonzero(np.isfinite(room[ce]))
+    used_c = np.unique(ce[lim])
+    slot = np.full(n, -1, dtype=np.int64)
+    slot[used_c] = np.arange(used_c.size)
+    a_ub = sp.csr_array((wr[rows[split_e[lim]]], (slot[ce[lim]], lim)), shape=(used_c.size, ne))
+    cons = [LinearConstraint(a_eq, 1.0, 1.0)]
+    if used_c.size:
+        cons.append(LinearConstraint(a_ub, -np.inf, np.maximum(room[used_c], 0.0)))
+    opts: dict[str, float | bool] = {"disp": False, "mip_rel_gap": 1e-6}
+    left = _left(deadline)
+    if left is not None:
+        opts["time_limit"] = max(left, 0.01)
+    res = milp(cost_e[split_e], integrality=np.ones(ne), bounds=Bounds(0.0, 1.0),
+               constraints=cons, options=opts)
+    if res.x is None:
+        return None
+    out[split_e] = np.round(np.asarray(res.x))
+    return out
+
+
+# --------------------------------------------------------------------------- compiled kernels
+# Every kernel works on the useful pairs sorted by cost within each row (CSR order of rows,
+# ``indptr`` of the reduced pairs): a scan of a row stops at the first pair too far to matter.
+
+
+def _k_sort_rows(indptr: NDArray[np.int64], cols: NDArray[np.int64], costs: NDArray[np.float64]
+                 ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Each row's pairs sorted by cost (ties: lower column first)."""
+    out_c = np.empty(cols.size, dtype=np.int64)
+    out_d = np.empty(costs.size, dtype=np.float64)
+    for i in range(indptr.size - 1):
+        s, e = indptr[i], indptr[i + 1]
+        order = np.argsort(costs[s:e], kind="mergesort")
+        for t in range(e - s):
+            out_c[s + t] = cols[s + order[t]]
+            out_d[s + t] = costs[s + order[t]]
+    return out_c, out_d
+
+
+def _k_nearest2(indptr: NDArray[np.int64], cols: NDArray[np.int64], costs: NDArray[np.float64],
+                pos_of: NDArray[np.int64], fall: NDArray[np.float64]
+                ) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.float64]]:
+    """Per row: nearest open cost, its position among the open sites (-1: the fallback), second."""
+    r = indptr.size - 1
+    d1 = np.empty(r)
+    d2 = np.empty(r)
+    p1 = np.full(r, -1, dtype=np.int64)
+    for i in range(r):
+        found = 0
+        a = fall[i]
+        b = fall[i]
+        for t in range(indptr[i], indptr[i + 1]):
+            q = pos_of[cols[t]]
+            if q >= 0:
+                if found == 0:
+                    a = costs[t]
+                    p1[i] = q
+                    found = 1
+                else:
+                    b = costs[t]
+                    found = 2
+                    break
+        d1[i] = a
+        d2[i] = b if found > 0 else np.inf
+    return d1, p1, d2
+
+
+def _k_greedy(indptr: NDArray[np.int64], cols: NDArray[np.int64], costs: NDArray[np.float64],
+              w: NDArray[np.float64], fall: NDArray[np.float64], allowed: NDArray[np.bool_],
+              p: int, tol: float) -> NDArray[np.int64]:
+    """Greedy add: ``p`` times the column lowering the total cost most (fewer if none helps)."""
+    r = indptr.size - 1
+    n = allowed.size
+    d1 = fall.copy()
+    free = allowed.copy()
+    out = np.full(p, -1, dtype=np.int64)
+    for it in range(p):
+        gain = np.zeros(n)
+        for i in range(r):
+            for t in range(indptr[i], indptr[i + 1]):
+                c = costs[t]
+                if c >= d1[i]:
+                    break
+                gain[cols[t]] += w[i] * (d1[i] - c)
+        best = -1
+        bv = tol
+        for j in range(n):
+            if free[j] and gain[j] > bv:
+                bv = gain[j]
+                best = j
+        if best < 0:
+            return out[:it]
+        out[it] = best
+        free[best] = False
+        for i in range(r):
+            for t in range(indptr[i], indptr[i + 1]):
+                if costs[t] >= d1[i]:
+                    break
+                if cols[t] == best:
+                    d1[i] = costs[t]
+                    break
+    return out
+
+
+def _k_best_swap(indptr: NDArray[np.int64], cols: NDArray[np.int64], costs: NDArray[np.float64],
+                 w: NDArray[np.float64], d1: NDArray[np.float64], p1: NDArray[np.int64],
+                 d2: NDArray[np.float64], can_enter: NDArray[np.bool_], k: int
+                 ) -> tuple[int, int, float]:
+    """Best (column in, open position out) swap and its profit (Resende-Werneck gain/loss/extra).
+
+    ``gain[c] - loss[s] + extra[c, s]`` is the cost saved by opening ``c`` and closing the
+    ``s``-th open site; only pairs closer than a row's second-nearest open site count.
+    """
+    r = indptr.size - 1
+    n = can_enter.size
+    gain = np.zeros(n)
+    loss = np.zeros(k)
+    extra = np.zeros((n, k))
+    for i in range(r):
+        s = p1[i]
+        wi = w[i]
+        if s >= 0:
+            loss[s] += wi * (d2[i] - d1[i])
+            lim = d2[i]
+        else:
+            lim = d1[i]
+        for t in range(indptr[i], indptr[i + 1]):
+            c = costs[t]
+            if c >= lim:
+                break
+            j = cols[t]
+            if c < d1[i]:
+                gain[j] += wi * (d1[i] - c)
+            if s >= 0:
+                extra[j, s] += wi * (d2[i] - max(c, d1[i]))
+    best_c, best_s, best_v = -1, -1, 0.0
+    for j in range(n):
+        if can_enter[j]:
+            for s in range(k):
+                v = gain[j] - loss[s] + extra[j, s]
+                if v > best_v:
+                    best_v = v
+                    best_c = j
+                    best_s = s
+    return best_c, best_s, best_v
+
+
+def _k_lagrange(indptr: NDArray[np.int64], cols: NDArray[np.int64], costs: NDArray[np.float64],
+                w: NDArray[np.float64], lam: NDArray[np.float64], n: int) -> NDArray[np.float64]:
+    """Reduced cost of opening each column: ``rho[j] = sum_i min(0, w_i c_ij - lam_i)``."""
+    rho = np.zeros(n)
+    for i in range(indptr.size - 1):
+        li = lam[i]
+        wi = w[i]
+        for t in range(indptr[i], indptr[i + 1]):
+            v = wi * costs[t] - li
+            if v >= 0.0:
+                break
+            rho[cols[t]] += v
+    return rho
+
+
+def _k_subgradient(indptr: NDArray[np.int64], cols: NDArray[np.int64], costs: NDArray[np.float64],
+                   w: NDArray[np.float64], lam: NDArray[np.float64], wfall: NDArray[np.float64],
+                   chosen: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """``1 - (times row i is served in the relaxed answer)`` per row."""
+    r = indptr.size - 1
+    g = np.ones(r)
+    for i in range(r):
+        li = lam[i]
+        wi = w[i]
+        if wfall[i] < li:
+            g[i] -= 1.0
+        for t in range(indptr[i], indptr[i + 1]):
+            if wi * costs[t] - li >= 0.0:
+                break
+            if chosen[cols[t]]:
+                g[i] -= 1.0
+    return g
+
+
+_K_SORT_ROWS = jit(_k_sort_rows)
+_K_NEAREST2 = jit(_k_nearest2)
+_K_GREEDY = jit(_k_greedy)
+_K_BEST_SWAP = jit(_k_best_swap)
+_K_LAGRANGE = jit(_k_lagrange)
+_K_SUBGRADIENT = jit(_k_subgradient)
+

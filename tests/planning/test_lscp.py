@@ -143,15 +143,17 @@ def test_heuristic_within_one_percent_of_exact_full_cover() -> None:
 
 
 def test_heuristic_partial_cover_close_to_exact() -> None:
-    # partial covers are harder for the heuristic: within 5 % on average (typically 2-3 %)
+    # partial covers are harder for the heuristic: within 3 % on average (measured 1.4 % on
+    # seeds 0-5; 2.2 % before the search for one site fewer)
     ratios = []
-    for seed in range(3):
+    for seed in range(6):
         cost, w, r = _random(seed, 600, 80, 0.05)
         exact = lscp(cost, w, r, target_share=0.9, method="exact")
         heur = lscp(cost, w, r, target_share=0.9, method="heuristic")
         assert exact.optimal and heur.objective >= exact.objective
+        assert heur.bound <= exact.objective
         ratios.append(heur.objective / exact.objective)
-    assert np.mean(ratios) <= 1.05
+    assert np.mean(ratios) <= 1.03
 
 
 @pytest.mark.parametrize(("kwargs", "code"), [
