@@ -468,40 +468,24 @@ def _search(pc: NDArray[np.float64], z: NDArray[np.float64], group: NDArray[np.i
                 touched = _grow_i(touched, ntouched)
             touched[ntouched] = u
             ntouched += 1
-        if buckets:  # bucket 0, in blocks (see below)
-            b = heads[nslots]
-            if b < 0 or nxt[2 * b + 1] == _BLOCK:
-                if free >= 0:
-                    nb = free
-                    free = nxt[2 * nb]
-                else:
-                    nb = top
-                    top += 1
-                    if top * _BLOCK > hk.size:
-                        hk = _grow_f(hk, hk.size)
-                        hv = _grow_i(hv, hv.size)
-                    if 2 * top > nxt.size:
-                        nxt = _grow_i(nxt, nxt.size)
-                nxt[2 * nb] = -1
-                nxt[2 * nb + 1] = 0
-                if b < 0:
-                    heads[0] = nb
-                else:
-                    nxt[2 * b] = nb
-                heads[nslots] = nb
-                b = nb
-            i = b * _BLOCK + nxt[2 * b + 1]
-            hk[i] = 0.0
-            hv[i] = u
-            nxt[2 * b + 1] += 1
-            size += 1
-            continue
         if size == hk.size:
             hk = _grow_f(hk, size)
             hv = _grow_i(hv, size)
         hk[size] = 0.0  # every start has key 0: appending keeps the heap's order
         hv[size] = u
         size += 1
+    if buckets and size > 0:  # the starts, laid out in order, are the first blocks of bucket 0
+        top = (size + _BLOCK - 1) // _BLOCK
+        if top * _BLOCK > hk.size:
+            hk = _grow_f(hk, hk.size)
+            hv = _grow_i(hv, hv.size)
+        while 2 * top > nxt.size:
+            nxt = _grow_i(nxt, nxt.size)
+        for b in range(top):
+            nxt[2 * b] = b + 1 if b + 1 < top else -1
+            nxt[2 * b + 1] = min(_BLOCK, size - b * _BLOCK)
+        heads[0] = 0
+        heads[nslots] = top - 1
     cur = 0
     batch = np.empty(_HEAP_START if buckets else 0, dtype=np.int64)
     nbatch = 0

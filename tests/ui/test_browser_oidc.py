@@ -16,11 +16,7 @@ from __future__ import annotations
 import json
 import os
 import secrets as secrets_
-import socket
-import subprocess
-import sys
 import threading
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -33,6 +29,7 @@ from gisapp.i18n import t
 from gisapp.io.users import USERS_ENV, hash_password
 from gisapp.ui import planning_state as ps
 from tests.conftest import ROOT, TINY
+from tests.ui.app_server import free_port, streamlit_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -40,18 +37,11 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-STARTUP_TIMEOUT_S = 120
 UI_TIMEOUT_MS = 120_000
 
 PLANNER = "li.planner@bureau.example"
 STRANGER = "someone@elsewhere.example"
 CLIENT_ID = "gisapp-e2e"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +89,7 @@ def _secrets_toml(port: int, provider_url: str) -> str:
 def app_url(provider: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Start ``streamlit run streamlit_app.py`` with ``[auth]`` naming the provider; stop it afterwards."""
     pytest.importorskip("authlib", reason="pip install 'streamlit[auth]'")
-    port = _free_port()
+    port = free_port()
     tmp = tmp_path_factory.mktemp("oidc_app")
     secrets = tmp / "secrets.toml"
     secrets.write_text(_secrets_toml(port, provider), encoding="utf-8")
@@ -108,38 +98,10 @@ def app_url(provider: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     users.write_text(yaml.safe_dump({"users": {PLANNER: {"password": unused, "role": "planner"}}}), encoding="utf-8")
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / "streamlit_server_oidc.log"
-    log = log_path.open("w", encoding="utf-8")
     env = dict(os.environ, GISAPP_WORKSPACE=str(TINY), MPLBACKEND="Agg", **{USERS_ENV: str(users)},
                **{ps.USER_DIR_ENV: str(tmp / "user_dir")})
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none", "--secrets.files", str(secrets)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://localhost:{port}"  # the host of redirect_uri: the sign-in cookies belong to it
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited with {proc.returncode}; see {log_path}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("streamlit did not start in time")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-        log.close()
+    with streamlit_server(port, env, log_path, extra=("--secrets.files", str(secrets))):
+        yield f"http://localhost:{port}"  # the host of redirect_uri: the sign-in cookies belong to it
 
 
 @pytest.fixture(scope="module")
