@@ -22,6 +22,13 @@ def worker_peak_rss() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
+def worker_resting_rss() -> int:
+    """The worker's peak memory once it has imported what a catchment task needs, bytes."""
+    import gisapp.metrics.dask_engine  # noqa: F401 - what the tasks import
+
+    return worker_peak_rss()
+
+
 class KillOnce(WorkerPlugin):
     """Kills the worker process the first time it starts a catchment task (a real death, mid-run)."""
 
