@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import functools
 import json
 import math
@@ -312,6 +313,19 @@ def _engine(args: argparse.Namespace, *, keep_cost: bool) -> dict[str, Any]:
                                               keep_cost=keep_cost, progress=progress)}
 
 
+@contextlib.contextmanager
+def _one_cluster(kw: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The engine arguments with one cluster for the whole command (not one per step)."""
+    run = kw.get("dask")
+    if run is None or run.scheduler is not None:
+        yield kw
+        return
+    from gisapp.metrics.dask_engine import client_for
+
+    with client_for(run) as client:
+        yield {**kw, "dask": dataclasses.replace(run, scheduler=client)}
+
+
 def _cmd_coverage(args: argparse.Namespace) -> int:
     from gisapp.io.atomic import write_layers
     from gisapp.io.layers import role_term
@@ -327,13 +341,19 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
         from gisapp.metrics.served import people_per_unit
 
         need_pairs = math.isfinite(people_per_unit(ws.spec.services[args.service], ws.spec.demand_groups)[0])
-    res = run_service(ws, args.service, travel=args.travel,
-                      **_engine(args, keep_cost=need_pairs and getattr(args, "engine", "local") == "local"))
     out = Path(args.out)
     lang = args.lang
-    table = _headed(_whole_people(_tables.coverage_by_district(ws, res)), lang)
+    with _one_cluster(_engine(args, keep_cost=need_pairs and getattr(args, "engine", "local") == "local")) as kw:
+        res = run_service(ws, args.service, travel=args.travel, **kw)
+        if kw["engine"] == "dask":  # district sums and gap areas reduced per tile, on the same cluster
+            red = _gaps.reduce_by_tile(ws, res, kw["dask"])
+            by_district = _tables.coverage_from_sums(ws, red.district_pop, red.district_covered)
+            gaps = _gaps.gap_polygons(ws, res, tiles=red)
+        else:
+            by_district = _tables.coverage_by_district(ws, res)
+            gaps = _gaps.gap_polygons(ws, res)
+    table = _headed(_whole_people(by_district), lang)
     _write_csv(table, out / "coverage_by_district.csv")
-    gaps = _gaps.gap_polygons(ws, res)
     # an empty layer is written too (as before), with no geometry type
     write_layers(out / "gaps.gpkg", {"gaps": gaps}, options={"gaps": {"geometry_type": "Unknown"}} if gaps.empty else None)
     tot = table.iloc[:, 2:5].sum()
@@ -397,21 +417,27 @@ def _cmd_pipeline(args: argparse.Namespace) -> int:
     ws = load_workspace(args.workspace)
     t1 = time.perf_counter()
     names = args.services or list(ws.spec.services)
-    for name in names:
-        s0 = time.perf_counter()
-        res = run_service(ws, name, travel=args.travel, **_engine(args, keep_cost=False))
-        s1 = time.perf_counter()
-        _tables.coverage_by_district(ws, res)
-        _tables.capacity_by_district(ws, res)
-        _tables.coverage_by_class(ws, res)
-        s2 = time.perf_counter()
-        gaps = _gaps.gap_areas(ws, res)
-        s3 = time.perf_counter()
-        print(json.dumps({"service": name, "cells": ws.grid.n, "facilities": int(res.facility_idx.size),
-                          "engine": res.engine,
-                          "pairs": int(res.timings_s.get("pairs", res.cost.nnz)), **{k: round(v, 4) for k, v in res.timings_s.items()},
-                          "service_total_s": round(s1 - s0, 4), "districts_s": round(s2 - s1, 4),
-                          "gaps_s": round(s3 - s2, 4), "gap_areas": len(gaps)}))
+    with _one_cluster(_engine(args, keep_cost=False)) as kw:
+        for name in names:
+            s0 = time.perf_counter()
+            res = run_service(ws, name, travel=args.travel, **kw)
+            s1 = time.perf_counter()
+            tiles = kw.get("dask")
+            if tiles is not None:  # district sums and gap areas reduced per tile, on the same cluster
+                red = _gaps.reduce_by_tile(ws, res, tiles, trace=False)
+                _tables.coverage_from_sums(ws, red.district_pop, red.district_covered)
+            else:
+                _tables.coverage_by_district(ws, res)
+            _tables.capacity_by_district(ws, res)
+            _tables.coverage_by_class(ws, res)
+            s2 = time.perf_counter()
+            gaps = _gaps.gap_areas(ws, res, tiles=red if tiles is not None else None)
+            s3 = time.perf_counter()
+            print(json.dumps({"service": name, "cells": ws.grid.n, "facilities": int(res.facility_idx.size),
+                              "engine": res.engine, "pairs": int(res.timings_s.get("pairs", res.cost.nnz)),
+                              **{k: round(v, 4) for k, v in res.timings_s.items()},
+                              "service_total_s": round(s1 - s0, 4), "districts_s": round(s2 - s1, 4),
+                              "gaps_s": round(s3 - s2, 4), "gap_areas": len(gaps)}))
     print(json.dumps({"load_workspace_s": round(t1 - t0, 3), "total_s": round(time.perf_counter() - t0, 3)}))
     return 0
 

@@ -48,7 +48,7 @@ from gisapp.travel.cost import CostMatrix, cost_matrix_from_pairs
 from gisapp.travel.friction import BICYCLE_MAX_FACTOR, Mode
 from gisapp.travel.straight import nearest_straight_line, stencil_pairs
 
-__all__ = ["DEFAULT_TILE", "DaskRun", "TiledResult", "run_tiled", "window_bounds"]
+__all__ = ["DEFAULT_TILE", "DaskRun", "TiledResult", "map_tasks", "run_tiled", "window_bounds"]
 
 #: Edge of the block of grid cells whose facilities form one catchment task, cells.
 DEFAULT_TILE = 512
@@ -264,17 +264,27 @@ def nearest_task(x: NDArray[np.float64], y: NDArray[np.float64], fx: NDArray[np.
     return nearest_straight_line(x, y, fx, fy)
 
 
-def _run_on_cluster(run: DaskRun, todo: list[Any], make: Callable[..., dict[str, Any]],
-                    merge: Callable[[Any, Any], None], cell_xy: Callable[[int, int], tuple[NDArray[np.float64], ...]],
-                    fx: NDArray[np.float64], fy: NDArray[np.float64]) -> None:
-    """Run the tasks on a cluster, at most two per worker in flight, merging each as it finishes."""
+def map_tasks(run: DaskRun, items: list[Any], task: Callable[[Any], tuple[Callable[[Any], Any], Any]],
+              merge: Callable[[Any, Any], None]) -> None:
+    """Run ``fn(data)`` for each item (``fn, data = task(item)``) and ``merge(item, result)`` as each finishes.
+
+    ``run.inline``: one after another in this process.  Otherwise on the cluster of ``run``,
+    at most two tasks per worker in flight (the client prepares a task's data only when it is
+    sent, so it never holds all of them), each task's data sent to a worker by ``scatter`` (not
+    inside the task graph); a task whose worker died (or whose data died with it) is run again,
+    at most :data:`RETRIES` times, then the run fails with ``dask_worker_died``.
+    """
+    if run.inline:
+        for item in items:
+            fn, data = task(item)
+            merge(item, fn(data))
+        return
     distributed = _distributed()
+    todo = list(reversed(items))
     with client_for(run) as client:
         in_flight = max(2, 2 * len(client.scheduler_info().get("workers", {})))
-        todo.reverse()
         seq = distributed.as_completed()
         meta: dict[str, Any] = {}
-
         lost = _worker_lost(distributed)
         tries: dict[int, int] = {}
 
@@ -290,14 +300,9 @@ def _run_on_cluster(run: DaskRun, todo: list[Any], make: Callable[..., dict[str,
         def submit(item: Any) -> None:
             while True:
                 try:
-                    if item[0] == "near":
-                        _, a, b = item
-                        [data] = client.scatter([(*cell_xy(a, b), fx, fy)], hash=False)
-                        fut = client.submit(_nearest_packed, data, pure=False)
-                    else:
-                        # the window's arrays go to a worker as data, not inside the task graph
-                        [data] = client.scatter([make(item[1], item[2])], hash=False)
-                        fut = client.submit(catchment_task, data, pure=False)
+                    fn, data = task(item)
+                    [ref] = client.scatter([data], hash=False)
+                    fut = client.submit(fn, ref, pure=False)
                 except lost as exc:  # the worker died while receiving the data
                     failed(item, exc)
                     client.wait_for_workers(1, timeout=120)
@@ -518,15 +523,13 @@ def run_tiled(
             run.progress(counter["done"], total)
 
     todo: list[Any] = [("near", a, b) for a, b in chunks] + [("catch", g, w) for g, w in specs]
-    if run.inline:  # no cluster: the same tasks one after another in this process
-        for item in todo:
-            if item[0] == "near":
-                merge(item, nearest_task(*cell_xy(item[1], item[2]), fx, fy))
-            else:
-                merge(item, catchment_task(make(item[1], item[2])))
-        todo.clear()
-    else:
-        _run_on_cluster(run, todo, make, merge, cell_xy, fx, fy)
+
+    def task(item: Any) -> tuple[Callable[[Any], Any], Any]:
+        if item[0] == "near":
+            return _nearest_packed, (*cell_xy(item[1], item[2]), fx, fy)
+        return catchment_task, make(item[1], item[2])
+
+    map_tasks(run, todo, task, merge)
     cost: CostMatrix | None = None
     if run.keep_cost:
         r = np.concatenate([p[0] for p in pairs]) if pairs else np.zeros(0, np.int64)

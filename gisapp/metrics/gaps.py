@@ -13,16 +13,17 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 from pyproj import Transformer
-from rasterio import features
 from scipy import ndimage
 
 from gisapp.i18n import t
+from gisapp.metrics.dask_engine import DaskRun
+from gisapp.metrics.gap_tiles import GapSums, TileSums, reduce_tiles, trace_pieces, wsum
 from gisapp.metrics.people import whole
 from gisapp.metrics.places import GAP_PLACE_COLUMNS, place_index
 from gisapp.metrics.service import ServiceResult
 from gisapp.workspace import Workspace
 
-__all__ = ["gap_areas", "gap_export", "gap_place_export", "gap_polygons"]
+__all__ = ["gap_areas", "gap_export", "gap_place_export", "gap_polygons", "reduce_by_tile"]
 
 
 def _gap_labels(ws: Workspace, res: ServiceResult) -> tuple[NDArray[np.int64], int, NDArray[np.int64]]:
@@ -34,7 +35,8 @@ def _gap_labels(ws: Workspace, res: ServiceResult) -> tuple[NDArray[np.int64], i
     return lab, n, np.flatnonzero(gap)
 
 
-def gap_areas(ws: Workspace, res: ServiceResult, *, min_people: float = 0.0) -> pd.DataFrame:
+def gap_areas(ws: Workspace, res: ServiceResult, *, min_people: float = 0.0,
+              tiles: DaskRun | TileSums | None = None) -> pd.DataFrame:
     """Return contiguous uncovered populated areas, ranked by population (largest first).
 
     Columns: ``gap_id`` (rank, 1 = most people), ``population`` (demand group, people),
@@ -43,52 +45,96 @@ def gap_areas(ws: Workspace, res: ServiceResult, *, min_people: float = 0.0) -> 
     and ``place`` (the place holding most of its people; empty without a settlements layer),
     ``min_distance_m`` and ``mean_distance_m`` (straight line to the nearest serving facility,
     the second people-weighted), ``lon``, ``lat`` (people-weighted centre, WGS84), ``label``.
+
+    ``tiles``: reduce per tile of the grid (:mod:`.gap_tiles`; on the cluster of a dask run, or
+    ``inline``) instead of labelling the whole grid at once, or the :class:`~.gap_tiles.TileSums`
+    of :func:`reduce_by_tile` already computed; the same table.
     """
+    if tiles is not None:
+        red = tiles if isinstance(tiles, TileSums) else reduce_by_tile(ws, res, tiles, trace=False)
+        return _table(ws, red.gaps, min_people)
     lab, n, cells = _gap_labels(ws, res)
-    cols = ["gap_id", "population", "people", "cells", "district_id", "district_name", "township", "place",
-            "min_distance_m", "mean_distance_m", "lon", "lat", "label"]
     if n == 0:
-        return pd.DataFrame(columns=cols)
+        return pd.DataFrame(columns=_COLUMNS)
     g = ws.grid
     lc = lab[g.row[cells], g.col[cells]]
     dem = res.demand[cells]
-    pop = np.bincount(lc, weights=dem, minlength=n + 1)[1:]
-    ncell = np.bincount(lc, minlength=n + 1)[1:]
     dist = res.nearest_m[cells]
-    mind = ndimage.minimum(dist, lc, index=np.arange(1, n + 1))
-    meand = np.bincount(lc, weights=dist * dem, minlength=n + 1)[1:] / np.where(pop > 0, pop, 1)
-    x = np.bincount(lc, weights=g.x[cells] * dem, minlength=n + 1)[1:] / np.where(pop > 0, pop, 1)
-    y = np.bincount(lc, weights=g.y[cells] * dem, minlength=n + 1)[1:] / np.where(pop > 0, pop, 1)
     nd = len(ws.districts)
-    dd = np.bincount(lc * nd + g.district[cells], weights=dem, minlength=(n + 1) * nd).reshape(n + 1, nd)[1:]
-    dist_idx = dd.argmax(axis=1)
-    lon, lat = Transformer.from_crs(ws.crs, 4326, always_xy=True).transform(x, y)
+    cp = place_index(ws).cell_place[cells]
+    ok = cp >= 0
+    by = pd.DataFrame({"l": lc[ok] - 1, "p": cp[ok], "w": dem[ok]}).groupby(["l", "p"])["w"].sum().reset_index()
+    sums = GapSums(
+        pop=wsum(lc, dem, n + 1)[1:],
+        cells=np.bincount(lc, minlength=n + 1)[1:],
+        min_dist=np.asarray(ndimage.minimum(dist, lc, index=np.arange(1, n + 1)), dtype=np.float64).reshape(n),
+        dist_dem=wsum(lc, dist * dem, n + 1)[1:],
+        x_dem=wsum(lc, g.x[cells] * dem, n + 1)[1:],
+        y_dem=wsum(lc, g.y[cells] * dem, n + 1)[1:],
+        by_district=wsum(lc * nd + g.district[cells], dem, (n + 1) * nd).reshape(n + 1, nd)[1:],
+        place_l=by["l"].to_numpy(np.int64), place_p=by["p"].to_numpy(np.int64), place_w=by["w"].to_numpy(float))
+    return _table(ws, sums, min_people)
+
+
+_COLUMNS = ["gap_id", "population", "people", "cells", "district_id", "district_name", "township", "place",
+            "min_distance_m", "mean_distance_m", "lon", "lat", "label"]
+
+
+def _table(ws: Workspace, s: GapSums, min_people: float) -> pd.DataFrame:
+    """The gap table of :func:`gap_areas` from each area's sums."""
+    n = s.n
+    if n == 0:
+        return pd.DataFrame(columns=_COLUMNS)
+    pop = s.pop
+    safe = np.where(pop > 0, pop, 1)
+    dist_idx = s.by_district.argmax(axis=1)
+    lon, lat = Transformer.from_crs(ws.crs, 4326, always_xy=True).transform(s.x_dem / safe, s.y_dem / safe)
     # the place holding most of each area's people
     idx = place_index(ws)
     township = np.full(n, "", dtype=object)
     place = np.full(n, "", dtype=object)
-    cp = idx.cell_place[cells]
-    if len(idx.places) and (cp >= 0).any():
-        ok = cp >= 0
-        by = pd.DataFrame({"l": lc[ok], "p": cp[ok], "w": dem[ok]}).groupby(["l", "p"])["w"].sum().reset_index()
+    if len(idx.places) and s.place_l.size:
+        by = pd.DataFrame({"l": s.place_l, "p": s.place_p, "w": s.place_w})
         top = by.sort_values(["l", "w", "p"], ascending=[True, False, True]).drop_duplicates("l")
-        township[top["l"].to_numpy() - 1] = idx.places["township"].to_numpy()[top["p"].to_numpy()]
-        place[top["l"].to_numpy() - 1] = idx.places["place"].to_numpy()[top["p"].to_numpy()]
-    df = pd.DataFrame({"population": pop, "cells": ncell,
+        township[top["l"].to_numpy()] = idx.places["township"].to_numpy()[top["p"].to_numpy()]
+        place[top["l"].to_numpy()] = idx.places["place"].to_numpy()[top["p"].to_numpy()]
+    df = pd.DataFrame({"population": pop, "cells": s.cells,
                        "district_id": ws.districts["district_id"].to_numpy()[dist_idx],
                        "district_name": ws.districts["district_name"].to_numpy()[dist_idx],
                        "township": township, "place": place,
-                       "min_distance_m": mind, "mean_distance_m": meand, "lon": lon, "lat": lat,
+                       "min_distance_m": s.min_dist, "mean_distance_m": s.dist_dem / safe, "lon": lon, "lat": lat,
                        "label": np.arange(1, n + 1)})
     df = df[df["population"] > min_people].sort_values(["population", "label"], ascending=[False, True])
     df.insert(0, "gap_id", np.arange(1, len(df) + 1))
     df.insert(2, "people", whole(df["population"].to_numpy()))
-    return df.reset_index(drop=True)[cols]
+    return df.reset_index(drop=True)[_COLUMNS]
+
+
+def reduce_by_tile(ws: Workspace, res: ServiceResult, run: DaskRun, *, trace: bool = True) -> TileSums:
+    """Reduce ``res``'s district sums and gap areas per ``run.tile`` block (:func:`.gap_tiles.reduce_tiles`)."""
+    g = ws.grid
+    idx = place_index(ws)
+    return reduce_tiles(shape=g.shape, transform=g.transform, row=g.row, col=g.col, district=g.district,
+                        n_districts=len(ws.districts), demand=res.demand, counted=res.eligible,
+                        covered=res.covered, gap=res.eligible & ~res.covered & (res.demand > 0),
+                        dist=res.nearest_m, place=idx.cell_place, n_places=len(idx.places), run=run, trace=trace)
 
 
 def gap_polygons(ws: Workspace, res: ServiceResult, *, top: int | None = None,
-                 min_people: float = 0.0) -> gpd.GeoDataFrame:
-    """Return gap areas as polygons (analysis CRS) with the columns of :func:`gap_areas`."""
+                 min_people: float = 0.0, tiles: DaskRun | TileSums | None = None) -> gpd.GeoDataFrame:
+    """Return gap areas as polygons (analysis CRS) with the columns of :func:`gap_areas`.
+
+    ``tiles``: a dask run (reduce per tile of the grid on its cluster, or ``inline``), or the
+    :class:`~.gap_tiles.TileSums` of :func:`reduce_by_tile` already computed; the same areas.
+    """
+    if tiles is not None:
+        red = tiles if isinstance(tiles, TileSums) else reduce_by_tile(ws, res, tiles)
+        table = _table(ws, red.gaps, min_people)
+        if top is not None:
+            table = table.head(top)
+        geom = red.geometry if red.geometry is not None else np.full(red.gaps.n, None, dtype=object)
+        return gpd.GeoDataFrame(table.assign(geometry=geom[table["label"].to_numpy(int) - 1]),
+                                geometry="geometry", crs=ws.crs)
     table = gap_areas(ws, res, min_people=min_people)
     if top is not None:
         table = table.head(top)
@@ -96,32 +142,13 @@ def gap_polygons(ws: Workspace, res: ServiceResult, *, top: int | None = None,
     keep = np.zeros(int(lab.max()) + 1, dtype=bool)
     keep[table["label"].to_numpy(int)] = True
     masked = np.where(keep[lab], lab, 0).astype(np.int32)
-    rings: list[NDArray[np.float64]] = []
-    ring_piece: list[int] = []
-    labels: list[int] = []
-    for k, (geom, val) in enumerate(features.shapes(masked, mask=masked > 0, transform=ws.grid.transform)):
-        for ring in geom["coordinates"]:  # the shell, then the holes
-            rings.append(np.asarray(ring, dtype=np.float64))
-            ring_piece.append(k)
-        labels.append(int(val))
-    if not labels:
+    pieces, labels = trace_pieces(masked, ws.grid.transform)
+    if not labels.size:
         return gpd.GeoDataFrame(table.assign(geometry=None), geometry="geometry", crs=ws.crs)
-    geoms = _polygons(rings, np.asarray(ring_piece, dtype=np.int64))
-    rings.clear()
-    shapes = gpd.GeoDataFrame({"label": labels}, geometry=_by_label(np.asarray(labels, dtype=np.int64), geoms),
+    shapes = gpd.GeoDataFrame({"label": labels}, geometry=_by_label(labels, pieces),
                               crs=ws.crs).drop_duplicates("label").set_index("label")
     out = table.merge(shapes, left_on="label", right_index=True, how="left")
     return gpd.GeoDataFrame(out, geometry="geometry", crs=ws.crs)
-
-
-def _polygons(rings: list[NDArray[np.float64]], ring_piece: NDArray[np.int64]) -> NDArray[np.object_]:
-    """Build the traced pieces in two vectorised shapely calls (one ``shape()`` per piece took 75 %
-    of the gap polygons' time with 365 k pieces): rings from their coordinates, then polygons
-    from their rings (the first ring of a piece is its shell, the others its holes)."""
-    sizes = np.fromiter((r.shape[0] for r in rings), dtype=np.int64, count=len(rings))
-    coords = np.concatenate(rings)
-    lr = shapely.linearrings(coords, indices=np.repeat(np.arange(sizes.size), sizes))
-    return np.asarray(shapely.polygons(lr, indices=ring_piece), dtype=object)
 
 
 def _by_label(labels: NDArray[np.int64], parts: NDArray[np.object_]) -> NDArray[np.object_]:

@@ -24,6 +24,7 @@ __all__ = [
     "capacity_totals",
     "coverage_by_class",
     "coverage_by_district",
+    "coverage_from_sums",
     "cumulative_curve",
     "summary",
     "town_country",
@@ -47,8 +48,15 @@ def coverage_by_district(ws: Workspace, res: ServiceResult) -> pd.DataFrame:
     ``population`` is the service's eligible demand (e.g. children for schools), people.
     """
     dem = np.where(res.eligible, res.demand, 0.0)
-    pop = _district_sums(ws, dem)
-    cov = _district_sums(ws, np.where(res.covered, res.demand, 0.0))
+    return coverage_from_sums(ws, _district_sums(ws, dem), _district_sums(ws, np.where(res.covered, res.demand, 0.0)))
+
+
+def coverage_from_sums(ws: Workspace, pop: NDArray[np.float64], cov: NDArray[np.float64]) -> pd.DataFrame:
+    """Return the table of :func:`coverage_by_district` from each district's people and people covered.
+
+    The dask engine's second pass sums them per tile of the grid
+    (:func:`gisapp.metrics.gaps.reduce_by_tile`).
+    """
     out = pd.DataFrame({
         "district_id": ws.districts["district_id"].to_numpy(),
         "district_name": ws.districts["district_name"].to_numpy(),

@@ -308,13 +308,13 @@ def test_worker_deaths_beyond_the_retries_fail_with_a_message(tmp_path, monkeypa
 
 
 def test_cli_engine_dask_writes_the_same_tables(workspaces, tmp_path):
-    """`coverage --engine dask` on a LocalCluster writes the single-machine district table."""
+    """`coverage --engine dask` on a LocalCluster writes the single-machine district table and gap areas."""
     import subprocess
     import sys
 
     ws_path = tmp_path / "cli_ws"
     yml = _write_workspace(ws_path, rows=120, cols=150, neighbours=8, n_fac=25, terrain_layers=False)
-    outs = {}
+    outs, gpkgs = {}, {}
     for engine in ("local", "dask"):
         out = tmp_path / engine
         cmd = [sys.executable, "-m", "gisapp", "coverage", "-w", str(yml), "-s", "school", "--out", str(out),
@@ -322,9 +322,16 @@ def test_cli_engine_dask_writes_the_same_tables(workspaces, tmp_path):
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         assert p.returncode == 0, p.stderr
         outs[engine] = pd.read_csv(out / "coverage_by_district.csv")
+        gpkgs[engine] = gpd.read_file(out / "gaps.gpkg")
         if engine == "dask":
             assert "dask：已完成" in p.stderr and "未计算" in p.stdout  # progress and what was not computed
     pd.testing.assert_frame_equal(outs["local"], outs["dask"])
+    # the dask run reduced the district table and the gap areas per 64-cell tile on its workers
+    a, b = gpkgs["local"], gpkgs["dask"]
+    assert len(a) == len(b) > 0
+    cols = [c for c in a.columns if c != "geometry"]
+    pd.testing.assert_frame_equal(pd.DataFrame(a[cols]), pd.DataFrame(b[cols]), rtol=1e-9)
+    assert a.geometry.geom_equals(b.geometry).all()
 
 
 @pytest.mark.slow

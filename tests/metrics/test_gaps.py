@@ -75,19 +75,19 @@ def test_vectorised_pieces_equal_shapely_shapes_of_the_traced_rings() -> None:
     from rasterio import features
     from shapely.geometry import shape
 
-    from gisapp.metrics.gaps import _polygons
+    from gisapp.metrics.gap_tiles import trace_pieces
 
     rng = np.random.default_rng(3)
     grid = (rng.random((60, 70)) < 0.45).astype(np.int32) * rng.integers(1, 9, (60, 70)).astype(np.int32)
     grid[10:30, 10:30] = 5
     grid[15:20, 15:20] = 0  # a hole
-    rings, piece, ref = [], [], []
-    for k, (geom, _) in enumerate(features.shapes(grid, mask=grid > 0, transform=Affine(100, 0, 0, 0, -100, 6000))):
+    transform = Affine(100, 0, 0, 0, -100, 6000)
+    ref, ref_val = [], []
+    for geom, val in features.shapes(grid, mask=grid > 0, transform=transform):
         ref.append(shape(geom))
-        for ring in geom["coordinates"]:
-            rings.append(np.asarray(ring, dtype=np.float64))
-            piece.append(k)
-    out = _polygons(rings, np.asarray(piece))
+        ref_val.append(int(val))
+    out, labels = trace_pieces(grid, transform)
+    assert labels.tolist() == ref_val
     assert len(out) == len(ref) > 100
     assert any(len(g.interiors) > 0 for g in ref)  # holes occur
     assert all(shapely.equals_exact(a, b, tolerance=0) for a, b in zip(out, ref, strict=True))
