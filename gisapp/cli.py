@@ -335,7 +335,7 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
 
     ws = _load(args)
     # the pairs (which set the limit of one machine) are gathered only when capacity-limited
-    # coverage needs them; on one machine that is the whole matrix, with dask it is not computed
+    # coverage needs them; on one machine that is the whole matrix, with dask the workers hold them
     need_pairs = True
     if args.service in ws.spec.services:
         from gisapp.metrics.served import people_per_unit
@@ -352,6 +352,12 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
         else:
             by_district = _tables.coverage_by_district(ws, res)
             gaps = _gaps.gap_polygons(ws, res)
+        served = None
+        if res.service.capacity:  # issue 11: people served within capacity (AccessMod style)
+            from gisapp.metrics.served import served_within_capacity
+
+            # with dask the workers hold the catchments while the sweep runs here
+            served = served_within_capacity(ws, res, tiles=kw.get("dask"))
     table = _headed(_whole_people(by_district), lang)
     _write_csv(table, out / "coverage_by_district.csv")
     # an empty layer is written too (as before), with no geometry type
@@ -363,13 +369,9 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     _print_table(table, lang, 1)
     print(t("cli.coverage_total", lang, population=f"{tot.iloc[0]:,.0f}", covered=f"{tot.iloc[1]:,.0f}",
             uncovered=f"{tot.iloc[2]:,.0f}", gaps=f"{len(gaps):,}", out=out))
-    if res.service.capacity and need_pairs and not res.cost_kept:  # said, not skipped silently
-        print(t("served.title", lang))
-        print(t("cli.served_not_dask", lang))
-    elif res.service.capacity:  # issue 11: people served within capacity (AccessMod style)
-        from gisapp.metrics.served import served_total_text, served_whole, served_within_capacity
+    if served is not None:
+        from gisapp.metrics.served import served_total_text, served_whole
 
-        served = served_within_capacity(ws, res)
         print(t("served.title", lang))
         if served.applicable:
             st_table = _headed(served_whole(served), lang)

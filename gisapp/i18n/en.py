@@ -673,7 +673,7 @@ TEXT: dict[str, str] = {
     'error.dask_bad_tile': 'The tile edge must be a positive number of cells, got {tile}; give one with --tile, e.g. 512.',
     'error.dask_window_too_large': 'One task would cut a window of {cells} cells, more than the limit of {max} (tile {tile} cells, reach {reach} cells). Use a smaller --tile or a smaller standard; the tiling is never changed silently.',
     'error.dask_worker_died': 'A dask worker died during the run (out of memory or killed) and the same task failed {tries} times: {detail}. Give each worker more memory, use a smaller --tile, or check the cluster.',
-    'error.dask_cost_not_kept': 'This result was computed by the dask engine without keeping the whole travel-cost matrix (province scale), so "{what}" cannot be computed from it. Compute it with the single-machine engine (--engine local), or again in Python with keep_cost=True.',
+    'error.dask_cost_not_kept': 'This result was computed by the dask engine without keeping the whole travel-cost matrix (province scale), so "{what}" cannot be computed from it. In Python, pass the dask run (served_within_capacity(ws, res, tiles=run)) so that its workers hold the catchments, or compute again with keep_cost=True; the coverage command does this by itself.',
     # --- issue 14: services and years (C) ---
     'error.years_grid_differs': "The two years' results are not on the same grid, so their cells cannot be compared; compare years of the same workspace.",
     # --- issue 11: terrain scenarios, served within capacity (B2) ---
@@ -987,7 +987,6 @@ TEXT: dict[str, str] = {
     'cli.help.memory_limit': 'memory limit per worker of the temporary local cluster (e.g. 4GiB); a worker over it is stopped and its task retried or the run fails',
     'cli.type.positive_int': 'positive integer',
     'cli.dask_progress': 'dask: {done}/{total} tasks done',
-    'cli.served_not_dask': 'Not computed: the dask engine does not keep the whole travel-cost matrix (that is what limits one machine at province scale); run this command with --engine local for people served within capacity.',
     # --- issue 14: services and years (C) ---
     'cli.help.indicators': "write every service's indicators (coverage, people beyond the standard, capacity per 1,000) and the equalisation index by district and year to a table",
     'cli.help.years': 'years separated by commas, e.g. 2020,2025 (default: every year of the workspace)',

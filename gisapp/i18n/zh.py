@@ -673,7 +673,7 @@ TEXT: dict[str, str] = {
     'error.dask_bad_tile': '分块边长必须是正整数（单元格数），当前为 {tile}；请用 --tile 指定，例如 512。',
     'error.dask_window_too_large': '一个计算任务的窗口为 {cells} 个单元格，超过上限 {max}（分块 {tile} 格，最大可达范围 {reach} 格）。请用 --tile 减小分块，或缩小服务标准；不会静默改变分块。',
     'error.dask_worker_died': 'dask 工作进程在计算中退出（可能内存不足或被终止），同一任务已重试 {tries} 次仍失败：{detail}。请增加每个工作进程的内存、减小 --tile，或检查集群。',
-    'error.dask_cost_not_kept': '该结果由 dask 引擎计算且未保留完整的出行成本矩阵（省级规模），无法计算“{what}”。请用单机引擎（--engine local）计算本项，或在 Python 中以 keep_cost=True 重新计算。',
+    'error.dask_cost_not_kept': '该结果由 dask 引擎计算且未保留完整的出行成本矩阵（省级规模），无法计算“{what}”。在 Python 中请传入该 dask 运行（served_within_capacity(ws, res, tiles=run)），由其 worker 保存各设施的服务范围，或以 keep_cost=True 重新计算；coverage 命令会自动这样做。',
     # --- issue 14: services and years (C) ---
     'error.years_grid_differs': '两个年份的结果不在同一格网上，无法逐格比较；请对同一工作区的不同年份进行比较。',
     # --- issue 11: terrain scenarios, served within capacity (B2) ---
@@ -985,7 +985,6 @@ TEXT: dict[str, str] = {
     'cli.help.memory_limit': '本机临时集群每个工作进程的内存上限（例如 4GiB）；超出时该进程被终止，任务重试或报错',
     'cli.type.positive_int': '正整数',
     'cli.dask_progress': 'dask：已完成 {done}/{total} 个任务',
-    'cli.served_not_dask': '未计算：dask 引擎不保留完整的出行成本矩阵（省级规模的内存上限即在于此）；需要能力约束下的服务人口时，请用 --engine local 运行本命令。',
     # --- issue 14: services and years (C) ---
     'cli.help.indicators': '按区县和年份输出各项服务的指标（覆盖率、标准外人口、每千人容量）及均等化指数，写入表格文件',
     'cli.help.years': '年份，用逗号分隔，例如 2020,2025（默认：工作区的全部年份）',

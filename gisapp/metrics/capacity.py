@@ -18,7 +18,7 @@ works too.  Everything is vectorised per facility; there is no loop over cells.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,7 +30,9 @@ from gisapp._errors import GisAppError, UnitsError
 from gisapp.travel.cost import CostMatrix
 
 __all__ = [
+    "COLUMN_BATCH",
     "CapacityCoverage",
+    "ColumnSource",
     "capacity_coverage",
     "population_order",
     "POP_COL",
@@ -56,6 +58,12 @@ OUTER_RING_COL = "outer_ring_min"
 OUTER_SHARE_COL = "outer_ring_share_covered"
 POP_COL = "pop"
 POP_COVERED_PCT_COL = "pop_covered_pct"
+
+#: Where :func:`capacity_coverage` reads each facility's catchment: given a batch of facilities
+#: (in processing order), their (cells ascending, costs), one after another.
+ColumnSource = Callable[[NDArray[np.int64]], Iterator[tuple[NDArray[np.int64], NDArray[np.float64]]]]
+#: Facilities per batch asked of a :data:`ColumnSource`.
+COLUMN_BATCH = 512
 
 #: AccessMod rounds travel times to whole seconds before growing catchments.
 ONE_SECOND_MIN = 1.0 / 60.0
@@ -167,6 +175,8 @@ def capacity_coverage(
     zone: NDArray[np.integer] | None = None,
     facility_ids: Sequence[object] | None = None,
     zone_ids: Sequence[object] | None = None,
+    columns: ColumnSource | None = None,
+    keep_allocation: bool = True,
 ) -> CapacityCoverage:
     """Cover population facility by facility until each one's capacity is used (AccessMod).
 
@@ -193,6 +203,16 @@ def capacity_coverage(
         Zone index per cell (-1 outside every zone), for the per-zone table.
     facility_ids, zone_ids
         Labels for the facility and zone tables (default 0..n-1).
+    columns
+        Where each facility's catchment comes from instead of ``cost.matrix`` (which is then
+        only read for its shape, unit and cut-off): called with consecutive batches of
+        facilities in processing order, it yields each one's cells (ascending) and costs.
+        The dask engine fetches them from the workers that hold them
+        (:func:`gisapp.metrics.dask_engine.capacity_tiled`), so the pairs are never all on
+        one machine.
+    keep_allocation
+        Build :attr:`CapacityCoverage.allocation` (False: an empty matrix; its pairs may be
+        as many as the catchments').
 
     Returns
     -------
@@ -232,7 +252,14 @@ def capacity_coverage(
         raise GisAppError(msg)
     limit = cost.cutoff if max_minutes is None else float(max_minutes)
 
-    csc = sp.csc_array(cost.matrix)
+    if columns is None:
+        csc = sp.csc_array(cost.matrix)
+
+        def columns(batch: NDArray[np.int64]) -> Iterator[tuple[NDArray[np.int64], NDArray[np.float64]]]:
+            for j in batch.tolist():
+                lo, hi = csc.indptr[j], csc.indptr[j + 1]
+                yield (np.asarray(csc.indices[lo:hi], dtype=np.int64), np.asarray(csc.data[lo:hi], dtype=np.float64))
+
     residual = p.copy()
     alloc_rows: list[NDArray[np.int64]] = []
     alloc_cols: list[NDArray[np.int64]] = []
@@ -243,11 +270,10 @@ def capacity_coverage(
     inner = np.full(n_fac, np.nan)
     outer = np.full(n_fac, np.nan)
     share = np.full(n_fac, np.nan)
-    for k, j in enumerate(seq):  # facilities one by one: each sees what earlier ones left
+    batches = (seq[a:a + COLUMN_BATCH] for a in range(0, n_fac, COLUMN_BATCH))
+    stream = ((j, col) for batch in batches for j, col in zip(batch.tolist(), columns(batch), strict=True))
+    for k, (j, (cells, t)) in enumerate(stream):  # facilities one by one: each sees what earlier ones left
         rank[j] = k
-        lo, hi = csc.indptr[j], csc.indptr[j + 1]
-        cells = np.asarray(csc.indices[lo:hi], dtype=np.int64)
-        t = np.asarray(csc.data[lo:hi], dtype=np.float64)
         keep = t <= limit
         cells, t = cells[keep], t[keep]
         if ring_minutes is None:
@@ -281,6 +307,8 @@ def capacity_coverage(
             share[j] = frac
             covered_f[j] = float(cap[j])
         residual[cells] = np.maximum(residual[cells] - take, 0.0)
+        if not keep_allocation:
+            continue
         nz = take > 0
         alloc_rows.append(cells[nz])
         alloc_cols.append(np.full(int(nz.sum()), j, dtype=np.int64))

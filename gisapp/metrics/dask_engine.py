@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from affine import Affine
 from numpy.typing import NDArray
 
@@ -48,7 +49,8 @@ from gisapp.travel.cost import CostMatrix, cost_matrix_from_pairs
 from gisapp.travel.friction import BICYCLE_MAX_FACTOR, Mode
 from gisapp.travel.straight import nearest_straight_line, stencil_pairs
 
-__all__ = ["DEFAULT_TILE", "DaskRun", "TiledResult", "map_tasks", "run_tiled", "window_bounds"]
+__all__ = ["DEFAULT_TILE", "DaskRun", "TilePlan", "TiledResult", "capacity_tiled", "map_tasks", "plan_tiles",
+           "run_tiled", "window_bounds"]
 
 #: Edge of the block of grid cells whose facilities form one catchment task, cells.
 DEFAULT_TILE = 512
@@ -199,14 +201,12 @@ def _row_min(p: NDArray[np.int64], cols: NDArray[np.int64], cost: NDArray[np.flo
     return p[pick], cost[pick], cols[pick]
 
 
-def catchment_task(spec: dict[str, Any]) -> dict[str, Any]:
-    """One group of facilities on its window: nearest, 2SFCA share and (optionally) pairs.
-
-    ``spec`` holds numpy arrays only (it is shipped to a worker); see :func:`run_tiled`.
-    """
+def _task_pairs(spec: dict[str, Any]) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64],
+                                                NDArray[np.float64]]:
+    """The pairs of one group of facilities on its window: (window cell ids ascending, local cell
+    position, local facility position, cost); every pair within the cut-off."""
     ci_w: NDArray[np.int64] = spec["cell_index"]
     ids = np.sort(ci_w[ci_w >= 0])
-    n_local = ids.size
     cols: NDArray[np.int64] = spec["cols"]
     if spec["kind"] == "straight":
         rows, counts, dist = stencil_pairs(ci_w, spec["transform"], spec["fx"], spec["fy"],
@@ -214,30 +214,38 @@ def catchment_task(spec: dict[str, Any]) -> dict[str, Any]:
         p = np.searchsorted(ids, rows.astype(np.int64))
         f = np.repeat(np.arange(cols.size, dtype=np.int64), counts)
         c = dist * 1.0  # straight_line_cost's circuity of 1 (the same floating-point values)
-    else:
-        from gisapp.travel.friction import FrictionSurface
-        from gisapp.travel.kernel import cost_matrix, kernel_grid
+        return ids, p, f, c
+    from gisapp.travel.friction import FrictionSurface
+    from gisapp.travel.kernel import cost_matrix, kernel_grid
 
-        local = np.full(ci_w.shape, -1, dtype=np.int64)
-        local[ci_w >= 0] = np.searchsorted(ids, ci_w[ci_w >= 0])
-        ps, fs, cs = [], [], []
-        for s in spec["surfaces"]:
-            surf = FrictionSurface(speed_kph=s.speed_kph, mode=s.mode, klass=s.klass,
-                                   transform=spec["transform_w"], barrier=s.barrier)
-            kg = kernel_grid(surf, dem=s.dem, direction="towards", neighbours=spec["neighbours"],
-                             bicycle_max_factor=s.bicycle_cap)
-            cm = cost_matrix(kg, spec["rc"], local, max_minutes=spec["cutoff"], on_impassable="skip")
-            del kg
-            r, cc, v = cm.pairs()
-            if s.selector is not None:
-                keep = v <= s.selector[r]
-                r, cc, v = r[keep], cc[keep], v[keep]
-            ps.append(r)
-            fs.append(cc)
-            cs.append(v)
-        p = np.concatenate(ps)
-        f = np.concatenate(fs)
-        c = np.concatenate(cs)
+    local = np.full(ci_w.shape, -1, dtype=np.int64)
+    local[ci_w >= 0] = np.searchsorted(ids, ci_w[ci_w >= 0])
+    ps, fs, cs = [], [], []
+    for s in spec["surfaces"]:
+        surf = FrictionSurface(speed_kph=s.speed_kph, mode=s.mode, klass=s.klass,
+                               transform=spec["transform_w"], barrier=s.barrier)
+        kg = kernel_grid(surf, dem=s.dem, direction="towards", neighbours=spec["neighbours"],
+                         bicycle_max_factor=s.bicycle_cap)
+        cm = cost_matrix(kg, spec["rc"], local, max_minutes=spec["cutoff"], on_impassable="skip")
+        del kg
+        r, cc, v = cm.pairs()
+        if s.selector is not None:
+            keep = v <= s.selector[r]
+            r, cc, v = r[keep], cc[keep], v[keep]
+        ps.append(r)
+        fs.append(cc)
+        cs.append(v)
+    return ids, np.concatenate(ps), np.concatenate(fs), np.concatenate(cs)
+
+
+def catchment_task(spec: dict[str, Any]) -> dict[str, Any]:
+    """One group of facilities on its window: nearest, 2SFCA share and (optionally) pairs.
+
+    ``spec`` holds numpy arrays only (it is shipped to a worker); see :func:`run_tiled`.
+    """
+    ids, p, f, c = _task_pairs(spec)
+    n_local = ids.size
+    cols: NDArray[np.int64] = spec["cols"]
     out: dict[str, Any] = {"n_pairs": int(p.size)}
     gcol = cols[f]
     if spec["kind"] == "terrain":
@@ -256,6 +264,35 @@ def catchment_task(spec: dict[str, Any]) -> dict[str, Any]:
     if spec["keep_cost"]:
         out["pairs"] = (ids[p], gcol, c)
     return out
+
+
+def within_task(spec: dict[str, Any]) -> dict[str, Any]:
+    """One group's catchments within each cell's standard, by facility, cells ascending.
+
+    Kept on its worker for the capacity pass (:func:`capacity_tiled`); returns also the
+    people within reach of each facility (summed in ascending cell order, as the sparse
+    product of one machine sums them, so the processing order is the same).
+    """
+    ids, p, f, c = _task_pairs(spec)
+    keep = c <= spec["thr"][p]
+    p, f, c = p[keep], f[keep], c[keep]
+    order = np.lexsort((p, f))
+    p, f, c = p[order], f[order], c[order]
+    n_f = int(spec["cols"].size)
+    ptr = np.zeros(n_f + 1, dtype=np.int64)
+    np.cumsum(np.bincount(f, minlength=n_f), out=ptr[1:])
+    total = np.bincount(f, weights=spec["demand"][p], minlength=n_f)
+    return {"cells": ids[p], "t": c, "ptr": ptr, "total": np.asarray(total, dtype=np.float64)}
+
+
+def _within_total(held: dict[str, Any]) -> NDArray[np.float64]:
+    return np.asarray(held["total"])
+
+
+def _within_slices(held: dict[str, Any], local: list[int]) -> list[tuple[NDArray[np.int64], NDArray[np.float64]]]:
+    """The catchments (cells, costs) of the group's facilities at positions ``local``."""
+    ptr = held["ptr"]
+    return [(held["cells"][ptr[k]:ptr[k + 1]], held["t"][ptr[k]:ptr[k + 1]]) for k in local]
 
 
 def nearest_task(x: NDArray[np.float64], y: NDArray[np.float64], fx: NDArray[np.float64],
@@ -387,6 +424,99 @@ def _facility_rc(fx: NDArray[np.float64], fy: NDArray[np.float64],
     return r, c
 
 
+@dataclass
+class TilePlan:
+    """The catchment tasks of one service: facility groups and their windows, and how to cut a task's data."""
+
+    kind: str
+    cell_index: NDArray[np.int64]
+    transform: Affine
+    fx: NDArray[np.float64]
+    fy: NDArray[np.float64]
+    fr: NDArray[np.int64]
+    fc: NDArray[np.int64]
+    demand: NDArray[np.float64]
+    threshold: NDArray[np.float64]
+    cutoff: float
+    supply: NDArray[np.float64] | None
+    keep_cost: bool
+    surfaces: list[TerrainInput]
+    neighbours: int
+    specs: list[tuple[NDArray[np.int64], tuple[int, int, int, int]]]
+
+    def make(self, g: NDArray[np.int64], win: tuple[int, int, int, int]) -> dict[str, Any]:
+        """The data of the task of facilities ``g`` on window ``win`` (numpy arrays, shipped to a worker)."""
+        r0, r1, c0, c1 = win
+        ci_w = np.ascontiguousarray(self.cell_index[r0:r1, c0:c1])
+        ids = np.sort(ci_w[ci_w >= 0])
+        spec: dict[str, Any] = {
+            "kind": self.kind, "cell_index": ci_w, "cols": g, "cutoff": float(self.cutoff),
+            "keep_cost": self.keep_cost, "thr": self.threshold[ids], "demand": self.demand[ids],
+            "supply": None if self.supply is None else np.asarray(self.supply, dtype=np.float64)[g],
+        }
+        if self.kind == "straight":
+            spec.update(transform=self.transform, fx=self.fx[g], fy=self.fy[g], origin=(r0, c0))
+        else:
+            spec.update(transform_w=self.transform * Affine.translation(c0, r0), neighbours=self.neighbours,
+                        rc=np.column_stack([self.fr[g] - r0, self.fc[g] - c0]),
+                        surfaces=[TerrainInput(
+                            speed_kph=np.ascontiguousarray(s.speed_kph[r0:r1, c0:c1]),
+                            mode=np.ascontiguousarray(s.mode[r0:r1, c0:c1]),
+                            klass=np.ascontiguousarray(s.klass[r0:r1, c0:c1]),
+                            barrier=np.ascontiguousarray(s.barrier[r0:r1, c0:c1]),
+                            dem=None if s.dem is None else np.ascontiguousarray(s.dem[r0:r1, c0:c1]),
+                            selector=None if s.selector is None else s.selector[ids],
+                            bicycle_cap=s.bicycle_cap) for s in self.surfaces])
+        return spec
+
+
+def plan_tiles(*, kind: str, cell_index: NDArray[np.int64], transform: Affine, fx: NDArray[np.float64],
+               fy: NDArray[np.float64], demand: NDArray[np.float64], threshold: NDArray[np.float64],
+               cutoff: float, supply: NDArray[np.float64] | None, run: DaskRun,
+               surfaces: list[TerrainInput] | None = None, neighbours: int = 16) -> TilePlan:
+    """Group the facilities by tile and give each group its window (see :func:`run_tiled`).
+
+    Raises
+    ------
+    GisAppError
+        ``dask_bad_tile`` for a tile below one cell; ``dask_window_too_large`` when a window
+        exceeds ``run.max_window_cells``.
+    """
+    shape = (int(cell_index.shape[0]), int(cell_index.shape[1]))
+    n_fac = int(fx.size)
+    tile = int(run.tile)
+    if tile < 1:
+        raise GisAppError(code="dask_bad_tile", params={"tile": tile})
+    if kind == "straight":
+        fr, fc = _facility_rc(fx, fy, transform)
+        usable = np.ones(n_fac, dtype=bool)
+        reach = int(math.ceil(cutoff / float(transform.a))) + 2
+    else:
+        from gisapp.travel.grid_search import points_to_rc
+
+        rc = points_to_rc(fx, fy, transform)
+        fr, fc = rc[:, 0].astype(np.int64), rc[:, 1].astype(np.int64)
+        usable = (fr >= 0) & (fr < shape[0]) & (fc >= 0) & (fc < shape[1])
+        cell_size = (abs(float(transform.a)), abs(float(transform.e)))
+        reach = terrain_reach_cells(cutoff, surfaces or [], cell_size, neighbours)
+    cand = np.flatnonzero(usable)
+    groups = [cand[g] for g in _groups(fr[cand], fc[cand], tile, shape)]
+    specs: list[tuple[NDArray[np.int64], tuple[int, int, int, int]]] = []
+    for g in groups:
+        r0, r1, c0, c1 = window_bounds(fr[g], fc[g], reach, shape)
+        if r1 <= r0 or c1 <= c0:
+            continue  # facilities far off the grid: they reach no cell
+        cells = (r1 - r0) * (c1 - c0)
+        if cells > run.max_window_cells:
+            raise GisAppError(code="dask_window_too_large",
+                              params={"cells": f"{cells:,}", "max": f"{run.max_window_cells:,}",
+                                      "tile": tile, "reach": reach})
+        specs.append((g, (r0, r1, c0, c1)))
+    return TilePlan(kind=kind, cell_index=cell_index, transform=transform, fx=fx, fy=fy, fr=fr, fc=fc,
+                    demand=demand, threshold=threshold, cutoff=float(cutoff), supply=supply,
+                    keep_cost=bool(run.keep_cost), surfaces=list(surfaces or []), neighbours=neighbours, specs=specs)
+
+
 def run_tiled(
     *,
     kind: str,
@@ -431,66 +561,17 @@ def run_tiled(
     surfaces
         Terrain: one :class:`TerrainInput` per travel mode.
     """
-    shape = (int(cell_index.shape[0]), int(cell_index.shape[1]))
+    plan = plan_tiles(kind=kind, cell_index=cell_index, transform=transform, fx=fx, fy=fy, demand=demand,
+                      threshold=threshold, cutoff=cutoff, supply=supply, run=run, surfaces=surfaces,
+                      neighbours=neighbours)
+    specs, make = plan.specs, plan.make
     n = int(cell_row.size)
+    n_fac = int(fx.size)
 
     def cell_xy(a: int, b: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         x = np.asarray(transform.c + (cell_col[a:b] + 0.5) * transform.a, dtype=np.float64)
         y = np.asarray(transform.f + (cell_row[a:b] + 0.5) * transform.e, dtype=np.float64)
         return x, y
-    n_fac = int(fx.size)
-    tile = int(run.tile)
-    if tile < 1:
-        raise GisAppError(code="dask_bad_tile", params={"tile": tile})
-    if kind == "straight":
-        fr, fc = _facility_rc(fx, fy, transform)
-        usable = np.ones(n_fac, dtype=bool)
-        reach = int(math.ceil(cutoff / float(transform.a))) + 2
-    else:
-        from gisapp.travel.grid_search import points_to_rc
-
-        rc = points_to_rc(fx, fy, transform)
-        fr, fc = rc[:, 0].astype(np.int64), rc[:, 1].astype(np.int64)
-        usable = (fr >= 0) & (fr < shape[0]) & (fc >= 0) & (fc < shape[1])
-        cell_size = (abs(float(transform.a)), abs(float(transform.e)))
-        reach = terrain_reach_cells(cutoff, surfaces or [], cell_size, neighbours)
-    cand = np.flatnonzero(usable)
-    groups = [cand[g] for g in _groups(fr[cand], fc[cand], tile, shape)]
-    specs: list[tuple[NDArray[np.int64], tuple[int, int, int, int]]] = []
-    for g in groups:
-        r0, r1, c0, c1 = window_bounds(fr[g], fc[g], reach, shape)
-        if r1 <= r0 or c1 <= c0:
-            continue  # facilities far off the grid: they reach no cell
-        cells = (r1 - r0) * (c1 - c0)
-        if cells > run.max_window_cells:
-            raise GisAppError(code="dask_window_too_large",
-                              params={"cells": f"{cells:,}", "max": f"{run.max_window_cells:,}",
-                                      "tile": tile, "reach": reach})
-        specs.append((g, (r0, r1, c0, c1)))
-
-    def make(g: NDArray[np.int64], win: tuple[int, int, int, int]) -> dict[str, Any]:
-        r0, r1, c0, c1 = win
-        ci_w = np.ascontiguousarray(cell_index[r0:r1, c0:c1])
-        ids = np.sort(ci_w[ci_w >= 0])
-        spec: dict[str, Any] = {
-            "kind": kind, "cell_index": ci_w, "cols": g, "cutoff": float(cutoff),
-            "keep_cost": bool(run.keep_cost), "thr": threshold[ids], "demand": demand[ids],
-            "supply": None if supply is None else np.asarray(supply, dtype=np.float64)[g],
-        }
-        if kind == "straight":
-            spec.update(transform=transform, fx=fx[g], fy=fy[g], origin=(r0, c0))
-        else:
-            spec.update(transform_w=transform * Affine.translation(c0, r0), neighbours=neighbours,
-                        rc=np.column_stack([fr[g] - r0, fc[g] - c0]),
-                        surfaces=[TerrainInput(
-                            speed_kph=np.ascontiguousarray(s.speed_kph[r0:r1, c0:c1]),
-                            mode=np.ascontiguousarray(s.mode[r0:r1, c0:c1]),
-                            klass=np.ascontiguousarray(s.klass[r0:r1, c0:c1]),
-                            barrier=np.ascontiguousarray(s.barrier[r0:r1, c0:c1]),
-                            dem=None if s.dem is None else np.ascontiguousarray(s.dem[r0:r1, c0:c1]),
-                            selector=None if s.selector is None else s.selector[ids],
-                            bicycle_cap=s.bicycle_cap) for s in (surfaces or [])])
-        return spec
 
     near_m = np.full(n, np.inf)
     near_j = np.full(n, -1, dtype=np.int64)
@@ -542,3 +623,136 @@ def run_tiled(
                        access=access, cost=cost, n_pairs=counter["pairs"], tasks=len(specs),
                        windows=[w for _, w in specs])
 
+
+
+# --------------------------------------------------------------------------- capacity-limited coverage
+
+
+def capacity_tiled(plan: TilePlan, run: DaskRun, *, n_cells: int, pop: NDArray[np.float64],
+                   capacity: NDArray[np.float64], unit: str, ring_minutes: float | None,
+                   zone: NDArray[np.int64] | None = None, zone_ids: list[Any] | None = None,
+                   facility_ids: list[Any] | None = None) -> Any:
+    """Capacity-limited coverage (AccessMod style) with the catchments held by the workers.
+
+    The order of the facilities is global (most people within reach first) and each facility
+    takes from what earlier ones left, so the sweep itself runs on the client, facility by
+    facility, as on one machine (:func:`gisapp.metrics.capacity.capacity_coverage`).  What is
+    distributed is what does not fit on one machine: each task computes its group's catchments
+    within each cell's standard and *keeps* them on its worker (pass 1, which also gives each
+    facility's people within reach, hence the order); the sweep then asks the workers for the
+    catchments of the next :data:`~gisapp.metrics.capacity.COLUMN_BATCH` facilities in order
+    (pass 2).  The client holds the per-cell residual and one batch of catchments; the workers
+    hold the catchments, each a share.  Same results as one machine: the same pairs, summed in
+    the same order.  A worker that dies takes its groups' catchments with it: they are computed
+    again (at most :data:`RETRIES` times).
+
+    ``pop`` is the demand counted (0 where not eligible), ``capacity`` people per facility
+    (the plan's columns), ``unit`` the cost's unit ("m" or "min").
+    """
+    from gisapp.metrics.capacity import capacity_coverage
+    from gisapp.travel.cost import CostMatrix
+
+    n_fac = int(plan.fx.size)
+    owner = np.full(n_fac, -1, dtype=np.int64)
+    pos = np.zeros(n_fac, dtype=np.int64)
+    for k, (g, _) in enumerate(plan.specs):
+        owner[g] = k
+        pos[g] = np.arange(g.size)
+    total = np.zeros(n_fac)
+    empty = (np.zeros(0, dtype=np.int64), np.zeros(0))
+    dummy = CostMatrix(sp.csr_array((n_cells, n_fac)), unit, plan.cutoff)  # type: ignore[arg-type]
+
+    Cols = list[tuple[NDArray[np.int64], NDArray[np.float64]]]
+
+    def sweep(fetch: Callable[[dict[int, list[int]]], dict[int, Cols]]) -> Any:
+        order = np.asarray(np.lexsort((np.arange(n_fac), -total)), dtype=np.int64)  # population_order
+
+        def columns(batch: NDArray[np.int64]) -> Iterator[tuple[NDArray[np.int64], NDArray[np.float64]]]:
+            ks = owner[batch]
+            want = {k: pos[batch[ks == k]].tolist() for k in np.unique(ks[ks >= 0]).tolist()}
+            got_k = fetch(want)
+            got: dict[int, tuple[NDArray[np.int64], NDArray[np.float64]]] = {}
+            for k, cols in got_k.items():
+                got.update(zip(batch[ks == k].tolist(), cols, strict=True))
+            for j in batch.tolist():
+                yield got.get(j, empty)
+
+        return capacity_coverage(pop, dummy, capacity, order=order, ring_minutes=ring_minutes, zone=zone,
+                                 zone_ids=zone_ids, facility_ids=facility_ids, columns=columns,
+                                 keep_allocation=False)
+
+    if run.inline:
+        held_local = []
+        for k, (g, win) in enumerate(plan.specs):
+            held_local.append(within_task(plan.make(g, win)))
+            total[g] = held_local[k]["total"]
+        return sweep(lambda want: {k: _within_slices(held_local[k], locs) for k, locs in want.items()})
+
+    distributed = _distributed()
+    lost = _worker_lost(distributed)
+    with client_for(run) as client:
+        in_flight = max(2, 2 * len(client.scheduler_info().get("workers", {})))
+        held: dict[int, Any] = {}
+        tries: dict[int, int] = {}
+
+        def hold(k: int) -> Any:
+            g, win = plan.specs[k]
+            while True:
+                try:
+                    [ref] = client.scatter([plan.make(g, win)], hash=False)
+                    held[k] = client.submit(within_task, ref, pure=False)
+                    return client.submit(_within_total, held[k], pure=False)
+                except lost as exc:
+                    again(k, exc)
+
+        def again(k: int, exc: BaseException) -> None:
+            tries[k] = tries.get(k, 0) + 1
+            if tries[k] > RETRIES:
+                raise GisAppError(code="dask_worker_died",
+                                  params={"tries": tries[k], "detail": f"{type(exc).__name__}: {str(exc)[:160]}"}) from exc
+            client.wait_for_workers(1, timeout=120)
+
+        # pass 1: every group's catchments, kept on the workers; at most two tasks per worker in flight
+        todo = list(range(len(plan.specs)))[::-1]
+        seq = distributed.as_completed()
+        which: dict[str, int] = {}
+        for _ in range(min(in_flight, len(todo))):
+            k = todo.pop()
+            fut = hold(k)
+            which[fut.key] = k
+            seq.add(fut)
+        for fut in seq:
+            k = which.pop(fut.key)
+            try:
+                total[plan.specs[k][0]] = fut.result()
+            except lost as exc:
+                again(k, exc)
+                fut = hold(k)
+                which[fut.key] = k
+                seq.add(fut)
+                continue
+            if todo:
+                nk = todo.pop()
+                nf = hold(nk)
+                which[nf.key] = nk
+                seq.add(nf)
+
+        def fetch(want: dict[int, list[int]]) -> dict[int, Cols]:
+            futs = {k: client.submit(_within_slices, held[k], locs, pure=False) for k, locs in want.items()}
+            out: dict[int, Cols] = {}
+            for k, fut in futs.items():
+                while True:
+                    try:
+                        out[k] = fut.result()
+                        break
+                    except lost as exc:  # the worker holding them died: compute them again
+                        again(k, exc)
+                        hold(k).result()
+                        fut = client.submit(_within_slices, held[k], want[k], pure=False)
+            return out
+
+        try:
+            return sweep(fetch)
+        finally:
+            for fut in held.values():
+                fut.release()

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import pandas as pd
@@ -53,8 +53,11 @@ from gisapp.metrics.capacity import (
     population_order,
 )
 from gisapp.metrics.people import whole
-from gisapp.metrics.service import ServiceResult, per_cell_threshold, terrain_thresholds
+from gisapp.metrics.service import ServiceResult, per_cell_threshold, terrain_thresholds, tile_plan
 from gisapp.workspace import Workspace
+
+if TYPE_CHECKING:
+    from gisapp.metrics.dask_engine import DaskRun
 
 __all__ = ["SEAT_FIELDS", "SERVED_COLUMNS", "Notice", "ServedWithinCapacity", "people_per_unit",
            "served_export", "served_total_text", "served_whole", "served_within_capacity"]
@@ -203,7 +206,7 @@ def _empty(res: ServiceResult, reason: Notice) -> ServedWithinCapacity:
                                 float("nan"), float("nan"), fac, (), None)
 
 
-def served_within_capacity(ws: Workspace, res: ServiceResult) -> ServedWithinCapacity:
+def served_within_capacity(ws: Workspace, res: ServiceResult, *, tiles: DaskRun | None = None) -> ServedWithinCapacity:
     """Return the people served within capacity of one service, by district and in total.
 
     Parameters
@@ -213,6 +216,11 @@ def served_within_capacity(ws: Workspace, res: ServiceResult) -> ServedWithinCap
         table ``res.facility_idx`` indexes).
     res
         The service's result (:func:`~gisapp.metrics.service.run_service`, either travel mode).
+    tiles
+        For a result of the dask engine that kept no pairs (province scale): the run whose
+        workers compute and hold the catchments while the sweep runs on this machine
+        (:func:`gisapp.metrics.dask_engine.capacity_tiled`); the same numbers.  Without it
+        such a result raises ``dask_cost_not_kept``.
 
     Returns
     -------
@@ -224,7 +232,7 @@ def served_within_capacity(ws: Workspace, res: ServiceResult) -> ServedWithinCap
     per, note = people_per_unit(svc, ws.spec.demand_groups)
     if not np.isfinite(per) or svc.capacity is None:
         return _empty(res, note)
-    if not res.cost_kept:  # the dask engine at province scale: the pairs were never gathered
+    if not res.cost_kept and tiles is None:  # the dask engine at province scale: the pairs were never gathered
         raise GisAppError(code="dask_cost_not_kept", params={"what": Term("served.title")})
     notices: list[Notice] = []
     fac = ws.facilities
@@ -248,11 +256,18 @@ def served_within_capacity(ws: Workspace, res: ServiceResult) -> ServedWithinCap
         thr = res.threshold_m
         ring = None
         notices.append(Notice("served.note_metres"))
-    within = res.cost.within(per_cell_threshold(thr))
-    order = population_order(dem, within)
     districts = ws.districts
-    cov = capacity_coverage(dem, within, cap_people, order=order, ring_minutes=ring, zone=ws.grid.district,
-                            zone_ids=list(range(len(districts))), facility_ids=list(ids))
+    if not res.cost_kept:
+        from gisapp.metrics.dask_engine import capacity_tiled
+
+        cov = capacity_tiled(tile_plan(ws, res, tiles), tiles, n_cells=ws.grid.n, pop=dem, capacity=cap_people,  # type: ignore[arg-type]
+                             unit=res.cost.unit, ring_minutes=ring, zone=ws.grid.district,
+                             zone_ids=list(range(len(districts))), facility_ids=list(ids))
+    else:
+        within = res.cost.within(per_cell_threshold(thr))
+        order = population_order(dem, within)
+        cov = capacity_coverage(dem, within, cap_people, order=order, ring_minutes=ring, zone=ws.grid.district,
+                                zone_ids=list(range(len(districts))), facility_ids=list(ids))
     zones = cov.zones
     assert zones is not None  # zone was given
     pop = zones["pop"].to_numpy(float)

@@ -36,6 +36,7 @@ __all__ = [
     "straight_line_travel",
     "per_cell_threshold",
     "terrain_thresholds",
+    "tile_plan",
 ]
 
 
@@ -321,6 +322,46 @@ def _nearest_rows(idx: NDArray[np.int64], j: NDArray[np.int64]) -> NDArray[np.in
     return np.where(j >= 0, idx[np.clip(j, 0, idx.size - 1)], -1)
 
 
+def _tiled_kwargs(ws: Workspace, svc: ServiceSpec, town: NDArray[np.bool_], thr: NDArray[np.float64],
+                  mode: str) -> dict[str, Any]:
+    """What the dask engine's tasks need beyond the cells and facilities: the kind of cost, each
+    cell's threshold in its unit, the cut-off, and in terrain mode the friction surfaces."""
+    if mode == "straight_line":
+        return {"kind": "straight", "threshold": thr, "cutoff": float(thr.max()), "cost_unit": "m"}
+    from gisapp.metrics import dask_engine as _dk
+    from gisapp.travel import terrain as terrain
+
+    thr_min = terrain_thresholds(svc, town)
+    modes = [svc.standard.mode]
+    selectors: list[NDArray[np.float64] | None] = [None]
+    if svc.rural_standard is not None and svc.rural_standard.mode != svc.standard.mode:
+        modes = [svc.standard.mode, svc.rural_standard.mode]
+        selectors = [np.where(town, thr_min, -1.0), np.where(town, -1.0, thr_min)]
+    dem = terrain.dem_for(ws)
+    surfaces = []
+    for m, sel in zip(modes, selectors, strict=True):
+        surf = terrain.surface_for(ws, m)
+        surfaces.append(_dk.TerrainInput(speed_kph=surf.speed_kph, mode=surf.mode, klass=surf.klass,
+                                         barrier=surf.barrier, dem=dem, selector=sel))
+    return {"kind": "terrain", "threshold": thr_min, "cutoff": float(thr_min.max()), "cost_unit": "min",
+            "surfaces": surfaces, "neighbours": int(ws.spec.travel.get("neighbours", 16))}
+
+
+def tile_plan(ws: Workspace, res: ServiceResult, run: DaskRun) -> Any:
+    """The dask engine's catchment tasks of ``res``'s service, within each cell's standard (a
+    :class:`~gisapp.metrics.dask_engine.TilePlan`; for the capacity pass over the same catchments)."""
+    from gisapp.metrics import dask_engine as _dk
+
+    fac = ws.facilities
+    idx = np.asarray(res.facility_idx, dtype=np.int64)
+    kw = _tiled_kwargs(ws, res.service, ws.town, res.threshold_m, res.mode)
+    kw.pop("cost_unit")
+    g = ws.grid
+    return _dk.plan_tiles(cell_index=g.cell_index, transform=g.transform, fx=fac["x"].to_numpy(float)[idx],
+                          fy=fac["y"].to_numpy(float)[idx], demand=np.where(res.eligible, res.demand, 0.0),
+                          supply=None, run=run, **kw)
+
+
 def _run_dask(ws: Workspace, svc: ServiceSpec, fac: gpd.GeoDataFrame, idx: NDArray[np.int64],
               fx: NDArray[np.float64], fy: NDArray[np.float64], demand: NDArray[np.float64],
               town: NDArray[np.bool_], eligible: NDArray[np.bool_], thr: NDArray[np.float64],
@@ -334,43 +375,25 @@ def _run_dask(ws: Workspace, svc: ServiceSpec, fac: gpd.GeoDataFrame, idx: NDArr
     dem_eff = np.where(eligible, demand, 0.0)
     common: dict[str, Any] = {"cell_index": g.cell_index, "transform": g.transform, "cell_row": g.row, "cell_col": g.col,
               "fx": fx, "fy": fy, "demand": dem_eff, "supply": supply, "run": run}
+    kw = _tiled_kwargs(ws, svc, town, thr, mode)
+    tr = _dk.run_tiled(**kw, **common)
     if mode == "straight_line":
-        cutoff = float(thr.max())
-        tr = _dk.run_tiled(kind="straight", threshold=thr, cutoff=cutoff, cost_unit="m", **common)
         covered = eligible & (tr.nearest_m <= thr)
         travel_cost = straight_line_travel(tr.nearest_m, svc, town)
         unit = svc.standard.unit
         nearest_global = _nearest_rows(idx, tr.nearest_j)
-        cost_unit = "m"
     else:
-        from gisapp.travel import terrain as terrain
-
-        thr_min = terrain_thresholds(svc, town)
-        cutoff = float(thr_min.max())
-        modes = [svc.standard.mode]
-        selectors: list[NDArray[np.float64] | None] = [None]
-        if svc.rural_standard is not None and svc.rural_standard.mode != svc.standard.mode:
-            modes = [svc.standard.mode, svc.rural_standard.mode]
-            selectors = [np.where(town, thr_min, -1.0), np.where(town, -1.0, thr_min)]
-        dem = terrain.dem_for(ws)
-        surfaces = []
-        for m, sel in zip(modes, selectors, strict=True):
-            surf = terrain.surface_for(ws, m)
-            surfaces.append(_dk.TerrainInput(speed_kph=surf.speed_kph, mode=surf.mode, klass=surf.klass,
-                                             barrier=surf.barrier, dem=dem, selector=sel))
-        tr = _dk.run_tiled(kind="terrain", threshold=thr_min, cutoff=cutoff, cost_unit="min",
-                           surfaces=surfaces, neighbours=int(ws.spec.travel.get("neighbours", 16)), **common)
         travel_cost = tr.travel
-        covered = eligible & (travel_cost <= thr_min)
+        covered = eligible & (travel_cost <= kw["threshold"])
         unit = "min"
         nearest_global = np.where(tr.travel_j >= 0, _nearest_rows(idx, tr.travel_j),
                                   _nearest_rows(idx, tr.nearest_j))
-        cost_unit = "min"
+    cost_unit, cutoff = kw["cost_unit"], kw["cutoff"]
     if supply is not None:
         acc = np.where(eligible, tr.access * 1000.0, np.nan)
     else:
         acc = np.full(g.n, np.nan)
-    cost = tr.cost if tr.cost is not None else CostMatrix(sp.csr_array((g.n, idx.size)), cost_unit, cutoff)  # type: ignore[arg-type]
+    cost = tr.cost if tr.cost is not None else CostMatrix(sp.csr_array((g.n, idx.size)), cost_unit, cutoff)
     t4 = time.perf_counter()
     return ServiceResult(
         service=svc, facility_idx=idx, demand=demand, eligible=eligible, nearest_m=tr.nearest_m,

@@ -47,3 +47,17 @@ class KillAlways(WorkerPlugin):
     def transition(self, key, start, finish, **kwargs):  # noqa: ANN001, ANN003, ANN201 - dask's signature
         if finish == "executing" and "catchment_task" in str(key):
             os._exit(1)
+
+
+class KillOnceAt(WorkerPlugin):
+    """Kills the worker process the first time it starts a task whose key names ``task`` (e.g. the
+    capacity pass's ``_within_slices``, when the worker holds catchments other tasks need)."""
+
+    def __init__(self, marker: str, task: str) -> None:
+        self.marker = marker
+        self.task = task
+
+    def transition(self, key, start, finish, **kwargs):  # noqa: ANN001, ANN003, ANN201 - dask's signature
+        if finish == "executing" and self.task in str(key) and not os.path.exists(self.marker):
+            Path(self.marker).write_text("killed", encoding="utf-8")
+            os._exit(1)

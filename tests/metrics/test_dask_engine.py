@@ -28,7 +28,13 @@ from gisapp._errors import GisAppError
 from gisapp.metrics.dask_engine import DaskRun, catchment_task, window_bounds
 from gisapp.metrics.service import ServiceResult, run_service
 from gisapp.workspace import Workspace, load_workspace
-from tests.metrics.dask_faults import KillAlways, KillOnce, worker_peak_rss, worker_resting_rss
+from tests.metrics.dask_faults import (
+    KillAlways,
+    KillOnce,
+    KillOnceAt,
+    worker_peak_rss,
+    worker_resting_rss,
+)
 
 CRS = "EPSG:4543"
 X0, Y0, RES = 480_000.0, 2_950_000.0, 100.0
@@ -205,6 +211,45 @@ def test_one_worker_and_no_pairs_kept(workspaces, clients, mode):
     assert e.value.code == "dask_cost_not_kept" and "dask" in e.value.text("zh")
 
 
+@pytest.mark.parametrize("mode", ["straight_line", "terrain"])
+@pytest.mark.parametrize("n_workers", [1, 2])
+def test_served_within_capacity_with_the_catchments_on_the_workers(workspaces, clients, mode, n_workers):
+    """Capacity-limited coverage from a dask result that kept no pairs: the workers hold the
+    catchments, the sweep runs on the client; the same numbers as one machine, exactly."""
+    from gisapp.metrics.served import served_within_capacity
+
+    ws = workspaces[16]
+    a = served_within_capacity(ws, _local(ws, 16, "clinic", mode))
+    run = DaskRun(scheduler=clients[n_workers], tile=64, keep_cost=False)
+    b = served_within_capacity(ws, run_service(ws, "clinic", travel=mode, engine="dask", dask=run), tiles=run)
+    assert a.applicable and 0 < a.served < a.population
+    assert (a.facilities["residual_people"] == 0).any()  # capacity binds: the order matters
+    pd.testing.assert_frame_equal(a.by_district, b.by_district, rtol=0, atol=0)
+    pd.testing.assert_frame_equal(a.facilities, b.facilities, rtol=0, atol=0)
+    np.testing.assert_array_equal(a.coverage.covered, b.coverage.covered)
+    assert b.coverage.allocation.nnz == 0  # not gathered at province scale
+
+
+def test_capacity_pass_survives_a_worker_dying_with_the_catchments(tmp_path):
+    """A worker killed while it holds catchments the sweep still needs: they are computed again."""
+    from gisapp.metrics.served import served_within_capacity
+
+    ws = load_workspace(_write_workspace(tmp_path / "w", rows=160, cols=160, neighbours=8, n_fac=40,
+                                         terrain_layers=False))
+    a = served_within_capacity(ws, run_service(ws, "clinic", travel="straight_line"))
+    marker = tmp_path / "killed.txt"
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                      silence_logs=50) as cluster, Client(cluster) as client:
+        client.wait_for_workers(2, timeout=120)
+        client.register_plugin(KillOnceAt(str(marker), "_within_slices"))
+        run = DaskRun(scheduler=client, tile=32, keep_cost=False)
+        b = served_within_capacity(ws, run_service(ws, "clinic", travel="straight_line", engine="dask", dask=run),
+                                   tiles=run)
+    assert marker.exists()  # a worker really died in the sweep
+    pd.testing.assert_frame_equal(a.by_district, b.by_district, rtol=0, atol=0)
+    pd.testing.assert_frame_equal(a.facilities, b.facilities, rtol=0, atol=0)
+
+
 def test_tiles_split_the_facilities_and_windows_cover_the_reach(workspaces, clients):
     """Small tiles give many tasks; each window is its facilities' box +/- the reach, clipped."""
     ws = workspaces[16]
@@ -314,7 +359,7 @@ def test_cli_engine_dask_writes_the_same_tables(workspaces, tmp_path):
 
     ws_path = tmp_path / "cli_ws"
     yml = _write_workspace(ws_path, rows=120, cols=150, neighbours=8, n_fac=25, terrain_layers=False)
-    outs, gpkgs = {}, {}
+    outs, gpkgs, served = {}, {}, {}
     for engine in ("local", "dask"):
         out = tmp_path / engine
         cmd = [sys.executable, "-m", "gisapp", "coverage", "-w", str(yml), "-s", "school", "--out", str(out),
@@ -323,9 +368,13 @@ def test_cli_engine_dask_writes_the_same_tables(workspaces, tmp_path):
         assert p.returncode == 0, p.stderr
         outs[engine] = pd.read_csv(out / "coverage_by_district.csv")
         gpkgs[engine] = gpd.read_file(out / "gaps.gpkg")
+        served[engine] = pd.read_csv(out / "served_by_district.csv")
         if engine == "dask":
-            assert "dask：已完成" in p.stderr and "未计算" in p.stdout  # progress and what was not computed
+            assert "dask：已完成" in p.stderr and "未计算" not in p.stdout  # progress; everything computed
     pd.testing.assert_frame_equal(outs["local"], outs["dask"])
+    # people served within capacity: the workers held the catchments, the sweep ran in the command
+    pd.testing.assert_frame_equal(served["local"], served["dask"])
+    assert served["dask"].iloc[:, 4].sum() > 0
     # the dask run reduced the district table and the gap areas per 64-cell tile on its workers
     a, b = gpkgs["local"], gpkgs["dask"]
     assert len(a) == len(b) > 0
