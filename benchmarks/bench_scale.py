@@ -23,7 +23,7 @@ measures
   smallest size run of the same mode, service and engine (1.0 = linear).
 
 ``--no-served`` uses the workspace without norms (``workspace_nonorm.yaml``): no people-served
-step, which the dask engine skips, so both engines do the same work.  ``--max-gib`` stops a run
+step (on one machine that step builds the whole matrix).  ``--max-gib`` stops a run
 whose process tree grows above a limit (a shared machine).  ``--populated 0.3`` uses the
 workspace whose rural cells are 30 % populated (``scale_workspace --populated``): a short walk
 then leaves many small gap areas (137,248 at 4 M cells), the gap polygons' hard case.
@@ -421,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--populated", type=float, default=1.0,
                     help="share of the rural cells with people (scale_workspace --populated; default 1)")
     ap.add_argument("--no-served", action="store_true",
-                    help="use the workspace without norms: no people-served step (the dask engine skips it)")
+                    help="use the workspace without norms: no people-served step")
     a = ap.parse_args(argv)
     if a.profile:
         cells = parse_size(a.profile)
@@ -462,8 +462,8 @@ def main(argv: list[str] | None = None) -> int:
     if a.no_served:
         print(f"workspace {NO_NORM_YAML}: no norms, so no people-served step on either engine (like for like)")
     else:
-        print("workspace.yaml: the local engine also computes the people served within capacity; "
-              "the dask engine skips that step (the command says so)")
+        print("workspace.yaml: both engines also compute the people served within capacity (local: from the "
+              "whole matrix; dask: the workers hold the catchments, the client sweeps)")
     print_table(runs, treat)
     if a.json:
         Path(a.json).write_text(json.dumps([asdict(r) for r in runs], indent=1), encoding="utf-8")

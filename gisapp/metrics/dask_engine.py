@@ -282,7 +282,10 @@ def within_task(spec: dict[str, Any]) -> dict[str, Any]:
     ptr = np.zeros(n_f + 1, dtype=np.int64)
     np.cumsum(np.bincount(f, minlength=n_f), out=ptr[1:])
     total = np.bincount(f, weights=spec["demand"][p], minlength=n_f)
-    return {"cells": ids[p], "t": c, "ptr": ptr, "total": np.asarray(total, dtype=np.float64)}
+    cells = ids[p]
+    if ids.size and int(ids[-1]) < 2**31:  # held until the sweep ends: 12 bytes a pair, not 16
+        cells = cells.astype(np.int32)
+    return {"cells": cells, "t": c, "ptr": ptr, "total": np.asarray(total, dtype=np.float64)}
 
 
 def _within_total(held: dict[str, Any]) -> NDArray[np.float64]:
@@ -292,7 +295,7 @@ def _within_total(held: dict[str, Any]) -> NDArray[np.float64]:
 def _within_slices(held: dict[str, Any], local: list[int]) -> list[tuple[NDArray[np.int64], NDArray[np.float64]]]:
     """The catchments (cells, costs) of the group's facilities at positions ``local``."""
     ptr = held["ptr"]
-    return [(held["cells"][ptr[k]:ptr[k + 1]], held["t"][ptr[k]:ptr[k + 1]]) for k in local]
+    return [(held["cells"][ptr[k]:ptr[k + 1]].astype(np.int64), held["t"][ptr[k]:ptr[k + 1]]) for k in local]
 
 
 def nearest_task(x: NDArray[np.float64], y: NDArray[np.float64], fx: NDArray[np.float64],
