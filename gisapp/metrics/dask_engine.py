@@ -19,8 +19,10 @@ hold a bounded part of it:
 - **Nearest tasks**: straight-line distance to the nearest facility over the whole grid, on
   chunks of cells against a tree of every facility (nearest across tile borders, exact).
 - The client merges the tasks as they finish, keeping at most ``2 x workers`` in flight, so
-  that the windows it cuts out are never all held at once.  District tables, gap polygons
-  and the rest are computed from the merged per-cell arrays as on one machine.
+  that the windows it cuts out are never all held at once (:func:`map_tasks`).
+- District tables and gap areas are reduced per tile of the grid in a second pass
+  (:mod:`gisapp.metrics.gap_tiles`); people served within capacity are swept on the client
+  over catchments that the workers compute and hold (:func:`capacity_tiled`).
 
 A window larger than ``max_window_cells`` fails loudly (a guard against an unbounded task:
 a reach much larger than the tile) instead of quietly exhausting a worker.  Runs on a
