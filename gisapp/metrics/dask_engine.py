@@ -109,10 +109,10 @@ class TiledResult:
     """Per-cell arrays merged from the tasks (aligned with the grid's cells)."""
 
     nearest_m: NDArray[np.float64]
-    nearest_j: NDArray[np.int64]
-    travel: NDArray[np.float64]  # terrain: minutes to the nearest facility (inf beyond the cut-off)
-    travel_j: NDArray[np.int64]  # terrain: its column (-1 where none)
-    access: NDArray[np.float64]  # 2SFCA sum of R_j (not yet x 1000), 0 without capacity
+    nearest_j: NDArray[np.int32]
+    travel: NDArray[np.float64]  # terrain: minutes to the nearest facility (inf beyond the cut-off); empty otherwise
+    travel_j: NDArray[np.int32]  # terrain: its column (-1 where none); empty otherwise
+    access: NDArray[np.float64]  # 2SFCA sum of R_j (not yet x 1000); empty without capacity
     cost: CostMatrix | None
     n_pairs: int
     tasks: int
@@ -578,11 +578,13 @@ def run_tiled(
         y = np.asarray(transform.f + (cell_row[a:b] + 0.5) * transform.e, dtype=np.float64)
         return x, y
 
+    # the client's per-cell arrays: only those the kind of run needs (each is 4-8 bytes a cell)
+    terrain = kind == "terrain"
     near_m = np.full(n, np.inf)
-    near_j = np.full(n, -1, dtype=np.int64)
-    travel = np.full(n, np.inf)
-    travel_j = np.full(n, -1, dtype=np.int64)
-    access = np.zeros(n)
+    near_j = np.full(n, -1, dtype=np.int32)
+    travel = np.full(n if terrain else 0, np.inf)
+    travel_j = np.full(n if terrain else 0, -1, dtype=np.int32)
+    access = np.zeros(n if supply is not None else 0)
     pairs: list[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]] = []
     chunks = [(a, min(a + NEAREST_CHUNK, n)) for a in range(0, n, NEAREST_CHUNK)] if n_fac else []
     total = len(specs) + len(chunks)

@@ -315,7 +315,7 @@ def run_service(ws: Workspace, name: str, *, standard: Standard | None = None,
     )
 
 
-def _nearest_rows(idx: NDArray[np.int64], j: NDArray[np.int64]) -> NDArray[np.int64]:
+def _nearest_rows(idx: NDArray[np.int64], j: NDArray[np.integer]) -> NDArray[np.int64]:
     """Rows of ``ws.facilities`` for serving-facility columns ``j`` (-1 stays -1)."""
     if idx.size == 0:
         return np.full(j.size, -1, dtype=np.int64)
