@@ -33,28 +33,17 @@ from numpy.typing import ArrayLike, NDArray
 
 from gisapp._errors import GisAppError
 from gisapp.planning.location import (
+    AUTO_EXACT_MAX_NNZ,
     CostInput,
     LocationResult,
-    Progress,
-    as_csr,
-    check_weights,
-    fixed_mask,
-)
-from gisapp.planning.lscp import (
-    AUTO_EXACT_MAX_NNZ,
     Method,
-    check_method,
-    deadline_of,
+    Progress,
+    Start,
     expired,
-    make_result,
-    merge_rows,
-    nearest,
     report,
-    run_milp,
-    swap_search,
-    thresholds,
-    within,
+    start,
 )
+from gisapp.planning.lscp import merge_rows, run_milp, swap_search
 
 __all__ = ["closures", "mixed_budget"]
 
@@ -168,15 +157,14 @@ def _solve(g: _Groups, method: str, deadline: float | None, progress: Progress |
     return mask, val, upper, optimal, "optimal" if optimal else "time_limit"
 
 
-def _prepare(cost: CostInput, weights: ArrayLike, threshold: float | ArrayLike,
-             existing: ArrayLike, fn: str
-             ) -> tuple[sp.csr_array, NDArray[np.float64], NDArray[np.bool_], sp.csr_array]:
-    csr = as_csr(cost)
-    m, n = (int(s) for s in csr.shape)
-    w = check_weights(weights, m)
-    ex = fixed_mask(existing, n)
-    cover = within(csr, thresholds(threshold, m, fn))
-    return csr, w, ex, cover
+def _run(st0: Start, g: _Groups, method: str
+         ) -> tuple[NDArray[np.bool_], float, float, bool, str, str, NDArray[np.bool_]]:
+    """Solve; also return the method's label and the open columns of the whole matrix."""
+    mask, val, upper, optimal, status = _solve(g, method, st0.deadline, st0.progress)
+    open_all = np.zeros(st0.fixed.size, dtype=bool)
+    open_all[g.cols[mask]] = True
+    label = "heuristic" if status == "feasible" else "exact"
+    return mask, val, upper, optimal, status, label, open_all
 
 
 def _count(value: object, name: str, most: int, fn: str) -> int:
@@ -239,28 +227,20 @@ def closures(
     >>> res.closed.tolist(), res.objective
     ([0], 0.0)
     """
-    fn = "closures"
-    t0 = time.perf_counter()
-    report(progress, 0.0, "build")
-    csr, w, ex, cover = _prepare(cost, weights, threshold, existing, fn)
-    check_method(method, fn)
-    deadline = deadline_of(time_limit_s, t0, fn)
+    st0 = start("closures", cost, weights, existing, method=method,
+                time_limit_s=time_limit_s, progress=progress, threshold=threshold)
+    fn, w, ex, cover = st0.fn, st0.weights, st0.fixed, st0.within()
     cols = np.flatnonzero(ex)
     k = _count(k, "k", int(cols.size), fn)
     sub = sp.csr_array(cover[:, cols])
     g = _Groups(sub, w, cols, np.zeros(cols.size, dtype=np.int64), (int(cols.size) - k,))
     before = g.value(np.ones(g.n, dtype=bool))
     t_build = time.perf_counter()
-    mask, val, upper, optimal, status = _solve(g, method, deadline, progress)
-    open_all = np.zeros(ex.size, dtype=bool)
-    open_all[cols[mask]] = True
-    assign, _ = nearest(csr, open_all)
-    report(progress, 1.0, "done")
-    label = "heuristic" if status == "feasible" else "exact"
-    return make_result("closures", opened=[], closed=cols[~mask], assignment=assign,
-                       objective=max(before - val, 0.0), method=label, optimal=optimal,
-                       bound=max(before - upper, 0.0) if np.isfinite(upper) else float("nan"),
-                       status=status, t0=t0, t_build=t_build)
+    mask, val, upper, optimal, status, label, open_all = _run(st0, g, method)
+    return st0.result("closures", open_all, t_build=t_build, opened=[], closed=cols[~mask],
+                      objective=max(before - val, 0.0), method=label, optimal=optimal,
+                      bound=max(before - upper, 0.0) if np.isfinite(upper) else float("nan"),
+                      status=status)
 
 
 def mixed_budget(
@@ -313,12 +293,9 @@ def mixed_budget(
     >>> res.opened.tolist(), res.closed.tolist(), res.objective
     ([2], [1], 19.0)
     """
-    fn = "mixed_budget"
-    t0 = time.perf_counter()
-    report(progress, 0.0, "build")
-    csr, w, ex, cover = _prepare(cost, weights, threshold, existing, fn)
-    check_method(method, fn)
-    deadline = deadline_of(time_limit_s, t0, fn)
+    st0 = start("mixed_budget", cost, weights, existing, method=method,
+                time_limit_s=time_limit_s, progress=progress, threshold=threshold)
+    fn, w, ex, cover = st0.fn, st0.weights, st0.fixed, st0.within()
     ex_cols, cand_cols = np.flatnonzero(ex), np.flatnonzero(~ex)
     n_close = _count(n_close, "n_close", int(ex_cols.size), fn)
     n_open = _count(n_open, "n_open", int(cand_cols.size), fn)
@@ -327,13 +304,8 @@ def mixed_budget(
     g = _Groups(sp.csr_array(cover[:, cols]), w, cols, group,
                 (int(ex_cols.size) - n_close, n_open))
     t_build = time.perf_counter()
-    mask, val, upper, optimal, status = _solve(g, method, deadline, progress)
-    open_all = np.zeros(ex.size, dtype=bool)
-    open_all[cols[mask]] = True
-    assign, _ = nearest(csr, open_all)
-    report(progress, 1.0, "done")
-    label = "heuristic" if status == "feasible" else "exact"
-    return make_result("mixed", opened=np.sort(cols[mask & (group == 1)]),
-                       closed=np.sort(cols[~mask & (group == 0)]), assignment=assign,
-                       objective=val, method=label, optimal=optimal, bound=upper, status=status,
-                       t0=t0, t_build=t_build)
+    mask, val, upper, optimal, status, label, open_all = _run(st0, g, method)
+    return st0.result("mixed", open_all, t_build=t_build,
+                      opened=np.sort(cols[mask & (group == 1)]),
+                      closed=np.sort(cols[~mask & (group == 0)]), objective=val, method=label,
+                      optimal=optimal, bound=upper, status=status)

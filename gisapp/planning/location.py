@@ -18,9 +18,11 @@ Every model returns a :class:`LocationResult`.
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
 import scipy.sparse as sp
@@ -30,14 +32,33 @@ from gisapp._errors import GisAppError
 from gisapp.travel.cost import CostMatrix
 
 __all__ = [
+    "AUTO_EXACT_MAX_NNZ",
+    "METHODS",
     "CostInput",
     "LocationResult",
+    "Method",
     "Progress",
+    "Start",
     "as_csr",
+    "check_method",
     "check_weights",
+    "deadline_of",
+    "entry_rows",
+    "expired",
     "fixed_mask",
     "jit",
+    "make_result",
+    "nearest",
+    "remaining",
+    "report",
+    "start",
+    "thresholds",
+    "within",
 ]
+
+Method = Literal["auto", "exact", "heuristic"]
+METHODS = ("auto", "exact", "heuristic")
+AUTO_EXACT_MAX_NNZ = 400_000  # "auto" solves exactly up to this many covering pairs
 
 #: a cost matrix as the models take it
 CostInput: TypeAlias = NDArray[np.floating] | sp.sparray | sp.spmatrix | CostMatrix
@@ -184,3 +205,189 @@ def fixed_mask(fixed: ArrayLike | None, n_cols: int) -> NDArray[np.bool_]:
         raise GisAppError(code="bad_fixed_index", params={"cols": n_cols})
     mask[idx] = True
     return mask
+
+
+def check_method(method: str, fn: str) -> str:
+    """Return ``method`` if it is one of :data:`METHODS`; else raise GisAppError."""
+    if method not in METHODS:
+        raise GisAppError(code="model_bad_method", params={"fn": fn, "method": method})
+    return method
+
+
+def deadline_of(time_limit_s: float | None, t0: float, fn: str) -> float | None:
+    """Return the wall-clock deadline of a solve started at ``t0`` (None: no limit)."""
+    if time_limit_s is None:
+        return None
+    if isinstance(time_limit_s, bool) or not (np.isfinite(time_limit_s) and time_limit_s > 0):
+        raise GisAppError(code="bad_time_limit", params={"fn": fn, "seconds": time_limit_s})
+    return t0 + float(time_limit_s)
+
+
+def remaining(deadline: float | None) -> float | None:
+    """Return the seconds left before ``deadline`` (None: no limit)."""
+    return None if deadline is None else deadline - time.perf_counter()
+
+
+def expired(deadline: float | None) -> bool:
+    """Return True when ``deadline`` has passed."""
+    return deadline is not None and time.perf_counter() >= deadline
+
+
+def thresholds(threshold: float | ArrayLike, n_rows: int, fn: str) -> NDArray[np.float64]:
+    """Return the coverage threshold per row, checked (finite, non-negative, scalar or per row)."""
+    thr = np.asarray(threshold, dtype=np.float64)
+    if not np.all(np.isfinite(thr)) or np.any(thr < 0):
+        raise GisAppError(code="model_bad_threshold", params={"fn": fn})
+    if thr.ndim == 0:
+        return np.full(n_rows, float(thr))
+    if thr.shape != (n_rows,):
+        raise GisAppError(code="model_threshold_shape",
+                          params={"fn": fn, "n": n_rows, "shape": str(thr.shape)})
+    return thr
+
+
+def entry_rows(csr: sp.csr_array) -> NDArray[np.int64]:
+    """Return the row of every stored entry of a CSR array."""
+    return np.repeat(np.arange(int(csr.shape[0]), dtype=np.int64), np.diff(csr.indptr))
+
+
+def within(csr: sp.csr_array, thr: NDArray[np.float64]) -> sp.csr_array:
+    """Return the boolean CSR array of pairs whose cost is at most the row's threshold."""
+    rows = entry_rows(csr)
+    keep = np.asarray(csr.data <= thr[rows])
+    counts = np.bincount(rows[keep], minlength=int(csr.shape[0]))
+    indptr = np.zeros(int(csr.shape[0]) + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    return sp.csr_array((np.ones(int(indptr[-1]), dtype=bool), csr.indices[keep], indptr),
+                        shape=csr.shape)
+
+
+def nearest(csr: sp.csr_array, open_mask: NDArray[np.bool_]
+            ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Return each row's nearest open column (-1 when none is reachable) and its cost (inf)."""
+    n = int(csr.shape[0])
+    rows = entry_rows(csr)
+    keep = open_mask[csr.indices]
+    r, c, d = rows[keep], csr.indices[keep].astype(np.int64), csr.data[keep]
+    out = np.full(n, -1, dtype=np.int64)
+    best = np.full(n, np.inf)
+    if r.size == 0:
+        return out, best
+    np.minimum.at(best, r, d)
+    hit = np.flatnonzero(d <= best[r])
+    rh = r[hit]
+    first = np.ones(rh.size, dtype=bool)
+    first[1:] = rh[1:] != rh[:-1]  # CSR order: the first (lowest column) tie of each row
+    out[rh[first]] = c[hit[first]]
+    return out, best
+
+
+def make_result(model: str, *, opened: ArrayLike, closed: ArrayLike, assignment: NDArray[np.int64],
+                objective: float, method: str, optimal: bool, bound: float, status: str,
+                t0: float, t_build: float, flows: sp.csr_array | None = None) -> LocationResult:
+    """Return a :class:`LocationResult`, the gap computed from objective and bound."""
+    now = time.perf_counter()
+    if optimal and status in ("optimal", "infeasible") and not math.isnan(objective):
+        bound = objective
+    if math.isnan(bound) or math.isnan(objective) or math.isinf(objective):
+        gap = 0.0 if optimal else float("nan")
+    else:
+        gap = abs(objective - bound) / max(abs(objective), 1e-12)
+        gap = 0.0 if gap < 1e-12 else gap
+    return LocationResult(
+        model=model,
+        opened=np.asarray(opened, dtype=np.int64).ravel(),
+        closed=np.asarray(closed, dtype=np.int64).ravel(),
+        assignment=np.asarray(assignment, dtype=np.int64),
+        objective=float(objective),
+        method=method,
+        optimal=bool(optimal),
+        bound=float(bound),
+        gap=float(gap),
+        status=status,
+        build_time_s=float(t_build - t0),
+        solve_time_s=float(now - t_build),
+        flows=flows,
+    )
+
+
+def report(progress: Progress | None, fraction: float, stage: str) -> None:
+    """Call ``progress(fraction, stage)`` when a callback is given."""
+    if progress is not None:
+        progress(float(min(max(fraction, 0.0), 1.0)), stage)
+
+
+@dataclass(frozen=True)
+class Start:
+    """A model's checked input, as :func:`start` returns it.
+
+    Attributes
+    ----------
+    fn
+        The model's function name (for messages).
+    t0
+        ``time.perf_counter()`` when the call started.
+    csr
+        The reachable pairs (:func:`as_csr`).
+    weights
+        The checked weight of every row.
+    fixed
+        The fixed (existing) columns as a mask.
+    cover
+        With a threshold: the pairs within it (:func:`within`); else None.
+    deadline
+        The wall-clock deadline (None: no limit).
+    progress
+        The progress callback (or None).
+    """
+
+    fn: str
+    t0: float
+    csr: sp.csr_array
+    weights: NDArray[np.float64]
+    fixed: NDArray[np.bool_]
+    cover: sp.csr_array | None
+    deadline: float | None
+    progress: Progress | None
+
+    def within(self) -> sp.csr_array:
+        """Return :attr:`cover` (a model that gave :func:`start` a threshold)."""
+        if self.cover is None:
+            raise TypeError(f"{self.fn}: start() was given no threshold")
+        return self.cover
+
+    def result(self, model: str, open_mask: NDArray[np.bool_], *, t_build: float,
+               **fields: Any) -> LocationResult:
+        """Return the result: each row assigned to its nearest column of ``open_mask``.
+
+        ``fields`` are the other arguments of :func:`make_result` (opened, closed,
+        objective, method, optimal, bound, status); progress is reported done.
+        """
+        assign, _ = nearest(self.csr, open_mask)
+        report(self.progress, 1.0, "done")
+        return make_result(model, assignment=assign, t0=self.t0, t_build=t_build, **fields)
+
+
+def start(fn: str, cost: CostInput, weights: ArrayLike, fixed: ArrayLike | None, *,
+          method: str, time_limit_s: float | None, progress: Progress | None,
+          threshold: float | ArrayLike | None = None,
+          check: Callable[[NDArray[np.bool_]], None] | None = None) -> Start:
+    """Check a model's common arguments and read its cost matrix (the "build" stage begins).
+
+    In this order: the cost matrix, the weights, the fixed columns, the threshold (when
+    given), the model's own arguments (``check``, called with the fixed mask), the method
+    and the time limit; the first invalid one raises its GisAppError.
+    """
+    t0 = time.perf_counter()
+    report(progress, 0.0, "build")
+    csr = as_csr(cost)
+    m, n = (int(s) for s in csr.shape)
+    w = check_weights(weights, m)
+    fx = fixed_mask(fixed, n)
+    thr = None if threshold is None else thresholds(threshold, m, fn)
+    if check is not None:
+        check(fx)
+    check_method(method, fn)
+    deadline = deadline_of(time_limit_s, t0, fn)
+    cover = None if thr is None else within(csr, thr)
+    return Start(fn, t0, csr, w, fx, cover, deadline, progress)

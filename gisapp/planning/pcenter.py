@@ -12,19 +12,28 @@ with sparse costs, where unstored pairs are out of reach), the result's status i
 
 Solvers:
 
-* **exact** — the p-center optimum is one of the distinct costs T; it is the smallest T for
-  which a set cover of the rows by sites within T needs at most p new sites.  Bounds: every
-  row needs some site (T >= max over rows of the row's cheapest cost) and the heuristic gives
-  a feasible T.  The LP relaxation of the covering problem, cheap, is binary-searched first
-  (an LP needing more than p sites proves T infeasible); the heuristic (below) gives an
-  incumbent; then covering MIPs (HiGHS, :func:`scipy.optimize.milp`; rows with the same
-  sites merged, dominated rows and columns dropped) are solved at the distinct cost just
-  below the incumbent until one is infeasible, which proves the incumbent optimal.  This is much smaller than the classic assignment MIP (one variable per pair plus
-  the maximum), which spopt solves.
-* **heuristic** — farthest-first (repeatedly open the candidate nearest the worst-served row)
-  for a first answer, then a binary search between the LP bound and that answer with the
-  covering heuristic of :mod:`.lscp` (greedy, LP relax-and-fix, iterated greedy) as the
-  feasibility test.  Its ``bound`` is the LP bound.
+* **heuristic** — the p-center optimum is one of the distinct costs T; it is the smallest T
+  for which p new sites (with the fixed ones) bring every row within T.  Farthest-first
+  (repeatedly open the candidate nearest the worst-served row) gives a first answer; then a
+  galloping descent over the distinct costs below it, each step a covering test "can p
+  sites cover every row within T?" by a compiled (numba) swap search with row weights (a
+  random uncovered row; the best swap of a candidate covering it in and an open site out,
+  by the weight left uncovered; rows that stay uncovered gain weight; the just-moved sites
+  are tabu for two steps).  A success lowers the answer to its true value and the next try
+  goes twice as far below; just below the answer a short search, then the LP (below), then
+  a longer search are tried, and when all three fail the search ends.  Each row's
+  and each site's pairs are sorted by cost once, so a test at any T reads prefixes.  The
+  ``bound`` is proven: the LP relaxation of the covering problem just below the answer
+  (rows with the same sites merged, dominated rows and columns dropped) needing more than p
+  sites proves the answer optimal; otherwise the LP is tried 1 % and 3 % below it, and the
+  lowest cost whose LP is not proven infeasible (at worst the largest of the rows' cheapest
+  costs) is the bound.  The LP is skipped above a million covering pairs (its reduction
+  grows as rows squared): at 20,000 x 1,000 the bound is then only that weak one.
+* **exact** — the heuristic first, then covering MIPs (HiGHS, :func:`scipy.optimize.milp`)
+  at the distinct cost just below the incumbent until one is infeasible, which proves the
+  incumbent optimal; a feasible MIP gives a better incumbent (its true value, often several
+  steps lower) and the next MIP goes just below that.  This is much smaller than the classic
+  assignment MIP (one variable per pair plus the maximum), which spopt solves.
 
 A solution covering within T with fewer than p sites is topped up to p sites farthest-first
 (never worse, better for the rows after the worst one).
@@ -32,7 +41,6 @@ A solution covering within T with fewer than p sites is topped up to p sites far
 
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
@@ -41,47 +49,92 @@ from numpy.typing import ArrayLike, NDArray
 
 from gisapp._errors import GisAppError
 from gisapp.planning.location import (
+    AUTO_EXACT_MAX_NNZ,
     CostInput,
     LocationResult,
-    Progress,
-    as_csr,
-    check_weights,
-    fixed_mask,
-)
-from gisapp.planning.lscp import (
-    AUTO_EXACT_MAX_NNZ,
     Method,
-    check_method,
-    cover_heuristic,
-    cover_lp,
-    cover_mip,
-    deadline_of,
-    entry_rows,
+    Progress,
     expired,
-    make_result,
-    merge_rows,
+    jit,
     nearest,
-    reduce_cover,
     report,
+    start,
 )
+from gisapp.planning.lscp import cover_lp, cover_mip, merge_rows, open_counts, reduce_cover
 
 __all__ = ["p_center"]
 
 
-class _Problem:
-    """Rows to serve (weight > 0, reachable), their costs, and covering sub-problems per T."""
+_SEARCH_ITER = 2_000  # swap steps of a covering test just below the answer before it gives up
+_GALLOP_ITER = 300  # ... and of one further below
+_BOUND_STEPS = (0.01, 0.03)  # heuristic bound: LPs tried this far below the answer
+_LP_MAX_PAIRS = 1_000_000  # ... only up to this many covering pairs (the reduction's row
+# overlap product grows as rows squared: 20,000 x 1,000 took minutes and gigabytes)
 
-    def __init__(self, csr: sp.csr_array, fx: NDArray[np.bool_], rows: NDArray[np.int64]) -> None:
+
+class _Problem:
+    """Rows to serve (weight > 0, reachable), their costs sorted, and tests at a radius."""
+
+    def __init__(self, csr: sp.csr_array, fx: NDArray[np.bool_], rows: NDArray[np.int64],
+                 p: int) -> None:
         self.csr = sp.csr_array(csr[rows])
         self.csr.sort_indices()
         self.fx = fx
+        self.p = p
         self.cand = np.flatnonzero(~fx)
         self.col_of = np.full(fx.size, -1, dtype=np.int64)
         self.col_of[self.cand] = np.arange(self.cand.size)
-        self.er = entry_rows(self.csr)
-        self.fixed_entry = fx[self.csr.indices]
-        m = int(self.csr.shape[0])
-        self.w = np.ones(m)
+        (self.dfix, self.rptr, self.rcol, self.rcost, self.cptr, self.crow,
+         self.ccost) = _K_SPLIT(self.csr.indptr.astype(np.int64), self.csr.indices,
+                                self.csr.data.astype(np.float64), fx, self.col_of,
+                                int(self.cand.size))
+        self.m = int(self.csr.shape[0])
+
+    def lower(self) -> float:
+        """Every row needs some site: the largest of the rows' cheapest costs."""
+        if self.m == 0:
+            return 0.0
+        has = np.diff(self.rptr) > 0
+        first = np.full(self.m, np.inf)
+        first[has] = self.rcost[self.rptr[:-1][has]]
+        return float(np.minimum(first, self.dfix).max())
+
+    def _at(self, t: float) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.bool_]]:
+        return (_K_WITHIN(self.rptr, self.rcost, t), _K_WITHIN(self.cptr, self.ccost, t),
+                self.dfix > t)
+
+    def search(self, t: float, start: NDArray[np.int64], seed: int, iters: int
+               ) -> tuple[bool, NDArray[np.int64]]:
+        """Heuristic test: do ``start.size`` candidates (swapped) cover every row within ``t``?"""
+        rlen, clen, active = self._at(t)
+        ok, sel = _K_COVER_SEARCH(self.rptr, self.rcol, rlen, self.cptr, self.crow, clen,
+                                  active, start, iters, seed)
+        return bool(ok), np.asarray(sel, dtype=np.int64)
+
+    def infeasible(self, t: float, deadline: float | None) -> bool:
+        """Proof that ``p`` new sites cannot cover every row within ``t``: the LP needs more.
+
+        False (no proof) without trying above :data:`_LP_MAX_PAIRS` covering pairs.
+        """
+        rlen, _, active = self._at(t)
+        if int(rlen[active].sum()) > _LP_MAX_PAIRS:
+            return False
+        sub = self.cover_at(t)
+        if sub is None:
+            return True
+        z = cover_lp(sub[0], deadline)
+        return bool(z > self.p + 1e-6 * (self.p + 1))
+
+    def farthest(self, p: int) -> NDArray[np.int64]:
+        """Farthest-first start: ``p`` candidates."""
+        sel: NDArray[np.int64] = _K_FARTHEST(self.rptr, self.rcol, self.cptr, self.crow,
+                                             self.ccost, self.dfix, p, int(self.cand.size))
+        return sel
+
+    def value_of(self, sel: NDArray[np.int64]) -> float:
+        """Largest nearest-open-site cost over the rows for the candidates ``sel`` (+ fixed)."""
+        return float(_K_VALUE(self.rptr, self.rcol, self.rcost, self.dfix, sel,
+                              int(self.cand.size)))
 
     def cover_at(self, t: float) -> tuple[sp.csr_array, NDArray[np.float64], NDArray[np.int64]] | None:
         """Covering problem of the rows not served by a fixed site within ``t``, reduced.
@@ -90,19 +143,14 @@ class _Problem:
         (:func:`.lscp.reduce_cover`).  Returns (matrix, unit weights, candidate index of each
         column), or None when some row has no site at all within ``t``.
         """
-        m = int(self.csr.shape[0])
-        ok = self.csr.data <= t
-        done = np.zeros(m, dtype=bool)
-        done[self.er[ok & self.fixed_entry]] = True
-        keep = ok & ~self.fixed_entry & ~done[self.er]
-        counts = np.bincount(self.er[keep], minlength=m)
-        if ((counts == 0) & ~done).any():
+        rlen, _, active = self._at(t)
+        rows = np.flatnonzero(active)
+        if (rlen[rows] == 0).any():
             return None
-        rows = np.flatnonzero(~done)
         indptr = np.zeros(rows.size + 1, dtype=np.int64)
-        np.cumsum(counts[rows], out=indptr[1:])
-        sub = sp.csr_array((np.ones(int(indptr[-1]), dtype=bool),
-                            self.col_of[self.csr.indices[keep]], indptr),
+        np.cumsum(rlen[rows], out=indptr[1:])
+        indices = _K_PREFIXES(self.rptr, self.rcol, rlen, rows, indptr)
+        sub = sp.csr_array((np.ones(indices.size, dtype=bool), indices, indptr),
                            shape=(rows.size, self.cand.size))
         a, _, _ = merge_rows(sub, np.ones(rows.size))
         red, cols = reduce_cover(a)
@@ -140,10 +188,93 @@ def _farthest_first(prob: _Problem, start: NDArray[np.bool_], p_left: int) -> ND
     return mask
 
 
-def _values(prob: _Problem, lo: float, hi: float) -> NDArray[np.float64]:
-    """Distinct costs between ``lo`` and ``hi`` (both included), sorted."""
-    d = prob.csr.data
-    return np.unique(d[(d >= lo) & (d <= hi)])
+class _Search:
+    """The heuristic: a binary search over the distinct costs, each step a covering test.
+
+    ``vals`` holds the distinct costs from the lower bound to the first answer; ``lo`` is
+    the index of the proven lower bound (every cost below it is proven infeasible), ``best``
+    the sites of the best answer and ``hi`` the index of its value.
+    """
+
+    def __init__(self, prob: _Problem, p: int, deadline: float | None) -> None:
+        self.prob, self.p, self.deadline = prob, p, deadline
+        self.best = prob.farthest(p)
+        self.best_val = prob.value_of(self.best)
+        self.lb = prob.lower()
+        self.vals = np.empty(0)
+        self.lo = self.hi = 0
+        self.seed = 0
+
+    def _accept(self, sel: NDArray[np.int64]) -> None:
+        v = self.prob.value_of(sel)
+        if v < self.best_val:
+            self.best, self.best_val = sel, v
+        self.hi = int(np.searchsorted(self.vals, self.best_val))
+
+    def _test(self, k: int, iters: int = _SEARCH_ITER) -> bool:
+        """Covering test at ``vals[k]`` (heuristic): True when found (and accepted)."""
+        self.seed += 1
+        ok, sel = self.prob.search(float(self.vals[k]), self.best, self.seed, iters)
+        if ok:
+            self._accept(sel)
+        return ok
+
+    def run(self) -> bool:
+        """Search; return False when no answer within reach of every row was found."""
+        prob, deadline = self.prob, self.deadline
+        if not np.isfinite(self.best_val):
+            self.vals = np.array([float(prob.csr.data.max())])
+            if not self._test(0):
+                return False
+        d = prob.csr.data
+        self.vals = np.unique(d[(d >= self.lb) & (d <= self.best_val)])
+        self.lo, self.hi = 0, int(np.searchsorted(self.vals, self.best_val))
+        # galloping descent: try further below the answer after each success, just below
+        # it after a failure; the cost just below the answer is tried by the LP (which
+        # may prove the answer optimal) when a short search fails, then searched longer;
+        # stop when that fails
+        step, proved = 1, -1
+        while self.lo < self.hi and not expired(deadline):
+            k = max(self.lo, self.hi - step)
+            if self._test(k, _GALLOP_ITER):
+                step *= 2
+                continue
+            if k == self.hi - 1:
+                proved = k
+                if prob.infeasible(float(self.vals[k]), deadline):
+                    self.lo = self.hi
+                    break
+                if not self._test(k, _SEARCH_ITER):
+                    break
+                step *= 2
+            else:
+                step = 1
+        # the bound when the answer is not proven: the LP a little further below
+        if self.lo < self.hi and not expired(deadline):
+            if proved != self.hi - 1 and prob.infeasible(float(self.vals[self.hi - 1]),
+                                                         deadline):
+                self.lo = self.hi
+            else:
+                for frac in _BOUND_STEPS:
+                    k = int(np.searchsorted(self.vals, self.best_val * (1 - frac),
+                                            side="right")) - 1
+                    if k < self.lo or expired(deadline):
+                        break
+                    if prob.infeasible(float(self.vals[k]), deadline):
+                        self.lo = k + 1
+                        break
+        return True
+
+    @property
+    def bound(self) -> float:
+        """The proven lower bound."""
+        return float(self.vals[min(self.lo, self.vals.size - 1)]) if self.vals.size else self.lb
+
+    def mask(self) -> NDArray[np.bool_]:
+        """Open columns of the best answer (fixed included)."""
+        mask = self.prob.fx.copy()
+        mask[self.prob.cand[self.best]] = True
+        return mask
 
 
 def p_center(
@@ -196,22 +327,20 @@ def p_center(
     ([0, 2], 2.0, 'optimal')
     """
     fn = "p_center"
-    t0 = time.perf_counter()
-    report(progress, 0.0, "build")
-    csr = as_csr(cost)
-    m_all, n_all = (int(s) for s in csr.shape)
-    w_all = check_weights(weights, m_all)
-    fx = fixed_mask(fixed, n_all)
-    n_cand = int((~fx).sum())
-    if isinstance(p, bool) or not isinstance(p, (int, np.integer)) or p < 0 \
-            or (p == 0 and not fx.any()):
-        raise GisAppError(code="model_bad_p", params={"fn": fn, "p": p})
-    if p > n_cand:
-        raise GisAppError(code="model_p_exceeds", params={"fn": fn, "p": p, "n": n_cand})
-    check_method(method, fn)
-    deadline = deadline_of(time_limit_s, t0, fn)
+
+    def check_p(fx: NDArray[np.bool_]) -> None:
+        n_cand = int((~fx).sum())
+        if isinstance(p, bool) or not isinstance(p, (int, np.integer)) or p < 0 \
+                or (p == 0 and not fx.any()):
+            raise GisAppError(code="model_bad_p", params={"fn": fn, "p": p})
+        if p > n_cand:
+            raise GisAppError(code="model_p_exceeds", params={"fn": fn, "p": p, "n": n_cand})
+
+    st0 = start(fn, cost, weights, fixed, method=method, time_limit_s=time_limit_s,
+                progress=progress, check=check_p)
+    csr, w_all, fx, deadline = st0.csr, st0.weights, st0.fixed, st0.deadline
     rows = np.flatnonzero((w_all > 0) & (np.diff(csr.indptr) > 0))
-    prob = _Problem(csr, fx, rows)
+    prob = _Problem(csr, fx, rows, int(p))
     t_build = time.perf_counter()
     if method == "auto":
         method = "exact" if prob.csr.nnz <= AUTO_EXACT_MAX_NNZ else "heuristic"
@@ -220,33 +349,18 @@ def p_center(
     def finish(mask: NDArray[np.bool_], optimal: bool, bound: float, status: str) -> LocationResult:
         if p > int((mask & ~fx).sum()):
             mask = _farthest_first(prob, mask, p - int((mask & ~fx).sum()))
-        assign, _ = nearest(csr, mask)
-        value = prob.value(mask)
-        report(progress, 1.0, "done")
-        return make_result("p_center", opened=np.flatnonzero(mask & ~fx), closed=[],
-                           assignment=assign, objective=value, method=label, optimal=optimal,
-                           bound=bound, status=status, t0=t0, t_build=t_build)
+        return st0.result("p_center", mask, t_build=t_build, opened=np.flatnonzero(mask & ~fx),
+                          closed=[], objective=prob.value(mask), method=label, optimal=optimal,
+                          bound=bound, status=status)
 
     if rows.size == 0 or p == 0:
         return finish(fx.copy(), True, float("nan"), "optimal")
-    # lower bound: every row needs some site
-    _, cheapest = nearest(prob.csr, np.ones(n_all, dtype=bool))
-    lb = float(cheapest.max())
     report(progress, 0.05, "heuristic")
-    mask_h = _farthest_first(prob, fx, p)
-    ub = prob.value(mask_h)
-    if not np.isfinite(ub):  # try the largest threshold with the covering heuristic
-        top = float(prob.csr.data.max())
-        sub = prob.cover_at(top)
-        sites = None if sub is None else cover_heuristic(sub[0], sub[1], None, limit=p,
-                                                         deadline=deadline)[0]
-        if sites is None or sites.size > p or sub is None:
-            return finish(mask_h, False, float("nan"), "infeasible")
-        mask_h = fx.copy()
-        mask_h[prob.cand[sub[2][sites]]] = True
-        ub = prob.value(mask_h)
-    vals = _values(prob, lb, ub)
-    best_mask, best_val = mask_h, ub
+    search = _Search(prob, p, deadline)
+    if not search.run():
+        return finish(search.mask(), False, float("nan"), "infeasible")
+    best_mask, best_val = search.mask(), search.best_val
+    vals, lo, hi = search.vals, search.lo, search.hi
 
     def accept(sites: NDArray[np.int64]) -> float:
         nonlocal best_mask, best_val
@@ -257,46 +371,14 @@ def p_center(
             best_mask, best_val = mask, v
         return v
 
-    hi = int(np.searchsorted(vals, best_val))  # vals[hi] == best_val is feasible
-    if best_val <= lb:
-        return finish(best_mask, True, lb, "optimal")
-    # 1) LP bound: binary search for the smallest value whose LP needs <= p sites; every
-    #    value below it is proven infeasible
-    lo, hi_lp = 0, hi
-    while lo < hi_lp and not expired(deadline):
-        mid = (lo + hi_lp) // 2
-        sub = prob.cover_at(float(vals[mid]))
-        z = float("inf") if sub is None else cover_lp(sub[0], deadline)
-        if math.isnan(z):
-            break
-        if z > p + 1e-7:
-            lo = mid + 1
-        else:
-            hi_lp = mid
-    report(progress, 0.15, "heuristic")
-    # 2) heuristic: binary search between the LP bound and the incumbent, the covering
-    #    heuristic as the test
-    lo_h, top = lo, hi
-    while lo_h < top and not expired(deadline):
-        mid = (lo_h + top) // 2
-        sub = prob.cover_at(float(vals[mid]))
-        sites = None if sub is None else cover_heuristic(
-            sub[0], sub[1], None, limit=p, iters=40, rf_seconds=3.0, deadline=deadline)[0]
-        if sub is not None and sites is not None and sites.size <= p:
-            top = int(np.searchsorted(vals, accept(sub[2][sites])))
-        else:
-            lo_h = mid + 1
-        report(progress, 0.15 + 0.2 * (1 - (top - lo_h) / max(vals.size, 1)), "heuristic")
-    hi = int(np.searchsorted(vals, best_val))
-    lp_bound = float(vals[min(lo, vals.size - 1)])
     if lo >= hi:
         return finish(best_mask, True, best_val, "optimal")
     if method == "heuristic":
-        return finish(best_mask, False, lp_bound, "feasible")
+        return finish(best_mask, False, search.bound, "feasible")
     report(progress, 0.4, "solve")
-    # 3) exact: a covering MIP just below the incumbent; infeasible proves the incumbent
-    #    optimal, feasible gives a better incumbent (its true value, often several steps
-    #    lower) and the next MIP goes just below that
+    # exact: a covering MIP just below the incumbent; infeasible proves the incumbent
+    # optimal, feasible gives a better incumbent (its true value, often several steps lower)
+    # and the next MIP goes just below that
     while lo < hi and not expired(deadline):
         mid = hi - 1
         sub = prob.cover_at(float(vals[mid]))
@@ -315,3 +397,268 @@ def p_center(
     optimal = lo >= hi
     bound = float(vals[min(lo, vals.size - 1)]) if not optimal else best_val
     return finish(best_mask, optimal, bound, "optimal" if optimal else "time_limit")
+
+
+# --------------------------------------------------------------------------- compiled kernels
+
+
+def _k_split(indptr: NDArray[np.int64], indices: NDArray[np.int32], data: NDArray[np.float64],
+             fx: NDArray[np.bool_], col_of: NDArray[np.int64], n_cand: int
+             ) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int32],
+                        NDArray[np.float64], NDArray[np.int64], NDArray[np.int32],
+                        NDArray[np.float64]]:
+    """Split a cost CSR into each row's nearest fixed cost and the candidate pairs, sorted.
+
+    Returns (nearest fixed cost per row (inf: none), the candidate pairs by row: indptr,
+    candidate, cost, each row's pairs by ascending cost, and the same by candidate: indptr,
+    row, cost, each candidate's pairs by ascending cost).
+    """
+    m = indptr.size - 1
+    dfix = np.full(m, np.inf)
+    rptr = np.zeros(m + 1, dtype=np.int64)
+    ccount = np.zeros(n_cand + 1, dtype=np.int64)
+    for i in range(m):
+        k = 0
+        for t in range(indptr[i], indptr[i + 1]):
+            j = indices[t]
+            if fx[j]:
+                if data[t] < dfix[i]:
+                    dfix[i] = data[t]
+            else:
+                k += 1
+                ccount[col_of[j] + 1] += 1
+        rptr[i + 1] = rptr[i] + k
+    nnz = rptr[m]
+    rcol = np.empty(nnz, dtype=np.int32)
+    rcost = np.empty(nnz, dtype=np.float64)
+    cptr = np.cumsum(ccount)
+    fill = cptr[:-1].copy()
+    crow = np.empty(nnz, dtype=np.int32)
+    ccost = np.empty(nnz, dtype=np.float64)
+    for i in range(m):
+        lo = rptr[i]
+        k = 0
+        for t in range(indptr[i], indptr[i + 1]):
+            j = indices[t]
+            if not fx[j]:
+                rcol[lo + k] = col_of[j]
+                rcost[lo + k] = data[t]
+                k += 1
+                c = col_of[j]
+                crow[fill[c]] = i
+                ccost[fill[c]] = data[t]
+                fill[c] += 1
+        if k > 1:
+            order = np.argsort(rcost[lo:lo + k], kind="mergesort")
+            rcol[lo:lo + k] = rcol[lo:lo + k][order]
+            rcost[lo:lo + k] = rcost[lo:lo + k][order]
+    for c in range(n_cand):
+        lo, hi = cptr[c], cptr[c + 1]
+        if hi - lo > 1:
+            order = np.argsort(ccost[lo:hi], kind="mergesort")
+            crow[lo:hi] = crow[lo:hi][order]
+            ccost[lo:hi] = ccost[lo:hi][order]
+    return dfix, rptr, rcol, rcost, cptr, crow, ccost
+
+
+def _k_within(ptr: NDArray[np.int64], cost: NDArray[np.float64], r: float) -> NDArray[np.int64]:
+    """Per segment (sorted by cost), how many of its pairs cost at most ``r``."""
+    n = ptr.size - 1
+    out = np.empty(n, dtype=np.int64)
+    for s in range(n):
+        a, b = ptr[s], ptr[s + 1]
+        while a < b:
+            mid = (a + b) // 2
+            if cost[mid] <= r:
+                a = mid + 1
+            else:
+                b = mid
+        out[s] = a - ptr[s]
+    return out
+
+
+def _k_prefixes(ptr: NDArray[np.int32 | np.int64], idx: NDArray[np.int32],
+                length: NDArray[np.int64], segs: NDArray[np.int64], out_ptr: NDArray[np.int64]
+                ) -> NDArray[np.int32]:
+    """The first ``length`` entries of the segments ``segs``, one after the other."""
+    out = np.empty(out_ptr[-1], dtype=np.int32)
+    for k in range(segs.size):
+        s = segs[k]
+        out[out_ptr[k]:out_ptr[k + 1]] = idx[ptr[s]:ptr[s] + length[s]]
+    return out
+
+
+def _k_value(rptr: NDArray[np.int64], rcol: NDArray[np.int32], rcost: NDArray[np.float64],
+             dfix: NDArray[np.float64], sel: NDArray[np.int64], n_cand: int) -> float:
+    """Largest nearest-open-site cost over the rows (inf when a row has none)."""
+    is_open = np.zeros(n_cand, dtype=np.bool_)
+    for j in sel:
+        is_open[j] = True
+    worst = 0.0
+    for i in range(rptr.size - 1):
+        best = dfix[i]
+        for t in range(rptr[i], rptr[i + 1]):
+            if rcost[t] >= best:
+                break
+            if is_open[rcol[t]]:
+                best = rcost[t]
+                break
+        if best > worst:
+            worst = best
+    return worst
+
+
+def _k_farthest(rptr: NDArray[np.int64], rcol: NDArray[np.int32], cptr: NDArray[np.int64],
+                crow: NDArray[np.int32], ccost: NDArray[np.float64], dfix: NDArray[np.float64],
+                p: int, n_cand: int) -> NDArray[np.int64]:
+    """Farthest-first: ``p`` candidates, each the nearest free one to the worst-served row."""
+    dist = dfix.copy()
+    taken = np.zeros(n_cand, dtype=np.bool_)
+    sel = np.empty(p, dtype=np.int64)
+    for k in range(p):
+        i = int(np.argmax(dist))
+        c = -1
+        for t in range(rptr[i], rptr[i + 1]):
+            if not taken[rcol[t]]:
+                c = rcol[t]
+                break
+        if c < 0:
+            for j in range(n_cand):
+                if not taken[j]:
+                    c = j
+                    break
+        taken[c] = True
+        sel[k] = c
+        for t in range(cptr[c], cptr[c + 1]):
+            if ccost[t] < dist[crow[t]]:
+                dist[crow[t]] = ccost[t]
+    return sel
+
+
+def _k_cover_search(rptr: NDArray[np.int64], rcol: NDArray[np.int32], rlen: NDArray[np.int64],
+                    cptr: NDArray[np.int64], crow: NDArray[np.int32], clen: NDArray[np.int64],
+                    active: NDArray[np.bool_], sel0: NDArray[np.int64], max_iter: int,
+                    seed: int) -> tuple[bool, NDArray[np.int64]]:
+    """Can ``sel0.size`` candidates cover every active row?  Swap search with row weights.
+
+    A row is covered by the candidates of its first ``rlen`` pairs, a candidate covers the
+    rows of its first ``clen`` pairs.  Each step takes a random uncovered row and makes the
+    best swap (a candidate covering that row in, an open one out) by the weight of the rows
+    left uncovered; the weight of every row still uncovered then grows by one (so rows that
+    stay uncovered pull harder), and the site just added may not leave (nor the one just
+    dropped return) for two steps.  Returns (success, the sites).
+    """
+    m = rptr.size - 1
+    n = cptr.size - 1
+    p = sel0.size
+    np.random.seed(seed)
+    sel = sel0.copy()
+    # per row: open candidates covering it, the sum of their indices
+    cnt, sidx = open_counts(cptr, crow, clen, active, sel)
+    wt = np.ones(m, dtype=np.int64)
+    loss = np.zeros(n, dtype=np.int64)
+    pos = np.full(n, -1, dtype=np.int64)
+    pos[sel] = np.arange(p)
+    unc = np.empty(m, dtype=np.int64)
+    upos = np.full(m, -1, dtype=np.int64)
+    nunc = 0
+    for i in range(m):
+        if active[i]:
+            if cnt[i] == 0:
+                if rlen[i] == 0:
+                    return False, sel
+                unc[nunc] = i
+                upos[i] = nunc
+                nunc += 1
+            elif cnt[i] == 1:
+                loss[sidx[i]] += 1
+    if nunc == 0:
+        return True, sel
+    if p == 0:
+        return False, sel
+    tmp = np.zeros(n, dtype=np.int64)
+    no_in = np.zeros(n, dtype=np.int64)
+    no_out = np.zeros(n, dtype=np.int64)
+    for it in range(1, max_iter + 1):
+        u = unc[np.random.randint(nunc)]
+        best = -(1 << 62)
+        bc = -1
+        bs = -1
+        ties = 0
+        for t in range(rptr[u], rptr[u] + rlen[u]):
+            c = rcol[t]
+            if no_in[c] > it:
+                continue
+            gain = 0
+            for q in range(cptr[c], cptr[c] + clen[c]):
+                i = crow[q]
+                if active[i]:
+                    if cnt[i] == 0:
+                        gain += wt[i]
+                    elif cnt[i] == 1:
+                        tmp[sidx[i]] += wt[i]
+            for k in range(p):
+                s = sel[k]
+                if no_out[s] > it:
+                    continue
+                d = gain - loss[s] + tmp[s]
+                if d > best:
+                    best, bc, bs, ties = d, c, s, 1
+                elif d == best:
+                    ties += 1
+                    if np.random.randint(ties) == 0:
+                        bc, bs = c, s
+            for q in range(cptr[c], cptr[c] + clen[c]):
+                i = crow[q]
+                if active[i] and cnt[i] == 1:
+                    tmp[sidx[i]] = 0
+        if bc < 0:  # every move is tabu: a random one
+            bc = rcol[rptr[u] + np.random.randint(rlen[u])]
+            bs = sel[np.random.randint(p)]
+        # drop bs
+        for q in range(cptr[bs], cptr[bs] + clen[bs]):
+            i = crow[q]
+            if active[i]:
+                cnt[i] -= 1
+                sidx[i] -= bs
+                if cnt[i] == 0:
+                    loss[bs] -= wt[i]
+                    unc[nunc] = i
+                    upos[i] = nunc
+                    nunc += 1
+                elif cnt[i] == 1:
+                    loss[sidx[i]] += wt[i]
+        # add bc
+        for q in range(cptr[bc], cptr[bc] + clen[bc]):
+            i = crow[q]
+            if active[i]:
+                if cnt[i] == 0:
+                    loss[bc] += wt[i]
+                    last = unc[nunc - 1]
+                    unc[upos[i]] = last
+                    upos[last] = upos[i]
+                    upos[i] = -1
+                    nunc -= 1
+                elif cnt[i] == 1:
+                    loss[sidx[i]] -= wt[i]
+                cnt[i] += 1
+                sidx[i] += bc
+        k = pos[bs]
+        pos[bs] = -1
+        pos[bc] = k
+        sel[k] = bc
+        no_in[bs] = it + 2
+        no_out[bc] = it + 2
+        if nunc == 0:
+            return True, sel
+        for k in range(nunc):
+            wt[unc[k]] += 1
+    return False, sel
+
+
+_K_SPLIT = jit(_k_split)
+_K_WITHIN = jit(_k_within)
+_K_PREFIXES = jit(_k_prefixes)
+_K_VALUE = jit(_k_value)
+_K_FARTHEST = jit(_k_farthest)
+_K_COVER_SEARCH = jit(_k_cover_search)

@@ -102,6 +102,8 @@ def test_heuristic_within_one_percent_of_exact() -> None:
         exact = p_center(cost, w, 8, method="exact")
         heur = p_center(cost, w, 8, method="heuristic")
         assert exact.optimal and heur.objective >= exact.objective - 1e-12
+        assert heur.bound <= exact.objective  # a proven bound
+        assert heur.optimal == (heur.bound == heur.objective)
         ratios.append(heur.objective / exact.objective)
     assert np.mean(ratios) <= 1.01
 
