@@ -344,6 +344,8 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     out = Path(args.out)
     lang = args.lang
     with _one_cluster(_engine(args, keep_cost=need_pairs and getattr(args, "engine", "local") == "local")) as kw:
+        if kw["engine"] == "dask" and need_pairs:  # the workers keep the catchments for the capacity pass
+            kw = {**kw, "dask": dataclasses.replace(kw["dask"], hold={})}
         res = run_service(ws, args.service, travel=args.travel, **kw)
         if kw["engine"] == "dask":  # district sums and gap areas reduced per tile, on the same cluster
             red = _gaps.reduce_by_tile(ws, res, kw["dask"])
@@ -358,6 +360,10 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
 
             # with dask the workers hold the catchments while the sweep runs here
             served = served_within_capacity(ws, res, tiles=kw.get("dask"))
+        if kw.get("dask") is not None:
+            from gisapp.metrics.dask_engine import release_held
+
+            release_held(kw["dask"])
     table = _headed(_whole_people(by_district), lang)
     _write_csv(table, out / "coverage_by_district.csv")
     # an empty layer is written too (as before), with no geometry type

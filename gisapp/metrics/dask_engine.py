@@ -52,7 +52,7 @@ from gisapp.travel.friction import BICYCLE_MAX_FACTOR, Mode
 from gisapp.travel.straight import nearest_straight_line, stencil_pairs
 
 __all__ = ["DEFAULT_TILE", "DaskRun", "TilePlan", "TiledResult", "capacity_tiled", "map_tasks", "plan_tiles",
-           "run_tiled", "window_bounds"]
+           "release_held", "run_tiled", "window_bounds"]
 
 #: Edge of the block of grid cells whose facilities form one catchment task, cells.
 DEFAULT_TILE = 512
@@ -92,6 +92,11 @@ class DaskRun:
     inline
         No cluster: run the same tasks one after another in this process (the single-machine
         path without the whole matrix: its memory is the per-cell arrays and one window).
+    hold
+        A dict the caller keeps for the run: the catchment tasks then also keep each group's
+        catchments within the standard on its worker (futures stored here), and the capacity
+        pass (:func:`capacity_tiled`) uses them instead of computing them again.  Release them
+        with :func:`release_held`.
     """
 
     scheduler: Any = None
@@ -102,6 +107,7 @@ class DaskRun:
     max_window_cells: int = DEFAULT_MAX_WINDOW_CELLS
     progress: Callable[[int, int], None] | None = None
     inline: bool = False
+    hold: dict[Any, Any] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -265,7 +271,18 @@ def catchment_task(spec: dict[str, Any]) -> dict[str, Any]:
         out["acc_ids"], out["acc"] = ids[nz], acc[nz]
     if spec["keep_cost"]:
         out["pairs"] = (ids[p], gcol, c)
+    if spec.get("hold"):  # the catchments within the standard stay on this worker for the capacity pass
+        return {"summary": out, "within": _within(ids, p, f, c, spec)}
     return out
+
+
+def _summary(res: dict[str, Any]) -> dict[str, Any]:
+    """What the client gathers of a held catchment task (its catchments stay on the worker)."""
+    return dict(res["summary"])
+
+
+def _held_within(res: dict[str, Any]) -> dict[str, Any]:
+    return dict(res["within"])
 
 
 def within_task(spec: dict[str, Any]) -> dict[str, Any]:
@@ -276,6 +293,12 @@ def within_task(spec: dict[str, Any]) -> dict[str, Any]:
     product of one machine sums them, so the processing order is the same).
     """
     ids, p, f, c = _task_pairs(spec)
+    return _within(ids, p, f, c, spec)
+
+
+def _within(ids: NDArray[np.int64], p: NDArray[np.int64], f: NDArray[np.int64], c: NDArray[np.float64],
+            spec: dict[str, Any]) -> dict[str, Any]:
+    """The pairs within each cell's standard, by facility then cell (see :func:`within_task`)."""
     keep = c <= spec["thr"][p]
     p, f, c = p[keep], f[keep], c[keep]
     order = np.lexsort((p, f))
@@ -307,7 +330,7 @@ def nearest_task(x: NDArray[np.float64], y: NDArray[np.float64], fx: NDArray[np.
 
 
 def map_tasks(run: DaskRun, items: list[Any], task: Callable[[Any], tuple[Callable[[Any], Any], Any]],
-              merge: Callable[[Any, Any], None]) -> None:
+              merge: Callable[[Any, Any], None], *, keep: Callable[[Any], Any] | None = None) -> None:
     """Run ``fn(data)`` for each item (``fn, data = task(item)``) and ``merge(item, result)`` as each finishes.
 
     ``run.inline``: one after another in this process.  Otherwise on the cluster of ``run``,
@@ -315,6 +338,10 @@ def map_tasks(run: DaskRun, items: list[Any], task: Callable[[Any], tuple[Callab
     sent, so it never holds all of them), each task's data sent to a worker by ``scatter`` (not
     inside the task graph); a task whose worker died (or whose data died with it) is run again,
     at most :data:`RETRIES` times, then the run fails with ``dask_worker_died``.
+
+    ``keep``: for an item it names (a key, not None), the task's whole result stays on its
+    worker (its future is stored in ``run.hold[key]``) and only its ``"summary"`` is gathered
+    and merged.
     """
     if run.inline:
         for item in items:
@@ -345,6 +372,10 @@ def map_tasks(run: DaskRun, items: list[Any], task: Callable[[Any], tuple[Callab
                     fn, data = task(item)
                     [ref] = client.scatter([data], hash=False)
                     fut = client.submit(fn, ref, pure=False)
+                    key = keep(item) if keep is not None else None
+                    if key is not None and run.hold is not None:
+                        run.hold[key] = fut
+                        fut = client.submit(_summary, fut, pure=False)
                 except lost as exc:  # the worker died while receiving the data
                     failed(item, exc)
                     client.wait_for_workers(1, timeout=120)
@@ -612,12 +643,17 @@ def run_tiled(
 
     todo: list[Any] = [("near", a, b) for a, b in chunks] + [("catch", g, w) for g, w in specs]
 
+    hold = run.hold is not None and not run.inline and not run.keep_cost
+
     def task(item: Any) -> tuple[Callable[[Any], Any], Any]:
         if item[0] == "near":
             return _nearest_packed, (*cell_xy(item[1], item[2]), fx, fy)
-        return catchment_task, make(item[1], item[2])
+        spec = make(item[1], item[2])
+        spec["hold"] = hold
+        return catchment_task, spec
 
-    map_tasks(run, todo, task, merge)
+    map_tasks(run, todo, task, merge, keep=(lambda item: _held_key(item[1], item[2]) if item[0] == "catch" else None)
+              if hold else None)
     cost: CostMatrix | None = None
     if run.keep_cost:
         r = np.concatenate([p[0] for p in pairs]) if pairs else np.zeros(0, np.int64)
@@ -633,6 +669,20 @@ def run_tiled(
 
 
 # --------------------------------------------------------------------------- capacity-limited coverage
+
+
+def _held_key(g: NDArray[np.int64], win: tuple[int, int, int, int]) -> tuple[Any, ...]:
+    """The key of a group's held catchments: its window and its facilities."""
+    return (*win, g.size, int(g[0]) if g.size else -1, int(g[-1]) if g.size else -1)
+
+
+def release_held(run: DaskRun) -> None:
+    """Let the workers drop the catchments ``run.hold`` keeps."""
+    if run.hold:
+        for fut in run.hold.values():
+            with contextlib.suppress(Exception):
+                fut.release()
+        run.hold.clear()
 
 
 def capacity_tiled(plan: TilePlan, run: DaskRun, *, n_cells: int, pop: NDArray[np.float64],
@@ -697,6 +747,8 @@ def capacity_tiled(plan: TilePlan, run: DaskRun, *, n_cells: int, pop: NDArray[n
 
     distributed = _distributed()
     lost = _worker_lost(distributed)
+    kept = run.hold if run.hold is not None else {}
+    reuse = [kept.get(_held_key(g, win)) for g, win in plan.specs]
     with client_for(run) as client:
         in_flight = max(2, 2 * len(client.scheduler_info().get("workers", {})))
         held: dict[int, Any] = {}
@@ -720,9 +772,19 @@ def capacity_tiled(plan: TilePlan, run: DaskRun, *, n_cells: int, pop: NDArray[n
             client.wait_for_workers(1, timeout=120)
 
         # pass 1: every group's catchments, kept on the workers; at most two tasks per worker in flight
-        todo = list(range(len(plan.specs)))[::-1]
+        # (those the catchment pass already keeps are used as they are, if their worker is alive)
+        todo = []
         seq = distributed.as_completed()
         which: dict[str, int] = {}
+        for k in range(len(plan.specs) - 1, -1, -1):
+            fut = reuse[k]
+            if fut is not None and fut.status == "finished":
+                held[k] = client.submit(_held_within, fut, pure=False)
+                tot = client.submit(_within_total, held[k], pure=False)
+                which[tot.key] = k
+                seq.add(tot)
+            else:
+                todo.append(k)
         for _ in range(min(in_flight, len(todo))):
             k = todo.pop()
             fut = hold(k)
@@ -730,8 +792,9 @@ def capacity_tiled(plan: TilePlan, run: DaskRun, *, n_cells: int, pop: NDArray[n
             seq.add(fut)
         for fut in seq:
             k = which.pop(fut.key)
+            fut_done = fut
             try:
-                total[plan.specs[k][0]] = fut.result()
+                total[plan.specs[k][0]] = fut_done.result()
             except lost as exc:
                 again(k, exc)
                 fut = hold(k)

@@ -11,6 +11,7 @@ corners of tiles and several facilities in one cell.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import dask
@@ -25,7 +26,7 @@ from distributed import Client, LocalCluster
 from shapely.geometry import LineString, box
 
 from gisapp._errors import GisAppError
-from gisapp.metrics.dask_engine import DaskRun, catchment_task, window_bounds
+from gisapp.metrics.dask_engine import DaskRun, catchment_task, window_bounds, within_task
 from gisapp.metrics.service import ServiceResult, run_service
 from gisapp.workspace import Workspace, load_workspace
 from tests.metrics.dask_faults import (
@@ -228,6 +229,40 @@ def test_served_within_capacity_with_the_catchments_on_the_workers(workspaces, c
     pd.testing.assert_frame_equal(a.facilities, b.facilities, rtol=0, atol=0)
     np.testing.assert_array_equal(a.coverage.covered, b.coverage.covered)
     assert b.coverage.allocation.nnz == 0  # not gathered at province scale
+
+
+_WITHIN_CALLS: list[int] = []
+_REAL_WITHIN = within_task
+
+
+def _counting_within(spec):  # noqa: ANN001, ANN202 - sent to in-process workers by reference
+    _WITHIN_CALLS.append(1)
+    return _REAL_WITHIN(spec)
+
+
+@pytest.mark.parametrize("mode", ["straight_line", "terrain"])
+def test_capacity_pass_reuses_the_catchments_the_first_pass_kept(workspaces, clients, mode, monkeypatch):
+    """With ``hold``, the catchment tasks keep their catchments and the capacity pass computes none again."""
+    from gisapp.metrics import dask_engine
+    from gisapp.metrics.served import served_within_capacity
+
+    calls = _WITHIN_CALLS
+    calls.clear()
+    monkeypatch.setattr(dask_engine, "within_task", _counting_within)
+    ws = workspaces[16]
+    a = served_within_capacity(ws, _local(ws, 16, "clinic", mode))
+    run = DaskRun(scheduler=clients[2], tile=64, keep_cost=False, hold={})
+    res = run_service(ws, "clinic", travel=mode, engine="dask", dask=run)
+    assert len(run.hold) == res.timings_s["tasks"] > 4
+    b = served_within_capacity(ws, res, tiles=run)
+    assert calls == []  # nothing computed twice
+    dask_engine.release_held(run)
+    assert run.hold == {}
+    assert_same(_local(ws, 16, "clinic", mode), res, cost=False)
+    pd.testing.assert_frame_equal(a.by_district, b.by_district, rtol=0, atol=0)
+    pd.testing.assert_frame_equal(a.facilities, b.facilities, rtol=0, atol=0)
+    served_within_capacity(ws, res, tiles=dataclasses.replace(run, hold=None))  # without: computed again
+    assert len(calls) == len(run.hold or {}) + res.timings_s["tasks"]
 
 
 def test_capacity_pass_survives_a_worker_dying_with_the_catchments(tmp_path):
