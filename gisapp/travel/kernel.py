@@ -7,9 +7,12 @@ knight's moves) neighbours and costs each move when it relaxes it, from a few pe
 arrays (flat pace or speed, elevation, slope group) padded with impassable cells so that
 no move needs a bounds check.  The queue is a ring of buckets narrower than the cheapest
 move (Dial's algorithm: every cell of the bucket being emptied is final, so the search is
-exact; its cells are processed in grid order; each bucket a chain of blocks of 64 entries,
-so that emptying one reads runs of memory) when the grid is isotropic, and a binary heap
-otherwise.  The move-cost rules are those of
+exact; each bucket a chain of blocks of 64 entries, so that emptying one reads runs of
+memory) when the grid is isotropic, and a binary heap otherwise.  The isotropic search of
+:func:`nearest` keeps each cell's time and pace side by side (one cache line for both; the
+pace's sign marks the settled cells) and, since it knows which cells it will expand next,
+fetches their rows into the cache a few cells ahead: a search over a grid larger than the
+cache waits on memory, not on arithmetic.  The move-cost rules are those of
 :func:`gisapp.travel.grid_search.grid_graph`, so the answers are the same (to rounding):
 
 - a move crosses its two end cells, a knight's move also the two cells its segment passes
@@ -25,9 +28,9 @@ otherwise.  The move-cost rules are those of
 
 Memory (tracemalloc, numpy's and numba's allocations, surface in, results out): 29 bytes
 per cell for :func:`nearest` on 1,000 x 1,000 and 2,000 x 2,000 isotropic grids (float64
-pace, float64 times and int32 labels while searching, then the float64 / int64 results;
-the queue holds the search front only), under 40 with a DEM (tests/travel/test_kernel.py),
-against 12 bytes per move for the CSR graph.
+pace, then float64 time and pace side by side and int32 labels while searching, then the
+float64 / int64 results; the queue holds the search front only), under 40 with a DEM
+(tests/travel/test_kernel.py), against 12 bytes per move for the CSR graph.
 
 The first call of a process compiles the kernel (a few seconds), cached on disk
 (``cache=True``) when numba can write its cache (``NUMBA_CACHE_DIR`` or ``__pycache__``);
@@ -79,6 +82,7 @@ _HEAP_START = 1 << 12
 _BLOCK = 64  # bucket queue: entries per block (a bucket is a chain of blocks; a multiple of _HEAP_START)
 _MAX_BUCKETS = 1 << 16  # a bucket ring longer than this (moves of very unequal times): a heap
 _BUCKET_MARGIN = 1e-6  # bucket width = cheapest move x (1 - this), against rounding
+_PREFETCH = 8  # bucket search: fetch the rows of the cell this many entries ahead
 # the rider-power model of gisapp.travel.friction.bicycle_factor_uncapped
 _G, _MASS, _CRR, _CDA, _RHO = 9.81, 95.0, 0.012, 0.445, 1.14
 
@@ -90,6 +94,49 @@ def _jit(fn: Callable[..., Any]) -> Any:
         return numba.njit(cache=True, nogil=True)(fn)
     except RuntimeError:  # no writable cache location (read-only install, no home)
         return numba.njit(cache=False, nogil=True)(fn)
+
+
+def _make_prefetch() -> Any:
+    """A compiled ``_prefetch(array, i)``: ask the CPU to fetch ``array[i]``'s cache line.
+
+    The bucket search knows which cells it will expand next; fetching their rows ahead
+    hides the memory latency that dominates a search over a grid larger than the cache.
+    A no-op when numba's LLVM interface does not offer the intrinsic.
+    """
+    import numba
+
+    try:
+        from llvmlite import ir
+        from numba.extending import intrinsic
+
+        i8p = ir.IntType(8).as_pointer()
+        name = "llvm.prefetch.p0" if str(i8p) == "ptr" else "llvm.prefetch.p0i8"
+
+        def typer(typingctx: Any, arr: Any, idx: Any) -> Any:  # noqa: ARG001 - numba's signature
+            def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+                ary = context.make_array(signature.args[0])(context, builder, args[0])
+                ptr = builder.bitcast(builder.gep(ary.data, [args[1]]), i8p)
+                i32 = ir.IntType(32)
+                fn = builder.module.globals.get(name) or ir.Function(
+                    builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), name)
+                # for writing, keep in all cache levels, data
+                builder.call(fn, [ptr, ir.Constant(i32, 1), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+                return context.get_dummy_value()
+
+            return numba.types.void(arr, idx), codegen
+
+        typer.__name__ = "_prefetch"
+        return intrinsic(typer)
+    except Exception:  # noqa: BLE001 - another numba / llvmlite: go without prefetching
+        return _jit(_no_prefetch)
+
+
+def _no_prefetch(a: NDArray[Any], i: int) -> None:
+    """The stand-in for ``_prefetch`` where numba offers no intrinsics."""
+
+
+_prefetch = _make_prefetch()
+
 
 
 class KernelSourceError(GisAppError):
@@ -271,27 +318,30 @@ def kernel_grid(
         msg = f"`neighbours` must be 8 or 16 (16 adds knight's moves), got {neighbours}."
         raise UnitsError(msg)
     shape = surface.shape
-    passable = surface.passable
     z: NDArray[np.float64] | None = None
     if dem is not None:
         z = np.ascontiguousarray(dem, dtype=np.float64)
         if z.shape != shape:
             msg = f"`dem` has shape {z.shape} but the friction surface has {shape}; resample it."
             raise UnitsError(msg)
-        passable &= np.isfinite(z)
     speed = surface.speed_kph
     # per cell, computed as grid_search does: pace = 60 / (kph * 1000), speed = 1 / pace
     pad = 1 if neighbours == 8 else 2
     padded = (shape[0] + 2 * pad, shape[1] + 2 * pad)
     inner = (slice(pad, pad + shape[0]), slice(pad, pad + shape[1]))
     per_cell = np.zeros(padded, dtype=np.float64)
-    pcv = per_cell[inner]
-    pcv[...] = speed  # float32 -> float64 in place (no temporaries: memory)
-    pcv *= 1000.0
-    np.divide(60.0, pcv, out=pcv, where=passable)
-    pcv[~passable] = 0.0
-    if average == "speed":
-        np.divide(1.0, pcv, out=pcv, where=passable)
+    _fill_per_cell(np.ascontiguousarray(speed), np.ascontiguousarray(surface.mode),
+                   np.zeros((0, 0)) if z is None else z, average == "speed", per_cell, pad)
+    if z is None:  # isotropic: nothing else to prepare
+        return KernelGrid(
+            shape=shape, pad=pad, per_cell=per_cell.ravel(), z=np.zeros(0, dtype=np.float64),
+            group=np.zeros(0, dtype=np.int8), tables=np.zeros((0, 0), dtype=np.float64),
+            bicycle_speed=np.zeros(0, dtype=np.float32), exact_bicycle=False,
+            direction=direction, neighbours=neighbours, average=average,
+            bicycle_cap=np.inf if bicycle_max_factor is None else float(bicycle_max_factor),
+            cell_size_m=surface.cell_size_m,
+        )
+    passable = per_cell[inner] > 0
     cell_mode = surface.mode if mode is None else np.where(passable, np.int8(int(mode)), np.int8(0))
     walking = (cell_mode == Mode.WALKING) & passable
     bike = (cell_mode == Mode.BICYCLING) & passable
@@ -326,6 +376,31 @@ def kernel_grid(
 
 
 # --------------------------------------------------------------------------- compiled part
+
+
+@_jit
+def _fill_per_cell(speed: NDArray[np.floating], mode: NDArray[np.int8], z: NDArray[np.float64],
+                   speed_avg: bool, out: NDArray[np.float64], pad: int) -> None:
+    """``out``'s inner cells: minutes per metre (or metres per minute), 0 where impassable.
+
+    One pass for numpy's ``pace = 60 / (float64(kph) * 1000)`` (and ``1 / pace``), the
+    same operations in the same order; a cell is passable when its mode and speed are
+    positive and its elevation (when ``z`` is not empty) is finite.
+    """
+    rows, cols = speed.shape
+    sloped = z.size > 0
+    for i in range(rows):
+        for j in range(cols):
+            kph = np.float64(speed[i, j])
+            ok = mode[i, j] > 0 and kph > 0
+            if sloped and ok:
+                ok = np.isfinite(z[i, j])
+            p = 0.0
+            if ok:
+                p = 60.0 / (kph * 1000.0)
+                if speed_avg:
+                    p = 1.0 / p
+            out[i + pad, j + pad] = p
 #
 # The hot loop of :func:`_search` is written out by hand (no helper taking arrays inside
 # it): numba's reference counting of arrays handed to helpers costs more than the search.
@@ -643,6 +718,163 @@ def _search(pc: NDArray[np.float64], z: NDArray[np.float64], group: NDArray[np.i
 
 
 @_jit
+def _grow_i32(a: NDArray[np.int32], n: int) -> NDArray[np.int32]:
+    out = np.empty(2 * a.size + _BLOCK, dtype=np.int32)
+    out[:n] = a[:n]
+    return out
+
+
+@_jit
+def _pace_range(pc: NDArray[np.float64]) -> tuple[float, float]:
+    """(smallest, largest) positive value of ``pc``; (inf, 0) when there is none."""
+    lo = np.inf
+    hi = 0.0
+    for x in pc:
+        if x > 0.0:
+            lo = min(lo, x)
+            hi = max(hi, x)
+    return lo, hi
+
+
+@_jit
+def _dial(cells: NDArray[np.float64], label: NDArray[np.int32], speed_avg: bool,
+          off: NDArray[np.int64], mid1: NDArray[np.int64], mid2: NDArray[np.int64],
+          scale: NDArray[np.float64], scale_speed: NDArray[np.float64],
+          starts: NDArray[np.int64], start_labels: NDArray[np.int32], limit: float,
+          inv_w: float, heads: NDArray[np.int64], row: int, pad: int) -> None:
+    """Multi-source bucket search (Dial) of an isotropic grid, for :func:`nearest`.
+
+    ``cells`` interleaves each cell's time and flat pace (or speed): ``cells[2 u]`` is cell
+    u's time (``inf`` unreached), ``cells[2 u + 1]`` its ``per_cell`` value, negated once
+    the cell is settled (0: impassable).  One cache line thus holds both, and a neighbour's
+    one read tells whether to relax it.  ``label`` (-1) receives each cell's start label.
+
+    The queue is :func:`_search`'s ring of buckets of width ``1 / inv_w`` (``heads``), each
+    a chain of ``_BLOCK``-entry blocks, holding cells only (int32): an entry is stale when
+    its cell is settled by then, which the sign of its pace tells.  The cells of the bucket
+    being emptied are all final, so they are expanded in queue order, with the rows around
+    the cell ``_PREFETCH`` entries ahead fetched into the cache meanwhile.  The moves'
+    costs are :func:`_search`'s, summed in the same order: the same times, bit for bit.
+    """
+    nmove = off.size
+    nslots = heads.size // 2  # heads[slot]: a bucket's first block, heads[nslots + slot]: last
+    mask = nslots - 1
+    hv = np.empty(_HEAP_START, dtype=np.int32)
+    nxt = np.empty(2 * (_HEAP_START // _BLOCK), dtype=np.int64)  # next block, fill
+    size = 0
+    for i in range(starts.size):
+        u = starts[i]
+        if cells[2 * u] == 0.0:
+            continue  # several facilities in one cell: the first one
+        cells[2 * u] = 0.0
+        label[u] = start_labels[i]
+        if size == hv.size:
+            hv = _grow_i32(hv, size)
+        hv[size] = u
+        size += 1
+    top = (size + _BLOCK - 1) // _BLOCK  # the starts are the first blocks of bucket 0
+    if top * _BLOCK > hv.size:
+        hv = _grow_i32(hv, size)
+    while 2 * top > nxt.size:
+        nxt = _grow_i(nxt, nxt.size)
+    for b in range(top):
+        nxt[2 * b] = b + 1 if b + 1 < top else -1
+        nxt[2 * b + 1] = min(_BLOCK, size - b * _BLOCK)
+    if top:
+        heads[0] = 0
+        heads[nslots] = top - 1
+    free = -1
+    cur = 0
+    batch = np.empty(_HEAP_START, dtype=np.int32)
+    nbatch = 0
+    ib = 0
+    while size > 0 or ib < nbatch:
+        if ib == nbatch:  # empty the next non-empty bucket into `batch`
+            slot = cur & mask
+            b = heads[slot]
+            if b < 0:
+                cur += 1
+                continue
+            heads[slot] = -1
+            heads[nslots + slot] = -1
+            nbatch = 0
+            ib = 0
+            while b >= 0:
+                nfill = nxt[2 * b + 1]
+                if nbatch + nfill > batch.size:
+                    batch = _grow_i32(batch, nbatch)
+                batch[nbatch:nbatch + nfill] = hv[b * _BLOCK:b * _BLOCK + nfill]
+                nbatch += nfill
+                size -= nfill
+                nb = nxt[2 * b]
+                nxt[2 * b] = free
+                free = b
+                b = nb
+            continue
+        if ib + _PREFETCH < nbatch:
+            x = np.int64(batch[ib + _PREFETCH])
+            for r in range(-pad, pad + 1):  # the cell's rows: times, paces, labels
+                y = x + r * row
+                _prefetch(cells, 2 * (y - pad))
+                _prefetch(cells, 2 * (y + pad) + 1)
+                _prefetch(label, y)
+        u = np.int64(batch[ib])
+        ib += 1
+        pu = cells[2 * u + 1]
+        if pu <= 0.0:
+            continue  # settled already: a stale or repeated entry
+        cells[2 * u + 1] = -pu
+        d = cells[2 * u]
+        lab = label[u]
+        for k in range(nmove):
+            v = u + off[k]
+            pv = cells[2 * v + 1]
+            if pv <= 0.0:
+                continue  # impassable or settled
+            tot = pu + pv  # _search's order: (u + v) + mid1 + mid2
+            if k >= 8:  # a knight's move also crosses two middle cells
+                pa = cells[2 * (u + mid1[k]) + 1]
+                pb = cells[2 * (u + mid2[k]) + 1]
+                if pa == 0.0 or pb == 0.0:
+                    continue
+                tot += abs(pa)
+                tot += abs(pb)
+            nd = d + (scale_speed[k] / tot if speed_avg else tot * scale[k])
+            if nd < cells[2 * v] and nd <= limit:
+                cells[2 * v] = nd
+                label[v] = lab
+                bk = int(nd * inv_w)
+                if bk < cur:
+                    bk = cur  # rounding: never behind the bucket being emptied
+                if bk - cur > mask:
+                    raise RuntimeError("travel kernel: a move is longer than the bucket ring")
+                slot = bk & mask
+                b = heads[nslots + slot]
+                if b < 0 or nxt[2 * b + 1] == _BLOCK:  # a new block
+                    if free >= 0:
+                        nb = free
+                        free = nxt[2 * nb]
+                    else:
+                        nb = top
+                        top += 1
+                        if top * _BLOCK > hv.size:
+                            hv = _grow_i32(hv, hv.size)
+                        if 2 * top > nxt.size:
+                            nxt = _grow_i(nxt, nxt.size)
+                    nxt[2 * nb] = -1
+                    nxt[2 * nb + 1] = 0
+                    if b < 0:
+                        heads[slot] = nb
+                    else:
+                        nxt[2 * b] = nb
+                    heads[nslots + slot] = nb
+                    b = nb
+                hv[b * _BLOCK + nxt[2 * b + 1]] = v
+                nxt[2 * b + 1] += 1
+                size += 1
+
+
+@_jit
 def _catchments(pc: NDArray[np.float64], z: NDArray[np.float64], group: NDArray[np.int8],
                 tables: NDArray[np.float64], bspeed: NDArray[np.float32], exact: bool, cap: float,
                 speed_avg: bool, sign: float, off: NDArray[np.int64], mid1: NDArray[np.int64],
@@ -758,15 +990,15 @@ def _queue(grid: KernelGrid, *, buckets: bool | None = None) -> tuple[Any, ...]:
     n_buckets = 0
     width = 0.0
     if not grid.sloped and buckets is not False:
-        ok = grid.per_cell[grid.per_cell > 0]
-        if ok.size:
+        pmin, pmax = _pace_range(grid.per_cell)
+        if pmax > 0:
             w, h = grid.cell_size_m
             short, long_ = min(w, h), float(np.hypot(2 * w, h) if grid.neighbours == 16 else np.hypot(w, h))
             long_ = max(long_, float(np.hypot(w, 2 * h)) if grid.neighbours == 16 else long_)
             if grid.average == "time":
-                lo, hi = float(ok.min()) * short, float(ok.max()) * long_
+                lo, hi = pmin * short, pmax * long_
             else:
-                lo, hi = short / float(ok.max()), long_ / float(ok.min())
+                lo, hi = short / pmax, long_ / pmin
             width = lo * (1.0 - _BUCKET_MARGIN)
             need = int(np.ceil(hi / width)) + 2
             n_buckets = 1 << max(1, (need - 1).bit_length())
@@ -835,16 +1067,28 @@ def nearest(
     grid = _grid(surface, dem, mode, direction, neighbours)
     limit = _check_max(max_minutes)
     nodes, ok = _source_nodes(grid, sources_rc, on_impassable, source_error)
-    dist = np.full(grid.per_cell.size, np.inf)
-    label = np.full(grid.per_cell.size, -1, dtype=np.int32)
     use = np.flatnonzero(ok).astype(np.int64)
-    if use.size:
-        _search(*_args(grid), nodes[use], use.astype(np.int32), limit, dist, label, True,
-                *_queue(grid, buckets=queue), False, np.empty(0, dtype=np.int64))
+    label = np.full(grid.per_cell.size, -1, dtype=np.int32)
+    inv_w, heads, hk, hv, nxt = _queue(grid, buckets=queue)
+    if heads.size and grid.per_cell.size < 2**31:  # isotropic: the bucket search
+        cells = np.empty(2 * grid.per_cell.size)  # time and pace of each cell side by side
+        cells[0::2] = np.inf
+        cells[1::2] = grid.per_cell
+        dist = cells[0::2]
+        if use.size:
+            off, mid1, mid2, _, scale, scale_speed = _moves(grid.neighbours, grid.cell_size_m,
+                                                            grid.width)
+            _dial(cells, label, grid.average == "speed", off, mid1, mid2, scale, scale_speed,
+                  nodes[use], use.astype(np.int32), limit, inv_w, heads, grid.width, grid.pad)
+    else:
+        dist = cells = np.full(grid.per_cell.size, np.inf)
+        if use.size:
+            _search(*_args(grid), nodes[use], use.astype(np.int32), limit, dist, label, True,
+                    inv_w, heads, hk, hv, nxt, False, np.empty(0, dtype=np.int64))
     shape, pad = grid.shape, grid.pad
-    del grid, surface  # a grid prepared here is freed before the results are copied out
+    del grid, surface, heads, hk, hv, nxt  # a grid prepared here is freed before the copies
     minutes = _unpad(dist, shape, pad)
-    del dist
+    del dist, cells
     return minutes, _unpad(label, shape, pad, np.int64)
 
 

@@ -209,7 +209,9 @@ def test_bucket_queue_and_heap_give_the_same_answers(seed):
     for avg in ("time", "speed"):
         grid = kernel.kernel_grid(s, neighbours=16, average=avg)
         assert kernel._queue(grid)[1].size > 0  # isotropic: buckets by default
+        before = grid.per_cell.copy()
         t1, a1 = kernel.nearest(grid, rc, queue=True)
+        np.testing.assert_array_equal(grid.per_cell, before)  # settled marks stay in the copy
         t2, a2 = kernel.nearest(grid, rc, queue=False)
         assert_same_times(t1, t2)
         np.testing.assert_array_equal(t1, t2)  # the same sums in the same order: bit for bit
@@ -265,7 +267,42 @@ def test_the_move_set_and_slope_tables_are_grid_searchs():
         np.testing.assert_allclose(ours, friction.bicycle_factor_uncapped(s, v), rtol=1e-12)
 
 
-def test_sources_outside_or_on_impassable_cells():
+@pytest.mark.parametrize("average", ["time", "speed"])
+def test_per_cell_values_are_grid_searchs_formula_bit_for_bit(average):
+    """The one-pass preparation: numpy's pace = 60 / (float64(kph) * 1000) (1 / pace), 0 off limits."""
+    s, dem, _ = surface(13, (20, 30))
+    dem = dem.copy()
+    dem[4, 5:9] = np.nan
+    for d, pad in ((None, 1), (dem, 2)):
+        grid = kernel.kernel_grid(s, dem=d, neighbours=8 if pad == 1 else 16, average=average)
+        ok = s.passable if d is None else s.passable & np.isfinite(dem)
+        pace = 60.0 / (s.speed_kph.astype(np.float64)[ok] * 1000.0)
+        want = np.zeros(s.shape)
+        want[ok] = pace if average == "time" else 1.0 / pace
+        assert (want == 0).sum() > (~s.passable).sum() - (d is None)  # impassable cells present
+        np.testing.assert_array_equal(grid.unpad(grid.per_cell), want)
+        padded = grid.per_cell.reshape(s.shape[0] + 2 * pad, -1)
+        assert grid.pad == pad and (padded[:pad] == 0).all() and (padded[:, -pad:] == 0).all()
+
+
+def test_the_prefetch_and_its_stand_in_compile():
+    """The cache-prefetch intrinsic (and the stand-in used where numba lacks it) run compiled."""
+    import numba
+
+    stand_in = kernel._jit(kernel._no_prefetch)
+
+    @numba.njit
+    def touch(a: np.ndarray, f: int) -> float:
+        for i in range(a.size):
+            if f:
+                kernel._prefetch(a, i)
+            else:
+                stand_in(a, i)
+        return float(a.sum())
+
+    a = np.arange(100.0)
+    assert touch(a, 1) == touch(a, 0) == 4950.0
+
     s, _, _ = surface(9, (5, 5), blocked=0.0)
     speed = s.speed_kph.copy()
     speed[2, 2] = 0
