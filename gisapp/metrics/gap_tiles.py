@@ -210,8 +210,8 @@ def reduce_tiles(
     key = (row // tile) * ntc + col // tile
     order = np.argsort(key, kind="stable")
     ks = key[order]
-    starts = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
-    ends = np.r_[starts[1:], ks.size]
+    starts = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]]) if ks.size else np.zeros(0, dtype=np.int64)
+    ends = np.r_[starts[1:], ks.size] if ks.size else starts
     tiles = [(int(ks[s]), s, e) for s, e in zip(starts.tolist(), ends.tolist(), strict=True)]
     dem_eff = np.where(counted, demand, 0.0)
 

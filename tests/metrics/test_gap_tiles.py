@@ -102,6 +102,15 @@ def test_tiles_equal_the_whole_grid(seed, h, w, tile, density):
     _assert_equal(_whole(c, (h, w)), _tiled(c, (h, w), DaskRun(tile=tile, inline=True)))
 
 
+def test_a_grid_without_cells():
+    """No populated cell (a district outside the raster): no tile, no area, zero sums."""
+    c = {k: np.zeros(0, dtype=np.int64 if k in ("row", "col", "district", "place") else float)
+         for k in ("row", "col", "demand", "district", "dist", "place")}
+    c.update(counted=np.zeros(0, bool), covered=np.zeros(0, bool))
+    red = _tiled(c, (4, 5), DaskRun(tile=2, inline=True))
+    assert red.tiles == 0 and red.gaps.n == 0 and red.district_pop.tolist() == [0.0, 0.0, 0.0]
+
+
 def test_areas_joined_only_at_a_tile_corner():
     """Two cells touching diagonally across the corner of four tiles are one area (both diagonals)."""
     row = np.array([1, 2, 1, 2, 5], dtype=np.int64)
