@@ -12,9 +12,22 @@ For each model -- ``mclp`` (:func:`gisapp.planning.mclp.suggest_sites`), ``lscp`
 Treatment: every runner is warm (one untimed warm-up run first, in the same process), then
 timed ``--repeats`` times (default 3) and the median reported.  A spopt runner whose
 warm-up alone exceeds ``--peer-timeout`` seconds (model build interrupted by SIGALRM, or
-solver time limit) is reported from that single run with its status, not repeated; one
-whose model would hold more than ``--peer-max-pairs`` assignment variables is skipped
-(PuLP builds one Python object per variable).  Our exact solvers get ``--time-limit``.
+solver time limit) is reported from that single run with its status, not repeated.  Our
+exact solvers get ``--time-limit``.
+
+Large sizes (``--peer-child auto``: spopt's model would hold more than
+``--peer-max-pairs`` variables; ``always`` for every size): spopt runs once per solver in a
+child process under an address-space limit (``RLIMIT_AS``, ``--peer-mem-gib``, default 16)
+and a wall limit (``--peer-timeout`` + ``--peer-grace``, counted after the child's imports
+and a warm-up run on a tiny instance).  The child reports every ``--peer-every`` seconds
+what it is building (spopt's function, the demand row its loop has reached, constraints so
+far, memory); the printed status is what was observed: solved, ``MemoryError`` in the build
+or solve, stopped at the wall limit with what it had built, or died (signal / exit code).
+When that run's model build did not finish, the next solver's child is not run (the build is
+the same for every solver) and its line says so (``--peer-repeat-failed-build`` runs it).
+``--runners ours|spopt`` runs one side only (the other side's records of the same instance
+from another run).  A ratio against a spopt run that stopped without its optimum is printed
+as ``>=`` (a lower bound).
 
 Printed per model and runner: build time, solve time, total, objective, status, the gap to
 the exact objective (ours when proven optimal, else spopt's optimal one), and the speed
@@ -33,6 +46,7 @@ Usage::
     python benchmarks/bench_models.py --quick                 # 2,000 x 200
     python benchmarks/bench_models.py                         # 20,000 x 1,000
     python benchmarks/bench_models.py --size 5000x500 --models p_median,mclp --p 20
+    python benchmarks/bench_models.py --runners spopt --peer-child always --peer-timeout 1200
 """
 
 from __future__ import annotations
@@ -41,9 +55,14 @@ import argparse
 import importlib
 import json
 import math
+import os
+import resource
 import signal
 import statistics
+import subprocess
 import sys
+import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -234,6 +253,260 @@ def _spopt(model: str, inst: Instance, solver: str, timeout: float) -> Run:
     return Run(build, solve, float(pulp.value(mdl.problem.objective)), status)
 
 
+# --------------------------------------------------------------------------- spopt in a child
+
+
+def _rss_gib(pid: int | str = "self") -> tuple[float, float]:
+    """(resident, peak resident) GiB of a process, from /proc (nan when unreadable)."""
+    now = peak = float("nan")
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    now = int(line.split()[1]) / 2**20
+                elif line.startswith("VmHWM:"):
+                    peak = int(line.split()[1]) / 2**20
+    except OSError:
+        pass
+    return now, peak
+
+
+def _where(frame: FrameType | None) -> dict[str, Any]:
+    """What the main thread is doing: the spopt functions on its stack (outermost first),
+    the index of the outermost comprehension loop (spopt's loop over demand rows), and the
+    constraints in the model so far."""
+    import pulp
+
+    names: list[str] = []
+    index: int | None = None
+    constraints: int | None = None
+    while frame is not None:
+        code = frame.f_code
+        if "spopt" in code.co_filename:
+            names.append(code.co_name)
+        loc = frame.f_locals
+        if code.co_name == "<listcomp>":
+            for key in ("i", "j"):
+                if isinstance(loc.get(key), int):
+                    index = int(loc[key])  # the outermost one wins
+                    break
+        if constraints is None:
+            for val in loc.values():
+                if isinstance(val, pulp.LpProblem):
+                    constraints = len(val.constraints)
+                    break
+        frame = frame.f_back
+    return {"in": " > ".join(names[::-1][:3]), "loop_index": index, "constraints": constraints}
+
+
+def _emit(out: Any, event: str, **fields: Any) -> None:
+    now, peak = _rss_gib()
+    out.write(json.dumps({"event": event, "t": time.perf_counter(), "rss_gib": now,
+                          "peak_rss_gib": peak, **fields}) + "\n")
+    out.flush()
+
+
+def _peer_child(model: str, inst: Instance, solver: str, timeout: float, every_s: float) -> int:
+    """The child's side: build spopt's model and solve it, printing JSON events as it goes.
+
+    Events: ``start``; ``progress`` every ``every_s`` seconds (what is on the stack, how
+    many constraints the model has, resident memory); ``built`` (build seconds, PuLP
+    variables and constraints); ``solved`` (a :class:`Run`); ``error`` (the exception, and
+    in which stage).  Whatever stops the child, the parent reads the last event.
+    """
+    import pulp
+
+    out = sys.stdout
+    main = threading.main_thread().ident
+    stage = {"now": "build"}
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(every_s):
+            frame = sys._current_frames().get(main or 0)
+            try:
+                where = _where(frame)
+            except Exception as err:  # noqa: BLE001 - a sample is best effort
+                where = {"in": f"? {type(err).__name__}"}
+            _emit(out, "progress", stage=stage["now"], **where)
+
+    # warm: imports, PuLP and the solver loaded by one tiny run of the same model first
+    tiny = make_instance(12, 4, min(inst.p, 2), 0.3, 2.0, 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _spopt_model(model, tiny).solve(_solver(solver, 60.0), results=False)
+    _emit(out, "start", model=model, solver=solver, size=inst.size, p=inst.p)
+    threading.Thread(target=sample, daemon=True).start()
+    t0 = time.perf_counter()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            mdl = _spopt_model(model, inst)
+        build = time.perf_counter() - t0
+        _emit(out, "built", build_s=build, variables=len(mdl.problem.variables()),
+              constraints=len(mdl.problem.constraints))
+        stage["now"] = "solve"
+        left = timeout - build
+        if left <= 1:
+            _emit(out, "error", stage="solve", error=f"no time left after a {build:.0f} s build")
+            return 0
+        t1 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            mdl.solve(_solver(solver, left), results=False)
+        solve = time.perf_counter() - t1
+    except BaseException as err:  # noqa: BLE001 - report what stopped it, MemoryError included
+        stop.set()
+        tb, names = err.__traceback__, []
+        while tb is not None:
+            if "spopt" in tb.tb_frame.f_code.co_filename:
+                names.append(tb.tb_frame.f_code.co_name)
+            tb = tb.tb_next
+        where = f" in {' > '.join(names[-2:])}" if names else ""
+        _emit(out, "error", stage=stage["now"],
+              error=f"{type(err).__name__}{where}: {err}".rstrip(": ")[:200],
+              after_s=time.perf_counter() - t0)
+        return 0
+    stop.set()
+    if mdl.problem.sol_status == pulp.LpSolutionOptimal:
+        status = "optimal"
+    elif mdl.problem.sol_status == pulp.LpSolutionIntegerFeasible:
+        status = "feasible (time limit)"
+    else:
+        status = pulp.LpStatus.get(mdl.problem.status, "?")
+    objective = pulp.value(mdl.problem.objective)
+    _emit(out, "solved", **asdict(Run(build, solve, float("nan") if objective is None
+                                      else float(objective), status)))
+    return 0
+
+
+def _child_status(last: dict[str, Any], stopped_by: str) -> str:
+    """One line for a child run that did not finish: what stopped it and what it had built."""
+    where = ""
+    if last.get("event") == "progress":
+        bits = [f"in {last.get('in') or '?'}"]
+        if last.get("loop_index") is not None:
+            bits.append(f"outer loop at {last['loop_index']:,}")
+        if last.get("constraints") is not None:
+            bits.append(f"{last['constraints']:,} constraints")
+        where = f" during the {last.get('stage', '?')} ({', '.join(bits)})"
+    elif last.get("event") == "built":
+        where = (f" during the solve (built: {last.get('variables', 0):,} variables, "
+                 f"{last.get('constraints', 0):,} constraints in {last.get('build_s', 0):.0f} s)")
+    elif last.get("event") == "start":
+        where = " at the start of the build"
+    else:
+        where = " before the timed run (imports and the warm-up run)"
+    return stopped_by + where
+
+
+def peer_in_child(model: str, args: argparse.Namespace, solver: str) -> tuple[Run, str]:
+    """Run spopt on the benchmark's instance in a child process under an address-space
+    limit (``--peer-mem-gib``) and a wall limit (``--peer-timeout`` + ``--peer-grace``);
+    return the run as observed (finished, stopped at the wall limit, out of memory, died)."""
+    m, n = args.size_mn
+    cmd = [sys.executable, os.path.abspath(__file__), "--peer-run", model, solver,
+           "--size", f"{m}x{n}", "--p", str(args.p_used), "--reach", str(args.reach),
+           "--cap-factor", str(args.cap_factor), "--seed", str(args.seed),
+           "--peer-timeout", str(args.peer_timeout), "--peer-every", str(args.peer_every)]
+    limit = int(args.peer_mem_gib * 2**30)
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        try:  # on a shared machine short of memory, the kernel kills the child first
+            with open("/proc/self/oom_score_adj", "w", encoding="ascii") as fh:
+                fh.write("1000")
+        except OSError:
+            pass
+
+    wall = args.peer_timeout + args.peer_grace
+    mem = f"{args.peer_mem_gib:g} GiB"
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t_launch = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, preexec_fn=cap)  # noqa: S603
+
+        def _term(_signum: int, _frame: FrameType | None) -> None:
+            raise SystemExit(143)
+
+        old_term = signal.signal(signal.SIGTERM, _term)  # killed: take the child along
+        try:
+            t0, peak, stopped = _watch(proc, out, wall, args.peer_warmup_s)
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        finally:
+            signal.signal(signal.SIGTERM, old_term)
+        if not math.isfinite(t0):
+            t0 = t_launch
+        elapsed = time.perf_counter() - t0
+        out.seek(0)
+        err.seek(0)
+        events = [json.loads(line) for line in out.read().splitlines() if line.startswith("{")]
+        tail = (err.read().strip().splitlines() or [""])[-1][:160]
+    return _peer_outcome(events, proc.returncode, stopped, elapsed, wall, peak, mem, tail)
+
+
+def _watch(proc: subprocess.Popen[bytes], out: Any, wall: float, warmup_s: float
+           ) -> tuple[float, float, bool]:
+    """Poll the child: its peak memory, and kill it at its wall limit (counted from its
+    ``start`` event; the imports and warm-up run have ``warmup_s``).  Returns (start time,
+    peak RSS GiB, stopped)."""
+    t_launch = time.perf_counter()
+    t0 = float("nan")
+    peak = float("nan")
+    stopped = False
+    while proc.poll() is None:
+        now_peak = _rss_gib(proc.pid)[1]
+        peak = now_peak if not math.isfinite(peak) else max(peak, now_peak)
+        if not math.isfinite(t0):
+            with open(f"/proc/self/fd/{out.fileno()}", encoding="utf-8") as fh:
+                if '"event": "start"' in fh.read():
+                    t0 = time.perf_counter()
+        began = t0 if math.isfinite(t0) else t_launch
+        # the warm-up (imports, one tiny run) has its own allowance
+        limit_s = wall if math.isfinite(t0) else warmup_s
+        if time.perf_counter() - began > limit_s:
+            proc.kill()
+            proc.wait()
+            stopped = True
+            break
+        time.sleep(0.5)
+    return t0, peak, stopped
+
+
+def _peer_outcome(events: list[dict[str, Any]], code: int, stopped: bool, elapsed: float,
+                  wall: float, peak: float, mem: str, tail: str) -> tuple[Run, str]:
+    """The child's run as observed, from its events, exit code and what the parent saw."""
+    last = events[-1] if events else {}
+    start_t = events[0]["t"] if events else float("nan")
+    built = next((e for e in events if e["event"] == "built"), None)
+    build_s = built["build_s"] if built else (last.get("t", start_t) - start_t if events
+                                              else float("nan"))
+    peak = max([peak, *(e.get("peak_rss_gib", float("nan")) for e in events)],
+               key=lambda v: v if math.isfinite(v) else -1.0)
+    peak_s = f"peak RSS {peak:.1f} GiB" if math.isfinite(peak) else "peak RSS ?"
+    if last.get("event") == "solved":
+        run = Run(last["build_s"], last["solve_s"], last["objective"], last["status"])
+        return run, f"1 run in a child ({mem} limit, {peak_s})"
+    if last.get("event") == "error":
+        why = (f"{last['error']} in the {last['stage']} after {last.get('after_s', elapsed):.0f} s"
+               f" ({mem} address-space limit, {peak_s})")
+        solve = float("nan")
+        if built and last["stage"] == "solve":
+            why += f"; built {built['variables']:,} vars, {built['constraints']:,} constraints"
+            solve = last.get("after_s", elapsed) - built["build_s"]
+        return Run(build_s, solve, float("nan"), why), "1 run in a child, failed"
+    if stopped:
+        why = _child_status(last, f"stopped at the {wall:g} s wall limit")
+        return Run(build_s if built else elapsed, elapsed - build_s if built else float("nan"),
+                   float("nan"), f"{why}; {peak_s}"), "1 run in a child, stopped"
+    sig = f"signal {-code}" if code < 0 else f"exit {code}"
+    why = _child_status(last, f"died ({sig}) after {elapsed:.0f} s under a {mem} limit")
+    return Run(build_s if built else elapsed, float("nan"), float("nan"),
+               f"{why}; {peak_s}; stderr: {tail}"), "1 run in a child, died"
+
+
 # --------------------------------------------------------------------------- harness
 
 
@@ -261,23 +534,43 @@ def bench_model(model: str, inst: Instance, args: argparse.Namespace) -> list[di
     """All runners of one model; one record each."""
     runs: dict[str, tuple[Run, str]] = {}
     for name, exact in (("ours_exact", True), ("ours_heuristic", False)):
+        if args.runners == "spopt":
+            continue
         try:
             runs[name] = _timed(partial(_ours, model, inst, exact, args.time_limit),
                                 args.repeats, args.slow)
         except ImportError as err:
             runs[name] = (Run(float("nan"), float("nan"), float("nan"),
                               f"missing: {err}"[:40]), "-")
+        except MemoryError:
+            runs[name] = (Run(float("nan"), float("nan"), float("nan"), "MemoryError"), "-")
     pairs = _peer_pairs(model, inst)
-    for solver in args.solvers:
+    build_failed: tuple[str, str] | None = None
+    for solver in args.solvers if args.runners != "ours" else []:
         name = f"spopt_{solver}"
+        isolate = args.peer_child == "always" or (args.peer_child == "auto"
+                                                  and pairs > args.peer_max_pairs)
+        if isolate and build_failed is not None and not args.peer_repeat_failed_build:
+            # the model build is the same whatever the solver: say so, do not run it again
+            runs[name] = (Run(float("nan"), float("nan"), float("nan"),
+                              f"not run: the same (solver-independent) model build did not "
+                              f"finish in the {build_failed[0]} child: {build_failed[1]}"), "-")
+            continue
+        if isolate:
+            runs[name] = peer_in_child(model, args, solver)
+            run = runs[name][0]
+            if not math.isfinite(run.solve_s) and not math.isfinite(run.objective) \
+                    and "during the solve" not in run.status and "in the solve" not in run.status:
+                build_failed = (name, run.status)
+            continue
         if pairs > args.peer_max_pairs:
             runs[name] = (Run(float("nan"), float("nan"), float("nan"),
                               f"skipped: {pairs:,} PuLP variables > {args.peer_max_pairs:,}"), "-")
             continue
         runs[name] = _timed(partial(_spopt, model, inst, solver, args.peer_timeout),
                             args.repeats, args.slow)
-    ref_run = runs["ours_exact"][0]
-    reference = ref_run.objective if ref_run.status == "optimal" else float("nan")
+    ref_run = runs["ours_exact"][0] if "ours_exact" in runs else None
+    reference = ref_run.objective if ref_run and ref_run.status == "optimal" else float("nan")
     if not math.isfinite(reference):
         for name in ("spopt_highs", "spopt_cbc"):
             if name in runs and runs[name][0].status == "optimal":
@@ -293,6 +586,8 @@ def bench_model(model: str, inst: Instance, args: argparse.Namespace) -> list[di
                 peer = runs.get(f"spopt_{solver}")
                 ok = peer is not None and math.isfinite(peer[0].solve_s) and run.total_s > 0
                 rec[f"x_{solver}"] = peer[0].total_s / run.total_s if ok and peer else None
+                # the peer stopped (time limit) without its optimum: the ratio is a lower bound
+                rec[f"x_{solver}_lower_bound"] = bool(ok and peer and peer[0].status != "optimal")
         records.append(rec)
     return records
 
@@ -309,7 +604,8 @@ def print_table(records: list[dict[str, Any]]) -> None:
     """A plain text table of the records."""
     head = ["model", "runner", "build_s", "solve_s", "total_s", "objective", "gap_to_exact",
             "proven_gap", "x_highs", "x_cbc", "status", "treatment"]
-    rows = [[_fmt(r.get(h)) for h in head] for r in records]
+    rows = [[(">=" if r.get(f"{h}_lower_bound") else "") + _fmt(r.get(h)) for h in head]
+            for r in records]
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)]
     print("  ".join(h.ljust(wd) for h, wd in zip(head, widths, strict=True)))
     for row in rows:
@@ -334,6 +630,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--solvers", type=lambda s: s.split(","), default=["highs", "cbc"],
                         help="spopt's PuLP solvers: highs, cbc (default both)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--runners", choices=("all", "ours", "spopt"), default="all",
+                        help="run ours and spopt (all), or only one side (the other side's "
+                             "records of the same instance come from another run)")
     parser.add_argument("--reach", type=float, default=0.02,
                         help="share of the square one site reaches (MCLP, LSCP)")
     parser.add_argument("--cap-factor", type=float, default=1.5,
@@ -345,13 +644,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slow", type=float, default=60.0,
                         help="a runner whose warm-up takes longer is reported from that one run")
     parser.add_argument("--peer-max-pairs", type=int, default=2_000_000,
-                        help="skip spopt when its model has more variables than this")
+                        help="above this many spopt variables, spopt runs once in a child "
+                             "process under limits (--peer-child auto) or is skipped (never)")
+    parser.add_argument("--peer-child", choices=("auto", "always", "never"), default="auto",
+                        help="run spopt in a child with a memory and a wall limit: above "
+                             "--peer-max-pairs (auto), always, or never (skip it instead)")
+    parser.add_argument("--peer-mem-gib", type=float, default=16.0,
+                        help="address-space limit (RLIMIT_AS) of spopt's child, GiB")
+    parser.add_argument("--peer-grace", type=float, default=60.0,
+                        help="the child is killed this long after --peer-timeout")
+    parser.add_argument("--peer-warmup-s", type=float, default=300.0,
+                        help="the child's imports and warm-up run must end within this")
+    parser.add_argument("--peer-every", type=float, default=10.0,
+                        help="the child reports its progress this often, seconds")
+    parser.add_argument("--peer-repeat-failed-build", action="store_true",
+                        help="run the next solver's child even when the previous one's model "
+                             "build (the same for every solver) did not finish")
+    parser.add_argument("--peer-run", nargs=2, metavar=("MODEL", "SOLVER"),
+                        help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="also print one JSON line per record")
     args = parser.parse_args(argv)
     m, n = (2000, 200) if args.quick else args.size
     p = args.p or (10 if args.quick else 20)
+    args.size_mn, args.p_used = (m, n), p
     inst = make_instance(m, n, p, args.reach, args.cap_factor, args.seed)
+    if args.peer_run:
+        return _peer_child(args.peer_run[0], inst, args.peer_run[1], args.peer_timeout,
+                           args.peer_every)
     print(f"# instance {inst.size}, p={p}, radius {inst.radius:.0f} m, seed {args.seed}; "
           f"treatment: one warm-up run each, then median of {args.repeats} "
           f"(a runner slower than its budget is reported from its single warm-up run)",

@@ -61,8 +61,15 @@ Solvers (``method``)
     scored by a transportation LP (HiGHS), first improvement; the split rows of the best
     assignment (at most about one per site) are then made whole by a small MIP.  Its bound
     is the LP relaxation's when that comes within a few seconds, else the uncapacitated
-    Lagrangian bound (capacities only raise the cost).  ``"auto"``: exact up to
-    :data:`AUTO_EXACT_MAX_PAIRS` useful pairs, else heuristic.
+    Lagrangian bound (capacities only raise the cost).  The capacitated exact solver
+    starts from that heuristic's answer and the uncapacitated Lagrangian multipliers: every
+    column, and every (row, column) pair when rows go whole, whose use alone lifts the
+    bound to the answer's cost is left out (a pair's cost above its row's multiplier, plus
+    the rise in the p smallest ``rho``), and the MIP over the rest, with an objective
+    cut-off just below the answer, finds a better one or proves it optimal (when the
+    capacities bind little, most pairs go and the MIP is small; otherwise it is nearly the
+    full model).  ``"auto"``: exact up to :data:`AUTO_EXACT_MAX_PAIRS` useful pairs, else
+    heuristic.
 """
 
 from __future__ import annotations
@@ -104,6 +111,9 @@ _LAG_MU_MIN = 1e-4  # ... and stopping when the step factor falls below this
 _LAG_SPAN = 3.0  # Lagrangian multipliers capped at the cost of the _LAG_SPAN * n / p-th pair
 _CAP_TRIES = 5  # capacitated search: columns tried in place of each open site
 _CAP_SEARCH_MIN_S = 2.0  # ... for at least this long (or twice the start's time)
+_CAP_EXACT_LAG_S: float | None = None  # capacitated exact: the Lagrangian's budget (None: converge)
+_CAP_EXACT_SEARCH = 0.5  # ... and the swap search's, times the time spent before it
+_CAP_EXACT_SEARCH_MIN_S = 0.5  # ... at least
 _CAP_LP_MIN_S = 3.0  # capacitated heuristic: the LP bound gets this long (or the search's time)
 _LP_METHOD = "highs"  # HiGHS chooses (simplex); p-median LPs are degenerate and slow either way
 
@@ -317,7 +327,7 @@ def _uncapacitated(c: sp.csr_array, w: NDArray[np.float64], fx: NDArray[np.bool_
     report(0.2, "heuristic")
     # the bound may take as long as the heuristic (at least a second), unlimited when exact
     budget = None if method == "exact" else max(time.perf_counter() - t0, 1.0)
-    sites, value, bound, rho = _bound_and_polish(red, p, sites, deadline, budget)
+    sites, value, bound, rho, _ = _bound_and_polish(red, p, sites, deadline, budget)
     optimal = bool(np.isfinite(value) and value - bound <= _REL_TOL * max(abs(value), 1.0))
     status = "optimal" if optimal else "feasible"
     if method == "exact" and red.model_rows.size and not optimal:
@@ -404,22 +414,24 @@ def _heuristic(red: _Reduced, p: int, deadline: float | None) -> NDArray[np.int6
 
 def _bound_and_polish(red: _Reduced, p: int, sites: NDArray[np.int64], deadline: float | None,
                       budget_s: float | None
-                      ) -> tuple[NDArray[np.int64], float, float, NDArray[np.float64]]:
+                      ) -> tuple[NDArray[np.int64], float, float, NDArray[np.float64],
+                                 NDArray[np.float64] | None]:
     """The Lagrangian bound, and a descent from the relaxed answer when it differs.
 
-    Returns (sites, their true cost, lower bound, ``rho``), costs of the reduced problem.
+    Returns (sites, their true cost, lower bound, ``rho``, ``lam``: the multipliers of
+    ``rho``, None when no subgradient step was taken), costs of the reduced problem.
     """
     value = red.true_cost(sites)
     if not np.isfinite(value):
-        return sites, value, float("nan"), np.zeros(red.n)
-    bound, relaxed, rho = _lagrangian(red, p, sites, deadline, budget_s=budget_s)
+        return sites, value, float("nan"), np.zeros(red.n), None
+    bound, relaxed, rho, lam = _lagrangian(red, p, sites, deadline, budget_s=budget_s)
     if relaxed.size == p and not np.array_equal(np.sort(sites), relaxed):
         fall = red.heuristic_fallback()
         other = _interchange(red, relaxed, fall, deadline)
         other_val = red.true_cost(other)
         if other_val < value - _REL_TOL * max(value, 1.0):
             sites, value = other, other_val
-    return sites, value, min(bound, value), rho
+    return sites, value, min(bound, value), rho, lam
 
 
 def _cost(red: _Reduced, sites: NDArray[np.int64], fall: NDArray[np.float64]) -> float:
@@ -506,7 +518,8 @@ def _interchange(red: _Reduced, sites: NDArray[np.int64], fall: NDArray[np.float
 
 def _lagrangian(red: _Reduced, p: int, sites: NDArray[np.int64], deadline: float | None,
                 max_iter: int = _LAG_ITER, budget_s: float | None = None
-                ) -> tuple[float, NDArray[np.int64], NDArray[np.float64]]:
+                ) -> tuple[float, NDArray[np.int64], NDArray[np.float64],
+                           NDArray[np.float64] | None]:
     """A proven lower bound on the reduced problem's cost by Lagrangian relaxation.
 
     The assignment constraints ``sum_j y_ij = 1`` are relaxed with multipliers ``lam_i``;
@@ -520,7 +533,8 @@ def _lagrangian(red: _Reduced, p: int, sites: NDArray[np.int64], deadline: float
     heuristic's cost (Beasley 1993), the step factor halved when the bound stalls.  A
     row's pairs are scanned in cost order only while ``w_i c_ij < lam_i``, so an
     iteration costs little.  Returns (bound, the columns of the best relaxed answer,
-    ``rho`` at the best ``lam``) — the bound includes a rounding allowance.
+    ``rho`` at the best ``lam``, that ``lam`` or None when no step was taken) — the bound
+    includes a rounding allowance.
     """
     fall = red.heuristic_fallback()
     n = red.n
@@ -529,7 +543,7 @@ def _lagrangian(red: _Reduced, p: int, sites: NDArray[np.int64], deadline: float
     wfall = w * fall
     ub = _cost(red, sites, fall)
     if p == 0 or red.model_rows.size == 0:
-        return ub, sites, np.zeros(n)
+        return ub, sites, np.zeros(n), None
     indptr, cols, costs = red.sorted_pairs()
     # multipliers capped at the cost of each row's k-th nearest new site (any multipliers
     # give a valid bound; above that they hardly help and the scans grow long)
@@ -542,6 +556,7 @@ def _lagrangian(red: _Reduced, p: int, sites: NDArray[np.int64], deadline: float
     d2 = np.where(np.isfinite(d2), d2, d1)
     lam = np.minimum(w * 0.5 * (d1 + d2), wcap)
     best_l, best_sites, best_rho = -np.inf, sites, np.zeros(n)
+    best_lam: NDArray[np.float64] | None = None
     mu, stall = 2.0, 0
     chosen = np.zeros(n, dtype=bool)
     tol = _REL_TOL * max(abs(ub), 1.0)
@@ -557,7 +572,7 @@ def _lagrangian(red: _Reduced, p: int, sites: NDArray[np.int64], deadline: float
         chosen[:] = False
         chosen[new_cols[part]] = True
         if value > best_l + tol:
-            best_l, best_sites, best_rho, stall = value, new_cols[part], rho, 0
+            best_l, best_sites, best_rho, best_lam, stall = value, new_cols[part], rho, lam, 0
         else:
             stall += 1
             if stall >= _LAG_STALL:
@@ -570,7 +585,7 @@ def _lagrangian(red: _Reduced, p: int, sites: NDArray[np.int64], deadline: float
             break
         lam = np.clip(lam + mu * max(ub - value, tol) / norm * g, 0.0, wcap)
     bound = best_l - 1e-12 * abs(best_l) - 1e-12
-    return min(bound, ub), np.sort(best_sites).astype(np.int64), best_rho
+    return min(bound, ub), np.sort(best_sites).astype(np.int64), best_rho, best_lam
 
 
 # --------------------------------------------------------------------------- exact
@@ -580,6 +595,9 @@ def _exact(red: _Reduced, p: int, inc: NDArray[np.int64], inc_val: float,
            deadline: float | None, rho: NDArray[np.float64] | None = None,
            lag_bound: float = float("nan")) -> tuple[NDArray[np.int64], float, float, bool]:
     """Exact solve by relaxation rounds: (sites, value, lower bound, proven optimal)."""
+    left = _left(deadline)
+    if left is not None and left <= 0:  # no time left: not even the model build
+        return inc, inc_val, -np.inf, False
     r = red.model_rows.size
     pr = red.pairs
     # pairs kept per row: those no farther than the incumbent's serving cost, and at least
@@ -786,22 +804,14 @@ def _timeout_answer(red: _Reduced
 # --------------------------------------------------------------------------- capacitated
 
 
-def _capacitated(c: sp.csr_array, w: NDArray[np.float64], fx: NDArray[np.bool_], p: int,
-                 cap: NDArray[np.float64], method: str, split: bool, deadline: float | None,
-                 report: Progress, t0: float) -> LocationResult:
-    """The capacitated p-median by one MIP over every reachable pair of rows with weight."""
-    m, n = (int(s) for s in c.shape)
-    rows_all = _entry_rows(c)
-    use = w[rows_all] > 0
-    reached = np.diff(c.indptr) > 0
-    model_rows = np.flatnonzero((w > 0) & reached)
-    r = model_rows.size
-    new_row = np.full(m, -1, dtype=np.int64)
-    new_row[model_rows] = np.arange(r)
-    rows = new_row[rows_all[use]]
-    cols = c.indices[use].astype(np.int64)
-    vals = c.data[use]
-    wr = w[model_rows]
+def _cap_arrays(rows: NDArray[np.int64], cols: NDArray[np.int64], vals: NDArray[np.float64],
+                wr: NDArray[np.float64], cap: NDArray[np.float64], fx: NDArray[np.bool_],
+                r: int, p: int
+                ) -> tuple[NDArray[np.float64], sp.csr_array, NDArray[np.float64],
+                           NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """The capacitated model over the given pairs: (objective, A, row lower and upper
+    limits, variable lower and upper bounds); variables: x (n columns), then one per pair."""
+    n = fx.size
     ny = rows.size
     nv = n + ny
     obj = np.concatenate([np.zeros(n), wr[rows] * vals])
@@ -830,6 +840,29 @@ def _capacitated(c: sp.csr_array, w: NDArray[np.float64], fx: NDArray[np.bool_],
     lb = np.zeros(nv)
     ub = np.ones(nv)
     lb[:n][fx] = 1.0
+    return obj, a, lo, hi, lb, ub
+
+
+def _capacitated(c: sp.csr_array, w: NDArray[np.float64], fx: NDArray[np.bool_], p: int,
+                 cap: NDArray[np.float64], method: str, split: bool, deadline: float | None,
+                 report: Progress, t0: float) -> LocationResult:
+    """The capacitated p-median by one MIP over every reachable pair of rows with weight."""
+    m, n = (int(s) for s in c.shape)
+    rows_all = _entry_rows(c)
+    use = w[rows_all] > 0
+    reached = np.diff(c.indptr) > 0
+    model_rows = np.flatnonzero((w > 0) & reached)
+    r = model_rows.size
+    new_row = np.full(m, -1, dtype=np.int64)
+    new_row[model_rows] = np.arange(r)
+    rows = new_row[rows_all[use]]
+    cols = c.indices[use].astype(np.int64)
+    vals = c.data[use]
+    wr = w[model_rows]
+    ny = rows.size
+    nv = n + ny
+    new_cols = np.flatnonzero(~fx)
+    obj, a, lo, hi, lb, ub = _cap_arrays(rows, cols, vals, wr, cap, fx, r, p)
     build_s = time.perf_counter() - t0
     t1 = time.perf_counter()
     report(0.3, "solve")
@@ -839,6 +872,11 @@ def _capacitated(c: sp.csr_array, w: NDArray[np.float64], fx: NDArray[np.bool_],
     integrality[:n] = 1
     if not split:
         integrality[n:] = 1
+    if method == "exact":
+        res_exact = _cap_exact(c, w, fx, p, cap, split, rows, cols, vals, model_rows, deadline,
+                               build_s, t1)
+        if res_exact is not None:
+            return res_exact
     if method == "heuristic":
         # starts: the uncapacitated answer (whose Lagrangian bound is a bound here too)
         starts: list[NDArray[np.int64]] = []
@@ -846,7 +884,7 @@ def _capacitated(c: sp.csr_array, w: NDArray[np.float64], fx: NDArray[np.bool_],
         red = _Reduced(c, w, fx)
         if red.model_rows.size:
             un = _heuristic(red, p, deadline)
-            un, _, un_bound, _ = _bound_and_polish(red, p, un, deadline, 1.0)
+            un, _, un_bound, _, _ = _bound_and_polish(red, p, un, deadline, 1.0)
             if un.size == p:
                 starts.append(un)
             if np.isfinite(un_bound):
@@ -926,6 +964,165 @@ def _capacitated(c: sp.csr_array, w: NDArray[np.float64], fx: NDArray[np.bool_],
         status = "feasible" if res.status == 0 else "time_limit"
     return _result("p_median_capacitated", c, w, fx, sites, objective, method, optimal, bound,
                    status, build_s, solve_s, flows=flows)
+
+
+def _cap_exact(c: sp.csr_array, w: NDArray[np.float64], fx: NDArray[np.bool_], p: int,
+               cap: NDArray[np.float64], split: bool, rows: NDArray[np.int64],
+               cols: NDArray[np.int64], vals: NDArray[np.float64], model_rows: NDArray[np.int64],
+               deadline: float | None, build_s: float, t1: float) -> LocationResult | None:
+    """Exact capacitated p-median from an incumbent and the uncapacitated Lagrangian bound.
+
+    The uncapacitated heuristic and its Lagrangian multipliers (a bound here too: capacities
+    only raise the cost) give a bound ``L``; the capacitated swap search and the rounding of
+    split rows give an incumbent.  Every column, and (rows whole) every pair, whose use
+    alone raises the bound to the incumbent's cost is left out (:func:`_cap_fix`); the MIP
+    over what is left, with an objective cut-off just below the incumbent, either finds a
+    better answer or proves the incumbent optimal.  Returns None when there is no incumbent
+    or no multipliers (the caller solves the full MIP).
+    """
+    m, n = (int(s) for s in c.shape)
+    r = model_rows.size
+    wr = w[model_rows]
+    red = _Reduced(c, w, fx)
+    if red.model_rows.size == 0 or p == 0:
+        return None
+    un = _heuristic(red, p, deadline)
+    un, _, _, rho, lam = _bound_and_polish(red, p, un, deadline, _CAP_EXACT_LAG_S)
+    if un.size != p or lam is None:
+        return None
+    budget = max(_CAP_EXACT_SEARCH_MIN_S, _CAP_EXACT_SEARCH * (time.perf_counter() - t1))
+    open_mask, _, y = _cap_search(rows, cols, vals, wr, cap, fx, [un], r, deadline, budget)
+    if y is None:
+        return None
+    cost_e = wr[rows] * vals
+    share = y if split else _whole_rows(rows, cols, wr, cost_e, cap, y, open_mask, r, deadline)
+    if share is None:
+        return None
+    inc_val = float(np.dot(cost_e, share))
+    lower, keep, zero, one = _cap_fix(red, c, w, fx, p, rho, lam, model_rows, rows, cols, vals,
+                                      cost_e, inc_val, pairs=not split)
+    best_share, best_open, best_val = share, open_mask, inc_val
+    margin = max(_REL_TOL * abs(inc_val), 1e-9)
+    kept_rows = np.bincount(rows[keep], minlength=r)
+    left = _left(deadline)
+    if kept_rows.min(initial=1) == 0 or lower >= inc_val - margin:
+        optimal, status, bound = True, "optimal", inc_val
+    elif left is not None and left <= 0:  # no time left: not even the model build
+        optimal, status, bound = False, "time_limit", lower
+    else:
+        sel = np.flatnonzero(keep)
+        obj, a, lo, hi, lb, ub = _cap_arrays(rows[sel], cols[sel], vals[sel], wr, cap, fx, r, p)
+        ub[:n][zero] = 0.0
+        lb[:n][one & ~zero] = 1.0
+        nv = obj.size
+        integrality = np.zeros(nv)
+        integrality[:n] = 1
+        if not split:
+            integrality[n:] = 1
+        cons = [LinearConstraint(a, lo, hi),
+                LinearConstraint(sp.csr_array(obj[None, :]), -np.inf, inc_val - margin)]
+        mopts: dict[str, float | bool] = {"disp": _DISP, "mip_rel_gap": _REL_TOL}
+        left = _left(deadline)
+        if left is not None:
+            mopts["time_limit"] = max(left, 0.01)
+        res = milp(obj, integrality=integrality, bounds=Bounds(lb, ub), constraints=cons,
+                   options=mopts)
+        if res.status not in (0, 1, 2):
+            raise GisAppError(code="pmedian_solver_failed",
+                              params={"status": res.status, "message": res.message})
+        if res.x is not None:
+            x = np.asarray(res.x)
+            best_open = x[:n] > 0.5
+            best_share = np.zeros(rows.size)
+            best_share[sel] = np.clip(x[n:], 0.0, 1.0)
+            best_val = float(np.dot(obj, x))
+        if res.status in (0, 2):  # solved, or nothing below the cut-off
+            optimal, status, bound = True, "optimal", best_val
+        else:
+            dual = getattr(res, "mip_dual_bound", None)
+            mip_b = float(dual) if dual is not None and np.isfinite(dual) else -np.inf
+            optimal, status = False, "time_limit"
+            bound = max(lower, min(inc_val, mip_b))
+    sites = np.flatnonzero(best_open & ~fx).astype(np.int64)
+    amount = np.clip(best_share, 0.0, None) * wr[rows]
+    flows = sp.csr_array((amount, (model_rows[rows], cols)), shape=(m, n))
+    flows.eliminate_zeros()
+    return _result("p_median_capacitated", c, w, fx, sites, best_val, "exact", optimal, bound,
+                   status, build_s, time.perf_counter() - t1, flows=flows)
+
+
+def _cap_fix(red: _Reduced, c: sp.csr_array, w: NDArray[np.float64], fx: NDArray[np.bool_],
+             p: int, rho: NDArray[np.float64], lam: NDArray[np.float64],
+             model_rows: NDArray[np.int64], rows: NDArray[np.int64], cols: NDArray[np.int64],
+             vals: NDArray[np.float64], cost_e: NDArray[np.float64], inc_val: float,
+             pairs: bool = True
+             ) -> tuple[float, NDArray[np.bool_], NDArray[np.bool_], NDArray[np.bool_]]:
+    """What the uncapacitated Lagrangian bound proves unused by any capacitated answer
+    cheaper than ``inc_val``: (bound, pairs kept, columns closed, columns open).
+
+    With ``f_i`` the row's fixed fallback and ``L(lam) = sum_i min(lam_i, w_i f_i) + (the p
+    smallest rho_j)`` (plus the constant rows), any answer with exactly p new sites costs at
+    least ``L + e_ij + pen_j`` when row i goes whole to column j, where::
+
+        e_ij  = w_i c_ij - min(lam_i, w_i f_i) - min(0, w_i c_ij - lam_i)   (a useful pair)
+        e_ij  = w_i c_ij - min(lam_i, w_i f_i)   (a pair no closer than the fallback)
+        pen_j = max(0, rho_j - rho_(p))           (j outside the p smallest; 0 inside)
+
+    because every row's cost splits into its term of ``L`` and a non-negative rest, and
+    opening ``j`` raises the sum of the open ``rho`` by ``pen_j``.  Capacities only remove
+    answers, so a pair (a column) at or above ``inc_val`` that way is not in any cheaper
+    answer.  ``pairs=False`` (split rows: a share pays only part of ``e_ij``) fixes columns
+    only.
+    """
+    n = fx.size
+    m = int(c.shape[0])
+    ny = rows.size
+    new = np.flatnonzero(~fx)
+    keep = np.ones(ny, dtype=bool)
+    zero = np.zeros(n, dtype=bool)
+    one = np.zeros(n, dtype=bool)
+    fall_h = red.heuristic_fallback()
+    base = np.minimum(lam, red.w * fall_h)
+    rn = rho[new]
+    order = np.argsort(rn, kind="stable")
+    if p == 0 or p > new.size:
+        return -np.inf, keep, zero, one
+    p_th = rn[order[p - 1]]
+    terms = float(base.sum()) + float(rn[order[:p]].sum())
+    lower = red.const + terms
+    lower -= 1e-10 * (abs(red.const) + float(np.abs(base).sum()) + float(np.abs(rn).sum())) + 1e-9
+    in_s = np.zeros(n, dtype=bool)
+    in_s[new[order[:p]]] = True
+    pen = np.zeros(n)
+    pen[new] = np.maximum(rho[new] - p_th, 0.0)
+    pen[in_s] = 0.0
+    slack = 1e-9 * max(abs(inc_val), 1.0)
+    zero[new] = lower + pen[new] >= inc_val + slack
+    if p < new.size:
+        p1_th = rn[order[p]]
+        one = in_s & (lower - rho + p1_th >= inc_val + slack)
+    keep &= ~zero[cols]
+    if not pairs:
+        return lower, keep, zero, one
+    red_of = np.full(m, -1, dtype=np.int64)
+    red_of[red.model_rows] = np.arange(red.model_rows.size)
+    g = model_rows[rows]
+    k = red_of[g]
+    excess = np.empty(ny)
+    inr = k >= 0
+    kk = k[inr]
+    wc = cost_e[inr]
+    useful = ~fx[cols[inr]] & (vals[inr] < red.fallback[kk])
+    excess[inr] = wc - base[kk] - np.where(useful, np.minimum(wc - lam[kk], 0.0), 0.0)
+    if not inr.all():  # rows served by a fixed site at no cost in p: L counts w_i f_i
+        is_fx = fx[c.indices]
+        rows_e = _entry_rows(c)
+        fix = sp.csr_array((c.data[is_fx], (rows_e[is_fx], c.indices[is_fx])), shape=c.shape)
+        f_true = _row_min(fix)
+        out = ~inr
+        excess[out] = cost_e[out] - w[g[out]] * f_true[g[out]]
+    keep &= lower + np.maximum(excess, 0.0) + pen[cols] < inc_val + slack
+    return lower, keep, zero, one
 
 
 def _transport(rows: NDArray[np.int64], cols: NDArray[np.int64], vals: NDArray[np.float64],

@@ -265,3 +265,74 @@ def test_bad_inputs(kwargs: dict[str, object], code: str) -> None:
     with pytest.raises(GisAppError) as err:
         p_median(COST, W, **kwargs)  # type: ignore[arg-type]
     assert err.value.code == code
+
+
+def _brute_capacitated(cost: np.ndarray, w: np.ndarray, p: int, cap: np.ndarray
+                       ) -> tuple[float, np.ndarray | None]:
+    """Capacitated optimum with whole rows by enumeration: every choice of p sites, each
+    an assignment MIP (scipy) of rows to the chosen sites within their capacities.
+    Returns (cost, the optimal (row, column) 0/1 matrix) or (inf, None)."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    m, n = cost.shape
+    best, best_y = np.inf, None
+    for chosen in itertools.combinations(range(n), p):
+        cols = list(chosen)
+        c = (w[:, None] * cost[:, cols]).ravel()  # variable (i, k) at i * p + k
+        each = sp.kron(sp.eye(m), np.ones((1, p)))
+        load = sp.kron(w[None, :], sp.eye(p))
+        res = milp(c, integrality=np.ones(c.size), bounds=Bounds(0, 1),
+                   constraints=[LinearConstraint(each, 1, 1),
+                                LinearConstraint(load, -np.inf, cap[cols])])
+        if res.x is not None and res.fun < best:
+            best = float(res.fun)
+            y = np.zeros((m, n))
+            y[:, cols] = np.round(res.x).reshape(m, p)
+            best_y = y
+    return best, best_y
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_capacitated_exact_equals_enumeration(seed: int) -> None:
+    # loose capacities (the incumbent and the Lagrangian bound fix most pairs) and
+    # tight ones (little is fixed): both must reach the enumerated optimum
+    cost, w = _random(30, 8, 500 + seed)
+    factor = 1.6 if seed % 2 else 1.1
+    cap = np.full(8, factor * w.sum() / 3)
+    opt, _ = _brute_capacitated(cost, w, 3, cap)
+    res = p_median(cost, w, 3, capacity=cap, method="exact")
+    assert res.status == "optimal" and res.optimal
+    assert res.objective == pytest.approx(opt, rel=1e-9)
+    assert res.flows is not None
+    assert (res.flows.toarray().sum(axis=0) <= cap + 1e-6).all()
+    assert ((res.flows.toarray() > 0).sum(axis=1) == 1).all()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_capacitated_fixing_keeps_every_pair_of_an_optimal_answer(seed: int) -> None:
+    # _cap_fix with the optimum as incumbent: no pair or column of an optimal answer may go
+    from gisapp.planning import pmedian as pm
+
+    cost, w = _random(30, 8, 600 + seed)
+    cap = np.full(8, 1.4 * w.sum() / 3)
+    opt, y = _brute_capacitated(cost, w, 3, cap)
+    assert y is not None
+    c = sp.csr_array(cost)
+    fx = np.zeros(8, dtype=bool)
+    red = pm._Reduced(c, w, fx)
+    sites = pm._heuristic(red, 3, None)
+    _, _, _, rho, lam = pm._bound_and_polish(red, 3, sites, None, None)
+    assert lam is not None
+    rows = np.repeat(np.arange(30), 8)
+    cols = np.tile(np.arange(8), 30)
+    vals = cost.ravel()
+    lower, keep, zero, one = pm._cap_fix(red, c, w, fx, 3, rho, lam, np.arange(30), rows, cols,
+                                         vals, w[rows] * vals, opt)
+    assert lower <= opt * (1 + 1e-9)  # a lower bound
+    used = y.ravel() > 0.5
+    assert keep[used].all()
+    opened = y.sum(axis=0) > 0
+    assert not zero[opened].any()
+    assert not one[~opened].any()
+    # and it does fix something: the bound is within a few per cent here
+    assert (~keep).sum() > 0

@@ -166,3 +166,77 @@ def test_random_instances_match_spopt(seed: int) -> None:
     ours = p_median(cost, weights, 4, capacity=capacity, method="exact")
     assert ours.status == "optimal"
     assert ours.objective == pytest.approx(objective, rel=REL)
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_capacitated_loose_capacity_matches_spopt(seed: int) -> None:
+    # capacities of 1.5 x (total / p), as in benchmarks/bench_models.py: the exact solver
+    # starts from the capacitated heuristic and leaves out what the Lagrangian bound excludes
+    rng = np.random.default_rng(seed)
+    cost = cdist(rng.random((150, 2)) * 10_000, rng.random((20, 2)) * 10_000)
+    weights = rng.integers(1, 1001, 150).astype(float)
+    capacity = np.full(20, 1.5 * weights.sum() / 4)
+    objective, _, _ = _spopt(cost, weights, 4, capacity=capacity)
+    ours = p_median(cost, weights, 4, capacity=capacity, method="exact")
+    assert ours.status == "optimal"
+    assert ours.objective == pytest.approx(objective, rel=REL)
+
+
+# --------------------------------------------------------------------------- the benchmark's peer child
+
+
+def _bench_models():  # type: ignore[no-untyped-def]
+    import importlib.util
+    import sys
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_models.py"
+    spec = importlib.util.spec_from_file_location("bench_models", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["bench_models"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _peer_record(capsys: pytest.CaptureFixture[str], *extra: str) -> dict[str, object]:
+    import json
+
+    bench = _bench_models()
+    assert bench.main(["--size", "600x200", "--p", "5", "--models", "p_median", "--runners",
+                       "spopt", "--peer-child", "always", "--solvers", "highs", "--json",
+                       *extra]) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("{")]
+    assert len(lines) == 1
+    return json.loads(lines[0])  # type: ignore[no-any-return]
+
+
+def test_bench_peer_child_stopped_at_its_wall_limit_says_so(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # spopt's 120,000-variable build takes seconds; a 1 s wall limit stops it mid-build
+    rec = _peer_record(capsys, "--peer-timeout", "1", "--peer-grace", "0", "--peer-every",
+                       "0.1")
+    assert rec["runner"] == "spopt_highs"
+    status = str(rec["status"])
+    assert status.startswith("stopped at the 1 s wall limit during the build"), status
+    assert rec["treatment"] == "1 run in a child, stopped"
+    assert not np.isfinite(float(rec["objective"]))  # type: ignore[arg-type]
+
+
+def test_bench_peer_child_that_cannot_start_under_its_memory_limit_is_reported(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # 0.2 GiB of address space: the child cannot even import its libraries
+    rec = _peer_record(capsys, "--peer-mem-gib", "0.2")
+    status = str(rec["status"])
+    assert status.startswith("died (exit "), status
+    assert "under a 0.2 GiB limit" in status
+    assert not np.isfinite(float(rec["objective"]))  # type: ignore[arg-type]
+
+
+def test_bench_peer_child_that_finishes_reports_spopt_objective(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    bench = _bench_models()
+    rec = _peer_record(capsys, "--size", "120x15", "--p", "4")
+    assert rec["status"] == "optimal"
+    inst = bench.make_instance(120, 15, 4, 0.02, 1.5, 0)
+    ours = p_median(inst.cost, inst.weights, 4, method="exact")
+    assert float(rec["objective"]) == pytest.approx(ours.objective, rel=REL)  # type: ignore[arg-type]
