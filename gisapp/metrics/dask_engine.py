@@ -792,9 +792,8 @@ def capacity_tiled(plan: TilePlan, run: DaskRun, *, n_cells: int, pop: NDArray[n
             seq.add(fut)
         for fut in seq:
             k = which.pop(fut.key)
-            fut_done = fut
             try:
-                total[plan.specs[k][0]] = fut_done.result()
+                total[plan.specs[k][0]] = fut.result()
             except lost as exc:
                 again(k, exc)
                 fut = hold(k)

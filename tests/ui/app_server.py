@@ -16,6 +16,14 @@ import pytest
 from tests.conftest import ROOT
 
 STARTUP_TIMEOUT_S = 120
+#: Debian's chromium, which the browser tests drive (installed by ``scripts/setup.sh --system``).
+CHROMIUM = Path("/usr/bin/chromium")
+#: Screenshots and server logs of the browser tests.
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+#: How long a browser test waits for what a person would see.
+UI_TIMEOUT_MS = 120_000
 
 
 def free_port() -> int:

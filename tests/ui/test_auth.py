@@ -40,14 +40,19 @@ def users_file(tmp_path: Path) -> Path:
     })
 
 
-def _app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, users: Path | None) -> AppTest:
+def _new_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, users: Path | None) -> AppTest:
+    """The app on the tiny workspace, a private user folder, and ``users`` as the sign-in list (None: none)."""
     monkeypatch.setenv("GISAPP_WORKSPACE", str(TINY))
     monkeypatch.setenv(ps.USER_DIR_ENV, str(tmp_path / "user_dir"))
     if users is None:
         monkeypatch.delenv(USERS_ENV, raising=False)
     else:
         monkeypatch.setenv(USERS_ENV, str(users))
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    return AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+
+
+def _app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, users: Path | None) -> AppTest:
+    at = _new_app(monkeypatch, tmp_path, users)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -278,13 +283,7 @@ def test_an_oidc_identity_maps_to_the_users_file_by_its_address(email_users: Pat
 
 def _oidc_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, users: Path | None,
               user: dict[str, object]) -> AppTest:
-    monkeypatch.setenv("GISAPP_WORKSPACE", str(TINY))
-    monkeypatch.setenv(ps.USER_DIR_ENV, str(tmp_path / "user_dir"))
-    if users is None:
-        monkeypatch.delenv(USERS_ENV, raising=False)
-    else:
-        monkeypatch.setenv(USERS_ENV, str(users))
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    at = _new_app(monkeypatch, tmp_path, users)
     at.secrets["auth"] = dict(AUTH_SECRETS)
     at.user = user
     at.run()

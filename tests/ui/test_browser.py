@@ -17,15 +17,17 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DEMO, ROOT, TINY
-from tests.ui.app_server import free_port, streamlit_server
+from tests.ui.app_server import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    UI_TIMEOUT_MS,
+    free_port,
+    streamlit_server,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-UI_TIMEOUT_MS = 120_000
 
 
 def _workspace() -> Path:

@@ -20,7 +20,6 @@ import threading
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import yaml
@@ -28,16 +27,18 @@ import yaml
 from gisapp.i18n import t
 from gisapp.io.users import USERS_ENV, hash_password
 from gisapp.ui import planning_state as ps
-from tests.conftest import ROOT, TINY
-from tests.ui.app_server import free_port, streamlit_server
+from tests.conftest import TINY
+from tests.ui.app_server import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    UI_TIMEOUT_MS,
+    free_port,
+    streamlit_server,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-UI_TIMEOUT_MS = 120_000
 
 PLANNER = "li.planner@bureau.example"
 STRANGER = "someone@elsewhere.example"
