@@ -4,7 +4,9 @@ For each size (synthetic workspaces of :mod:`scale_workspace`: 1 M, 4 M, 16 M, 5
 100 m cells, about one facility per 1,500 cells), travel mode (``straight_line``, ``terrain``),
 service (``clinic15``: 15 min at 30 km/h; ``walk1000``: a 1,000 m walk) and engine
 (``local``: the single-machine path; ``dask``: ``--engine dask`` on a LocalCluster or on
-``--scheduler``), this runs the real command in a child process::
+``--scheduler``; ``chunked``: ``--engine dask --grid-store``, the cells kept on disk in a grid
+store that each task reads a window of, written first by ``python -m gisapp grid-store`` and
+measured as its own row, engine ``store``), this runs the real command in a child process::
 
     python -m gisapp -w <ws>/workspace.yaml coverage -s <service> -o <out> --travel <mode> \\
         [--engine dask --workers N [--scheduler URL] [--tile N]]
@@ -142,13 +144,36 @@ class TreeSampler(threading.Thread):
 def _command(ws_yaml: Path, out: Path, a: argparse.Namespace, mode: str, service: str, engine: str) -> list[str]:
     cmd = [sys.executable, "-m", "gisapp", "--lang", "en", "-w", str(ws_yaml), "coverage",
            "-s", service, "-o", str(out), "--travel", mode]
-    if engine == "dask":
+    if engine == "chunked":  # the cells stay in the grid store: tasks read their windows (issue 12)
+        cmd += ["--grid-store", str(store_path(ws_yaml))]
+    if engine in ("dask", "chunked"):
         cmd += ["--engine", "dask", "--workers", str(a.workers)]
         if a.scheduler:
             cmd += ["--scheduler", a.scheduler]
         if a.tile:
             cmd += ["--tile", str(a.tile)]
     return cmd
+
+
+def store_path(ws_yaml: Path) -> Path:
+    """The grid store of a scale workspace (``python -m gisapp grid-store``), beside it."""
+    return ws_yaml.parent / "grid.zarr"
+
+
+def measure_store(ws_yaml: Path, a: argparse.Namespace) -> Run:
+    """Write the workspace's grid store (a window at a time) and measure it, as one row (engine ``store``)."""
+    f = facts(ws_yaml)
+    run = Run(cells=int(f["cells"]), size=ws_yaml.parent.name, mode="-", service="-",  # type: ignore[call-overload]
+              engine="store")
+    run.cmd = [sys.executable, "-m", "gisapp", "--lang", "en", "-w", str(ws_yaml), "grid-store",
+               "-o", str(store_path(ws_yaml))]
+    rc, wall, sampler, maxrss, tail = run_child(run.cmd, ws_yaml.parent / "out" / "store" / "logs", a.timeout,
+                                                a.max_gib * GIB if a.max_gib else None)
+    run.seconds = wall
+    run.status = "ok" if rc == 0 else "failed: " + tail
+    run.peak_main = run.peak_total = max(float(sampler.peak_total), maxrss)
+    run.maxrss_wait4 = maxrss
+    return run
 
 
 def run_child(cmd: list[str], log_dir: Path, timeout: float,
@@ -230,13 +255,13 @@ def print_table(runs: list[Run], treat: dict[str, object]) -> None:
     for r in sorted(runs, key=lambda r: r.cells):
         if r.status == "ok":
             base.setdefault((r.mode, r.service, r.engine), r)
-    head = (f"{'cells':>12} {'mode':<13} {'service':<9} {'engine':<6} {'seconds':>8} {'GiB total':>9} "
+    head = (f"{'cells':>12} {'mode':<13} {'service':<9} {'engine':<7} {'seconds':>8} {'GiB total':>9} "
             f"{'GiB main':>8} {'GiB/worker':>10} {'bytes/cell':>10} {'time/cell rel':>13}")
     print(treat["treatment"])
     print(head)
     print("-" * len(head))
     for r in runs:
-        lead = f"{r.cells:>12,} {r.mode:<13} {r.service:<9} {r.engine:<6}"
+        lead = f"{r.cells:>12,} {r.mode:<13} {r.service:<9} {r.engine:<7}"
         if r.status != "ok":
             print(f"{lead} {r.seconds:>8.1f} {r.status}")
             continue
@@ -406,7 +431,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", nargs="+", default=["1M", "4M"], help="cell counts: 1M 4M 16M 50M (or 20k, 2500000)")
     ap.add_argument("--modes", nargs="+", default=["straight_line", "terrain"], choices=["straight_line", "terrain"])
     ap.add_argument("--services", nargs="+", default=["clinic15", "walk1000"])
-    ap.add_argument("--engines", nargs="+", default=["local", "dask"], choices=["local", "dask"])
+    ap.add_argument("--engines", nargs="+", default=["local", "dask"], choices=["local", "dask", "chunked"],
+                    help="chunked: --engine dask --grid-store (the cells stay on disk; the store is written first)")
     ap.add_argument("--workers", type=int, default=2, help="dask workers of the LocalCluster (default 2)")
     ap.add_argument("--scheduler", default=None, help="an existing dask scheduler, tcp://host:8786")
     ap.add_argument("--tile", type=int, default=None, help="dask tile size in cells (the command's --tile)")
@@ -452,6 +478,10 @@ def main(argv: list[str] | None = None) -> int:
         ws_yaml = build(cells, Path(a.root) / folder_name(cells, a.populated), quiet=False, populated=a.populated)
         if a.no_served:
             ws_yaml = ws_yaml.parent / NO_NORM_YAML
+        if "chunked" in a.engines:
+            r = measure_store(ws_yaml, a)
+            runs.append(r)
+            print(json.dumps({k: v for k, v in asdict(r).items() if k != "cmd"}), flush=True)
         for mode in a.modes:
             for svc in a.services:
                 for eng in a.engines:

@@ -36,7 +36,7 @@ LANG_ENV = "GISAPP_LANG"
 #: rows of the gap list printed on screen by default (the CSV holds them all)
 TOP_ROWS = 20
 #: the sub-commands, in the order of the help
-COMMANDS = ("services", "coverage", "gaps", "pipeline", "scenario", "suggest", "report", "indicators")
+COMMANDS = ("services", "coverage", "gaps", "pipeline", "scenario", "suggest", "report", "indicators", "grid-store")
 #: the planning models of ``suggest --model`` (as gisapp.planning.models.MODELS, which the command line does not import
 #: before it runs)
 _MODELS = ("mclp", "lscp", "p_median", "p_center", "closures", "mixed")
@@ -263,6 +263,8 @@ def _check_out(args: argparse.Namespace) -> None:
         return
     if args.command in ("gaps", "indicators"):
         check_output_file(out)
+    elif args.command == "grid-store":  # a store (a folder) replaced whole when complete
+        check_output_folder(Path(out).parent)
     else:
         check_output_folder(out)
 
@@ -333,6 +335,8 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     from gisapp.metrics import tables as _tables
     from gisapp.metrics.service import run_service
 
+    if getattr(args, "grid_store", None):  # the cells stay on disk: chunked tasks read their windows
+        return _coverage_chunked(args)
     ws = _load(args)
     # the pairs (which set the limit of one machine) are gathered only when capacity-limited
     # coverage needs them; on one machine that is the whole matrix, with dask the workers hold them
@@ -386,6 +390,74 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
             print(served_total_text(served, lang))
         for line in served.texts(lang):
             print(line)
+    return 0
+
+
+def _workspace_path(args: argparse.Namespace) -> str:
+    from gisapp.config.spec import default_workspace_path
+
+    return str(args.workspace) if args.workspace else str(default_workspace_path())
+
+
+def _cmd_grid_store(args: argparse.Namespace) -> int:
+    from gisapp.metrics.chunked import build_grid_store
+
+    lang = args.lang
+    step = {"next": 0.0}
+
+    def progress(done: int, total: int) -> None:
+        if done / max(total, 1) >= step["next"] or done == total:
+            print(t("cli.grid_store_progress", lang, done=done, total=total), file=sys.stderr, flush=True)
+            step["next"] = done / max(total, 1) + 0.1
+
+    store, notices = build_grid_store(_workspace_path(args), args.out, chunk=args.chunk, progress=progress)
+    for pr in notices:
+        print(f"{Path(pr.file).name}: {pr.text(lang)} {pr.fix_text(lang)}")
+    print(t("cli.grid_store_done", lang, path=store.path, rows=f"{store.shape[0]:,}", cols=f"{store.shape[1]:,}",
+            chunk=store.chunk, people=f"{store.source_population - store.outside_pop:,.0f}"))
+    return 0
+
+
+def _coverage_chunked(args: argparse.Namespace) -> int:
+    """``coverage --grid-store``: the tables and gap areas from a grid store (:mod:`gisapp.metrics.chunked`)."""
+    from gisapp.io.atomic import write_layers
+    from gisapp.io.layers import role_term
+    from gisapp.metrics import gaps as _gaps
+    from gisapp.metrics.chunked import run_chunked
+    from gisapp.metrics.dask_engine import DaskRun
+
+    lang = args.lang
+    kw = _engine(args, keep_cost=False)
+    run = kw.get("dask") or DaskRun(inline=True, keep_cost=False)
+    if args.tile is None:
+        run = dataclasses.replace(run, tile=0)  # the store's chunk (set below)
+    out = Path(args.out)
+    from gisapp.io.grid_store import open_grid_store
+
+    store = open_grid_store(args.grid_store)
+    if run.tile == 0:
+        run = dataclasses.replace(run, tile=store.chunk)
+    with _one_cluster({"dask": run} if not run.inline else {}) as k2:
+        run = k2.get("dask", run)
+        res = run_chunked(_workspace_path(args), args.grid_store, args.service, run=run, travel=args.travel,
+                          out_store=out / "cells.zarr")
+    ws = res.workspace
+    table = _headed(_whole_people(res.by_district), lang)
+    gaps = _gaps.tile_gap_polygons(ws, res.tiles)
+    _write_csv(table, out / "coverage_by_district.csv")
+    write_layers(out / "gaps.gpkg", {"gaps": gaps}, options={"gaps": {"geometry_type": "Unknown"}} if gaps.empty else None)
+    tot = table.iloc[:, 2:5].sum()
+    for row in ws.provenance():
+        status = Term(f"cli.status.{row['status']}", row["status"]).text(lang)
+        print(f"[{status}] " + _item(role_term(row["layer"]).text(lang), row[lang] or row["source"], lang))
+    _print_table(table, lang, 1)
+    print(t("cli.coverage_total", lang, population=f"{tot.iloc[0]:,.0f}", covered=f"{tot.iloc[1]:,.0f}",
+            uncovered=f"{tot.iloc[2]:,.0f}", gaps=f"{len(gaps):,}", out=out))
+    print(t("cli.chunked_cells", lang, cells=f"{res.cells:,}", tasks=f"{sum(res.tasks.values()):,}",
+            path=out / "cells.zarr"))
+    if res.service.capacity:
+        print(t("served.title", lang))
+        print(t("cli.chunked_no_served", lang))
     return 0
 
 
@@ -658,6 +730,11 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
                      help=t("cli.help.service_list", lang))
     ind.add_argument("--out", "-o", required=True, metavar=t("cli.metavar.csv", lang),
                      help=t("cli.help.indicators_out", lang))
+    gs = _sub(sub, "grid-store", lang)  # issue 12: the grid on disk, for inputs larger than memory
+    gs.add_argument("--out", "-o", required=True, metavar=t("cli.metavar.zarr", lang), help=t("cli.help.grid_store_out", lang))
+    gs.add_argument("--chunk", type=_typed(_positive_int, "cli.type.positive_int", lang), default=512, metavar="N",
+                    help=t("cli.help.chunk", lang))
+    c.add_argument("--grid-store", default=None, metavar=t("cli.metavar.zarr", lang), help=t("cli.help.grid_store", lang))
     for sp in (c, g, pl, r, ind):
         sp.add_argument("--travel", choices=["straight_line", "terrain"], default=None, help=t("cli.help.travel", lang))
     for sp in (c, g, pl):  # issue 12: the same command on a dask cluster
@@ -668,7 +745,7 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
         sp.add_argument("--tile", type=_typed(_positive_int, "cli.type.positive_int", lang), default=None,
                         metavar="N", help=t("cli.help.tile", lang))
         sp.add_argument("--memory-limit", default=None, metavar="4GiB", help=t("cli.help.memory_limit", lang))
-    for sp in (sv, c, g, pl, sc, sg, r, ind):
+    for sp in (sv, c, g, pl, sc, sg, r, ind, gs):
         sp.add_argument("--workspace", "-w", default=argparse.SUPPRESS, metavar=t("cli.metavar.workspace", lang),
                         help=t("cli.help.workspace", lang))
         sp.add_argument("--lang", choices=list(LANGS), default=argparse.SUPPRESS, help=t("cli.help.lang", lang))
@@ -699,7 +776,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser(argv_lang(argv)).parse_args(argv)
     handlers = {"services": _cmd_services, "coverage": _cmd_coverage, "gaps": _cmd_gaps, "pipeline": _cmd_pipeline,
                 "scenario": _cmd_scenario, "suggest": _cmd_suggest, "report": _cmd_report,
-                "indicators": _cmd_indicators}
+                "indicators": _cmd_indicators, "grid-store": _cmd_grid_store}
     lang = args.lang
     check = getattr(args, "check", None)
     if check is not None:  # what a sub-command's options need of each other (exit 2 like argparse)

@@ -11,6 +11,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from affine import Affine
 from numpy.typing import NDArray
 from pyproj import CRS
 
@@ -28,7 +29,7 @@ from gisapp.grid.urban import degree_of_urbanisation, is_town
 from gisapp.io import layers as _io
 from gisapp.io.workspace_file import read_workspace
 
-__all__ = ["OUTSIDE_TOLERANCE_M", "Workspace", "at_year", "load_workspace", "replace_layer"]
+__all__ = ["OUTSIDE_TOLERANCE_M", "Workspace", "at_year", "load_vectors", "load_workspace", "replace_layer"]
 
 #: Facilities further than this outside every district are reported as misplaced, metres.
 OUTSIDE_TOLERANCE_M = 1000.0
@@ -282,14 +283,7 @@ def load_workspace(workspace: str | Path | WorkspaceSpec | None = None) -> Works
     if districts is None or facilities is None or raster is None or raster.crs is None:
         raise WorkspaceError(problems)
 
-    d_wgs = districts.to_crs(4326)
-    minx, miny, maxx, maxy = d_wgs.total_bounds
-    try:
-        crs = analysis_crs((minx + maxx) / 2, (miny + maxy) / 2, declared=spec.analysis_crs)
-    except ValueError as exc:
-        error: object = exc if isinstance(exc, GisAppError) and exc.code is not None else str(exc)
-        raise WorkspaceError([Problem(str(spec.path), "workspace.analysis_crs", "analysis_crs",
-                                      {"error": error})]) from exc
+    crs = _crs_of(spec, districts)
     d_a = districts.to_crs(crs).reset_index(drop=True)
     res = spec.resolution_m
     same_grid = (CRS.from_user_input(raster.crs).equals(crs) and np.isclose(raster.transform.a, res)
@@ -310,6 +304,71 @@ def load_workspace(workspace: str | Path | WorkspaceSpec | None = None) -> Works
     if grid.n == 0 or (source_total > 0 and float(grid.pop.sum()) <= 0):
         raise WorkspaceError(problems + [_outside_problem(pop_layer, source_total)])
 
+    f_a = _facilities_in(spec, facilities, d_a, crs, problems)
+    if problems:
+        raise WorkspaceError(problems)
+    ucls, blocks, _ = degree_of_urbanisation(grid.row, grid.col, grid.pop, shape=grid.shape, res_m=grid.res_m)
+    ws = Workspace(spec=spec, crs=crs, grid=grid, districts=d_a, facilities=f_a.reset_index(drop=True),
+                   urban_class=ucls, urban_blocks=blocks, source_population=source_total,
+                   notices=tuple(notices), capacity_defaults=defaulted)
+    # a workspace with years opens on its latest year (the state "now"); at_year() reaches every other
+    return at_year(ws, ws.years[-1]) if ws.years else ws
+
+
+def load_vectors(workspace: str | Path | WorkspaceSpec, *, transform: Affine, shape: tuple[int, int]) -> Workspace:
+    """Read a workspace's districts and facilities, but not its population cells (``grid.n == 0``).
+
+    For the chunked engine (:mod:`gisapp.metrics.chunked`), whose cells stay on disk in a grid
+    store and are read a window at a time by workers: the workspace returned has the store's
+    grid (``transform``, ``shape``) without cells, and only what is read from the vector
+    layers (district names, facilities and their districts, places) is usable from it.  The
+    facilities are those of the latest year when the workspace has years.
+
+    Raises
+    ------
+    WorkspaceError
+        Listing every problem found in the district and facility files.
+    """
+    spec = workspace if isinstance(workspace, WorkspaceSpec) else read_workspace(workspace)
+    problems: list[Problem] = []
+    notices: list[Problem] = []
+    defaulted: dict[str, tuple[str, ...]] = {}
+    districts = _io.read_districts(spec.layers["districts"], problems)
+    facilities = _io.read_facilities(spec.layers["facilities"], problems, notices, defaulted)
+    if districts is None or facilities is None:
+        raise WorkspaceError(problems)
+    crs = _crs_of(spec, districts)
+    d_a = districts.to_crs(crs).reset_index(drop=True)
+    f_a = _facilities_in(spec, facilities, d_a, crs, problems)
+    if problems:
+        raise WorkspaceError(problems)
+    empty_i = np.zeros(0, dtype=np.int64)
+    grid = PopulationGrid(crs=crs, transform=transform, shape=(int(shape[0]), int(shape[1])), row=empty_i,
+                          col=empty_i, pop=np.zeros(0), district=empty_i, cell_index=np.zeros((0, 0), np.int64))
+    ws = Workspace(spec=spec, crs=crs, grid=grid, districts=d_a, facilities=f_a.reset_index(drop=True),
+                   urban_class=np.zeros(0, np.int8), urban_blocks=np.zeros((0, 0), np.int8), source_population=0.0,
+                   notices=tuple(notices), capacity_defaults=defaulted)
+    if ws.years:  # as load_workspace: the latest year
+        return dataclasses.replace(ws, facilities=ws.facilities[open_in(ws.facilities, ws.years[-1])]
+                                   .reset_index(drop=True), year=ws.years[-1])
+    return ws
+
+
+def _crs_of(spec: WorkspaceSpec, districts: gpd.GeoDataFrame) -> CRS:
+    """The workspace's metric analysis CRS (declared, or chosen at the districts' centre)."""
+    d_wgs = districts.to_crs(4326)
+    minx, miny, maxx, maxy = d_wgs.total_bounds
+    try:
+        return analysis_crs((minx + maxx) / 2, (miny + maxy) / 2, declared=spec.analysis_crs)
+    except ValueError as exc:
+        error: object = exc if isinstance(exc, GisAppError) and exc.code is not None else str(exc)
+        raise WorkspaceError([Problem(str(spec.path), "workspace.analysis_crs", "analysis_crs",
+                                      {"error": error})]) from exc
+
+
+def _facilities_in(spec: WorkspaceSpec, facilities: gpd.GeoDataFrame, d_a: gpd.GeoDataFrame, crs: CRS,
+                   problems: list[Problem]) -> gpd.GeoDataFrame:
+    """Project the facilities, give each its district (near misses: the nearest), and check their kinds."""
     f_a = facilities.to_crs(crs)
     f_a["x"] = f_a.geometry.x
     f_a["y"] = f_a.geometry.y
@@ -338,14 +397,7 @@ def load_workspace(workspace: str | Path | WorkspaceSpec | None = None) -> Works
         fl = spec.layers["facilities"]
         problems.append(Problem(str(fl.path), f"fields.kind ({fl.fields['kind']})", "no_service_kind",
                                 {"found": ", ".join(unknown[:8]), "kinds": ", ".join(FACILITY_KINDS)}))
-    if problems:
-        raise WorkspaceError(problems)
-    ucls, blocks, _ = degree_of_urbanisation(grid.row, grid.col, grid.pop, shape=grid.shape, res_m=grid.res_m)
-    ws = Workspace(spec=spec, crs=crs, grid=grid, districts=d_a, facilities=f_a.reset_index(drop=True),
-                   urban_class=ucls, urban_blocks=blocks, source_population=source_total,
-                   notices=tuple(notices), capacity_defaults=defaulted)
-    # a workspace with years opens on its latest year (the state "now"); at_year() reaches every other
-    return at_year(ws, ws.years[-1]) if ws.years else ws
+    return f_a
 
 
 def _outside_problem(layer: LayerSpec, total: float) -> Problem:

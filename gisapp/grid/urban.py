@@ -14,7 +14,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
-__all__ = ["CLASS_LABELS", "RURAL", "URBAN_CENTRE", "URBAN_CLUSTER", "degree_of_urbanisation", "is_town"]
+__all__ = ["CLASS_LABELS", "RURAL", "URBAN_CENTRE", "URBAN_CLUSTER", "classify_blocks", "degree_of_urbanisation",
+           "is_town"]
 
 RURAL: Final = 1
 URBAN_CLUSTER: Final = 2
@@ -41,6 +42,17 @@ def _classify_blocks(density: NDArray[np.float64], block_pop: NDArray[np.float64
         ok = np.concatenate([[False], tot >= 50_000.0])
         cls[ok[lab]] = URBAN_CENTRE
     return cls
+
+
+def classify_blocks(block_pop: NDArray[np.float64], block_m: float) -> NDArray[np.int8]:
+    """Return the class of each block from its people (blocks of ``block_m`` metres a side).
+
+    The step of :func:`degree_of_urbanisation` after the people are summed per block (the
+    chunked engine sums them per tile of a grid on disk).
+    """
+    area_km2 = (block_m / 1000.0) ** 2
+    bp = np.asarray(block_pop, dtype=np.float64)
+    return _classify_blocks(np.asarray(bp / area_km2, dtype=np.float64), bp)
 
 
 def degree_of_urbanisation(row: NDArray[np.integer], col: NDArray[np.integer], pop: NDArray[np.floating],

@@ -35,7 +35,7 @@ from scipy.sparse import csgraph
 
 from gisapp.metrics.dask_engine import DaskRun, map_tasks
 
-__all__ = ["GapSums", "TileSums", "reduce_tiles", "trace_pieces", "wsum"]
+__all__ = ["GapSums", "TileSums", "join_tiles", "reduce_tiles", "tile_task", "trace_pieces", "wsum"]
 
 _EIGHT = np.ones((3, 3), dtype=bool)
 
@@ -240,7 +240,15 @@ def reduce_tiles(
         results[item[0]] = res
 
     map_tasks(run, list(tiles), task, merge)
+    return join_tiles(results, n_tile_cols=ntc, tile=tile, n_districts=n_districts, n_places=n_places,
+                      n_tiles=len(tiles), trace=trace)
 
+
+def join_tiles(results: dict[int, dict[str, Any]], *, n_tile_cols: int, tile: int, n_districts: int,
+               n_places: int, n_tiles: int, trace: bool) -> TileSums:
+    """Join the results of :func:`tile_task` (keyed by tile number, row-major over tiles of ``tile``
+    cells, ``n_tile_cols`` a row) into district sums and gap areas (see the module)."""
+    ntc = n_tile_cols
     d_pop = np.zeros(n_districts)
     d_cov = np.zeros(n_districts)
     offset: dict[int, int] = {}
@@ -317,7 +325,7 @@ def reduce_tiles(
                    y_dem=wsum(lab_of, cat("gy"), n),
                    by_district=dd, place_l=pl, place_p=pp, place_w=pw)
     geometry = _unite(results, offset, lab_of, n) if trace else None
-    return TileSums(district_pop=d_pop, district_covered=d_cov, gaps=sums, geometry=geometry, tiles=len(tiles))
+    return TileSums(district_pop=d_pop, district_covered=d_cov, gaps=sums, geometry=geometry, tiles=n_tiles)
 
 
 def _unite(results: dict[int, dict[str, Any]], offset: dict[int, int], lab_of: NDArray[np.int64],

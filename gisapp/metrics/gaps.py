@@ -23,7 +23,7 @@ from gisapp.metrics.places import GAP_PLACE_COLUMNS, place_index
 from gisapp.metrics.service import ServiceResult
 from gisapp.workspace import Workspace
 
-__all__ = ["gap_areas", "gap_export", "gap_place_export", "gap_polygons", "reduce_by_tile"]
+__all__ = ["gap_areas", "gap_export", "gap_place_export", "gap_polygons", "reduce_by_tile", "tile_gap_polygons"]
 
 
 def _gap_labels(ws: Workspace, res: ServiceResult) -> tuple[NDArray[np.int64], int, NDArray[np.int64]]:
@@ -129,12 +129,7 @@ def gap_polygons(ws: Workspace, res: ServiceResult, *, top: int | None = None,
     """
     if tiles is not None:
         red = tiles if isinstance(tiles, TileSums) else reduce_by_tile(ws, res, tiles)
-        table = _table(ws, red.gaps, min_people)
-        if top is not None:
-            table = table.head(top)
-        geom = red.geometry if red.geometry is not None else np.full(red.gaps.n, None, dtype=object)
-        return gpd.GeoDataFrame(table.assign(geometry=geom[table["label"].to_numpy(int) - 1]),
-                                geometry="geometry", crs=ws.crs)
+        return tile_gap_polygons(ws, red, top=top, min_people=min_people)
     table = gap_areas(ws, res, min_people=min_people)
     if top is not None:
         table = table.head(top)
@@ -149,6 +144,21 @@ def gap_polygons(ws: Workspace, res: ServiceResult, *, top: int | None = None,
                               crs=ws.crs).drop_duplicates("label").set_index("label")
     out = table.merge(shapes, left_on="label", right_index=True, how="left")
     return gpd.GeoDataFrame(out, geometry="geometry", crs=ws.crs)
+
+
+def tile_gap_polygons(ws: Workspace, red: TileSums, *, top: int | None = None,
+                      min_people: float = 0.0) -> gpd.GeoDataFrame:
+    """Return the gap polygons of :func:`gap_polygons` from gap areas reduced per tile (``red``).
+
+    Needs of ``ws`` only its districts, places and CRS (a workspace of
+    :func:`gisapp.workspace.load_vectors` does, for the chunked engine).
+    """
+    table = _table(ws, red.gaps, min_people)
+    if top is not None:
+        table = table.head(top)
+    geom = red.geometry if red.geometry is not None else np.full(red.gaps.n, None, dtype=object)
+    return gpd.GeoDataFrame(table.assign(geometry=geom[table["label"].to_numpy(int) - 1]),
+                            geometry="geometry", crs=ws.crs)
 
 
 def _by_label(labels: NDArray[np.int64], parts: NDArray[np.object_]) -> NDArray[np.object_]:

@@ -1,0 +1,501 @@
+"""Coverage of a service on a grid that stays on disk: inputs larger than the client's memory.
+
+The dask engine (:mod:`.dask_engine`) cuts the *work* into tiles, but its client still reads
+the whole workspace: the population grid and the per-cell results (about 150 bytes a cell).
+Here the cells never come to the client.  The grid is first written, once, to a grid store
+(:func:`build_grid_store`; Zarr chunks on disk, :mod:`gisapp.io.grid_store`); then
+:func:`run_chunked` runs two passes of tasks that each read their own window of it:
+
+1. **Facility tasks** (services with a capacity): the facilities grouped by tile, each group
+   on a window of +/- the maximal reach, as in :func:`.dask_engine.plan_tiles`; a catchment lies
+   whole in its window, so each facility's R_j = S_j / demand within its standard is final.
+   The client keeps R_j (a number per facility).
+2. **Tile tasks**, one per ``tile`` x ``tile`` block of the grid: read the block and a halo of
+   the maximal reach around it, take the facilities that can reach the block, and compute for
+   the block's cells the nearest facility (straight line, against every facility: exact across
+   tile borders), whether each is covered by its standard, and 2SFCA access (the sum of R_j
+   over the facilities within its standard); then reduce the block as
+   :func:`.gap_tiles.tile_task` does (district sums, gap areas labelled and traced, their
+   sums and edges).  Optionally each task writes its block of the per-cell results into an
+   output store (one Zarr chunk per task, so tasks never write the same chunk).
+
+The client holds the facilities, the districts, the per-facility R_j, the 1 km blocks of the
+Degree of Urbanisation (a hundredth of the cells) and what the tiles return (district sums,
+gap areas), and joins the tiles with :func:`.gap_tiles.join_tiles`.  The results equal the
+single-machine path's: the same district table and gap areas (people to 1e-9, the same areas
+and polygons), the same per-cell nearest distance, coverage, and access to 1e-9.
+
+What it does not do yet: terrain travel times (the friction surface is built for the whole
+grid on the client: :func:`run_chunked` refuses terrain mode with a message saying so),
+people served within capacity (its sweep is global over every catchment: the CLI says it was
+not computed), and population given per year.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from affine import Affine
+from numpy.typing import NDArray
+from pyproj import CRS
+
+from gisapp._errors import GisAppError, Problem, WorkspaceError
+from gisapp.config.spec import ServiceSpec, WorkspaceSpec
+from gisapp.grid.population import rasterize_districts
+from gisapp.grid.urban import classify_blocks, is_town
+from gisapp.io import grid_store as _store
+from gisapp.io.workspace_file import read_workspace
+from gisapp.metrics.dask_engine import (
+    DaskRun,
+    _facility_rc,
+    _groups,
+    _task_pairs,
+    map_tasks,
+    window_bounds,
+)
+from gisapp.metrics.gap_tiles import TileSums, join_tiles, tile_task
+from gisapp.travel.straight import nearest_straight_line
+from gisapp.workspace import Workspace, load_vectors, load_workspace
+
+__all__ = ["ChunkedResult", "build_grid_store", "run_chunked", "store_inputs"]
+
+#: Cells per side of the grid store's chunks (and the default tile of :func:`run_chunked`).
+STORE_CHUNK = 512
+
+
+def population_path(spec: WorkspaceSpec) -> tuple[Path, int | None]:
+    """Return the population raster a grid store is made from, and its year: the latest year's when
+    the population is given per year (the year :func:`gisapp.workspace.load_workspace` opens on)."""
+    layer = spec.layers["population"]
+    if layer.years:
+        year = max(int(y) for y in layer.years)
+        return Path(layer.years[year]), year
+    return Path(layer.path), None
+
+
+def store_inputs(spec: WorkspaceSpec) -> list[Path]:
+    """Return the files a grid store is made from (population raster, districts)."""
+    return [population_path(spec)[0], Path(spec.layers["districts"].path)]
+
+
+def build_grid_store(workspace: str | Path | WorkspaceSpec, path: str | Path, *, chunk: int = STORE_CHUNK,
+                     progress: Callable[[int, int], None] | None = None) -> tuple[_store.GridStore, list[Problem]]:
+    """Write a workspace's analysis grid to a grid store, a window at a time when it can.
+
+    When the population raster is already on the analysis grid (its CRS, its cell size, north
+    up), it is read ``chunk`` x ``chunk`` cells at a time and each window's districts are burnt
+    on that window alone: the memory of the step is one window, whatever the raster's size.
+    Otherwise the raster must be resampled to the grid, which needs it whole: the workspace is
+    loaded (:func:`gisapp.workspace.load_workspace`) and a notice (``grid_store_in_memory``)
+    says so, with the fix for inputs larger than memory (resample to the analysis grid first).
+
+    Returns
+    -------
+    tuple
+        The store, opened, and the notices (problems that are not errors).
+
+    Raises
+    ------
+    WorkspaceError
+        For the problems :func:`load_workspace` finds in the population raster (NaN cells are a
+        notice; infinite or negative values, or a raster without people inside the districts,
+        errors), naming the file.  Nothing is left at ``path`` then (a previous store stays).
+    """
+    spec = workspace if isinstance(workspace, WorkspaceSpec) else read_workspace(workspace)
+    pop_layer = spec.layers["population"]
+    pop_path, year = population_path(spec)
+    ws_v = load_vectors(spec, transform=Affine.identity(), shape=(0, 0))
+    crs = ws_v.crs
+    districts = ws_v.districts
+    src = _store.raster_windows(pop_path, pop_layer.band)
+    res = float(spec.resolution_m)
+    t = src.transform
+    same = (src.crs_wkt is not None and CRS.from_user_input(src.crs_wkt).equals(crs) and np.isclose(t.a, res)
+            and np.isclose(-t.e, res) and t.b == 0 and t.d == 0)
+    inputs = _store.fingerprint(store_inputs(spec))
+    ids = [str(v) for v in districts["district_id"].tolist()]
+    block = max(1, int(round(1000.0 / res)))
+    notices: list[Problem] = []
+    if year is not None:
+        notices.append(Problem(str(pop_path), "years", "grid_store_year", {"year": year}))
+    if not same:
+        ws = load_workspace(spec)
+        g = ws.grid
+        pop_r = g.to_raster(g.pop, fill=0.0)
+        dist_r = np.full(g.shape, -1, dtype=np.int64)
+        dist_r[g.row, g.col] = g.district
+        notices.append(Problem(str(pop_path), "crs", "grid_store_in_memory",
+                               {"crs": crs.to_string(), "res": f"{res:g}"}))
+        with _store.writing_store(path, transform=g.transform, shape=g.shape, crs_wkt=crs.to_wkt(), chunk=chunk,
+                                  district_ids=ids, block_cells=block, inputs=inputs) as (w, totals):
+            for r0 in range(0, g.shape[0], chunk):
+                for c0 in range(0, g.shape[1], chunk):
+                    w.window(r0, c0, pop_r[r0:r0 + chunk, c0:c0 + chunk], dist_r[r0:r0 + chunk, c0:c0 + chunk])
+            totals["source_population"] = ws.source_population
+            totals["outside_pop"] = g.outside_pop
+        return _store.open_grid_store(path), notices + list(ws.notices)
+    H, W = src.shape
+    f = str(pop_path)
+    field_ = f"band {pop_layer.band}"
+    counts = {"nan": 0, "inf": 0, "neg": 0}
+    vmin = math.inf
+    windows = [(r0, c0) for r0 in range(0, H, chunk) for c0 in range(0, W, chunk)]
+    with _store.writing_store(path, transform=t, shape=(H, W), crs_wkt=crs.to_wkt(), chunk=chunk,
+                              district_ids=ids, block_cells=block, inputs=inputs) as (w, totals):
+        inside_total = 0.0
+        for k, (r0, c0) in enumerate(windows):
+            r1, c1 = min(r0 + chunk, H), min(c0 + chunk, W)
+            vals = src.read(r0, r1, c0, c1)
+            counts["nan"] += int(np.isnan(vals).sum())
+            counts["inf"] += int(np.isinf(vals).sum())
+            neg = vals < 0
+            if neg.any():
+                counts["neg"] += int(neg.sum())
+                vmin = min(vmin, float(vals[neg].min()))
+            v = np.nan_to_num(np.where(np.isinf(vals), np.nan, vals), nan=0.0)
+            totals["source_population"] += float(np.clip(v, 0, None).sum())
+            d = rasterize_districts(districts, t * Affine.translation(c0, r0), (r1 - r0, c1 - c0))
+            p = np.where(v > 0, v, 0.0)
+            inside = d >= 0
+            totals["outside_pop"] += float(p[~inside].sum())
+            p = np.where(inside, p, 0.0)
+            inside_total += float(p.sum())
+            w.window(r0, c0, p, d)
+            if progress is not None:
+                progress(k + 1, len(windows))
+        problems: list[Problem] = []
+        if counts["inf"]:
+            problems.append(Problem(f, field_, "population_infinite", {"n": f"{counts['inf']:,}"}))
+        if counts["neg"]:
+            problems.append(Problem(f, field_, "population_negative", {"n": f"{counts['neg']:,}", "min": f"{vmin:g}"}))
+        if totals["source_population"] <= 0:
+            problems.append(Problem(f, field_, "population_empty"))
+        elif inside_total <= 0:
+            problems.append(Problem(f, "crs", "population_outside_districts",
+                                    {"total": f"{totals['source_population']:,.0f}"}))
+        if problems:
+            raise WorkspaceError(problems)
+    if counts["nan"] and (src.nodata is None or not np.isnan(src.nodata)):
+        notices.append(Problem(f, field_, "population_nan_as_empty", {"n": f"{counts['nan']:,}"}))
+    return _store.open_grid_store(path), notices + list(ws_v.notices)
+
+
+@dataclass
+class ChunkedResult:
+    """What :func:`run_chunked` returns (per-cell results stay on disk, in ``out_store``)."""
+
+    workspace: Workspace  # districts and facilities only (grid.n == 0)
+    service: ServiceSpec
+    by_district: pd.DataFrame  # columns of :func:`gisapp.metrics.tables.coverage_by_district`
+    tiles: TileSums
+    r_j: NDArray[np.float64]  # 2SFCA ratio per serving facility (empty without capacity)
+    facility_idx: NDArray[np.int64]
+    cells: int
+    pairs: int
+    tasks: dict[str, int]
+    out_store: Path | None
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+
+def _open_checked(workspace: str | Path | WorkspaceSpec, store_path: str | Path
+                  ) -> tuple[WorkspaceSpec, _store.GridStore, Workspace]:
+    spec = workspace if isinstance(workspace, WorkspaceSpec) else read_workspace(workspace)
+    store = _store.open_grid_store(store_path)
+    changed = store.stale(store_inputs(spec))
+    if changed:
+        raise GisAppError(code="grid_store_stale", params={"path": str(store.path), "files": ", ".join(changed),
+                                                           "workspace": str(spec.path),
+                                                           "cmd": _store.rewrite_command(store.path, spec.path)})
+    ws = load_vectors(spec, transform=store.transform, shape=store.shape)
+    if [str(v) for v in ws.districts["district_id"]] != list(store.district_ids) or \
+            not CRS.from_user_input(store.crs_wkt).equals(ws.crs):
+        raise GisAppError(code="grid_store_stale", params={"path": str(store.path), "files": str(spec.path),
+                                                           "workspace": str(spec.path),
+                                                           "cmd": _store.rewrite_command(store.path, spec.path)})
+    return spec, store, ws
+
+
+def _places(ws: Workspace) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64], int]:
+    """The places' positions and districts (each cell takes the nearest of its district's places)."""
+    from gisapp.metrics.places import has_places, place_index
+
+    if not has_places(ws):
+        return np.zeros(0), np.zeros(0), np.zeros(0, np.int64), 0
+    pl = place_index(ws).places
+    return (pl["x"].to_numpy(float), pl["y"].to_numpy(float), pl["district"].to_numpy(np.int64), len(pl))
+
+
+def _cell_place(x: NDArray[np.float64], y: NDArray[np.float64], district: NDArray[np.int64],
+                px: NDArray[np.float64], py: NDArray[np.float64], pd_: NDArray[np.int64]) -> NDArray[np.int64]:
+    """The place of each cell: the nearest place of its own district (as :func:`.places.place_index`)."""
+    from scipy.spatial import cKDTree
+
+    out = np.full(x.size, -1, dtype=np.int64)
+    for d in np.unique(district):
+        mine = np.flatnonzero(pd_ == d)
+        cells = np.flatnonzero(district == d)
+        if mine.size == 0 or cells.size == 0:
+            continue
+        tree = cKDTree(np.column_stack([px[mine], py[mine]]))
+        _, j = tree.query(np.column_stack([x[cells], y[cells]]))
+        out[cells] = mine[np.asarray(j, dtype=np.int64)]
+    return out
+
+
+def _window_cells(store_path: str, win: tuple[int, int, int, int], share: float
+                  ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]]:
+    """A window's cell index (-1 outside every district; ids in raster order), people and districts."""
+    store = _store.open_grid_store(store_path)
+    r0, r1, c0, c1 = win
+    pop, dist = store.read(r0, r1, c0, c1)
+    inside = dist >= 0
+    ci = np.full(pop.shape, -1, dtype=np.int64)
+    ci[inside] = np.arange(int(inside.sum()), dtype=np.int64)
+    return ci, pop[inside] * share, dist[inside]
+
+
+def _thresholds(town: NDArray[np.bool_], p: dict[str, Any]) -> NDArray[np.float64]:
+    thr = np.full(town.size, p["thr_town"])
+    if p["thr_rural"] is not None:
+        thr[~town] = p["thr_rural"]
+    return thr
+
+
+def _town(rows: NDArray[np.int64], cols: NDArray[np.int64], p: dict[str, Any]) -> NDArray[np.bool_]:
+    blocks = p["blocks"]
+    if blocks is None:
+        return np.ones(rows.size, dtype=bool)
+    f = int(p["block_cells"])
+    return np.asarray(is_town(blocks[rows // f, cols // f]), dtype=bool)
+
+
+def _rc_of(ci: NDArray[np.int64], r0: int, c0: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    rr, cc = np.nonzero(ci >= 0)
+    return rr.astype(np.int64) + r0, cc.astype(np.int64) + c0
+
+
+def rj_task(spec: dict[str, Any]) -> dict[str, Any]:
+    """Pass 1: R_j = S_j / (demand within the standard) of one group of facilities on its window."""
+    p = spec["params"]
+    r0, r1, c0, c1 = spec["window"]
+    ci, dem, _ = _window_cells(spec["store"], spec["window"], p["share"])
+    rows, cols = _rc_of(ci, r0, c0)
+    town = _town(rows, cols, p)
+    eligible = town if p["urban_only"] else np.ones(rows.size, dtype=bool)
+    thr = _thresholds(town, p)
+    ids, pi, fi, c = _task_pairs({"kind": "straight", "cell_index": ci, "cols": spec["cols"],
+                                  "transform": p["transform"], "fx": spec["fx"], "fy": spec["fy"],
+                                  "cutoff": p["cutoff"], "origin": (r0, c0)})
+    keep = c <= thr[pi]
+    n_f = int(spec["cols"].size)
+    denom = np.bincount(fi[keep], weights=np.where(eligible, dem, 0.0)[pi[keep]], minlength=n_f)
+    r_j = np.zeros(n_f)
+    np.divide(spec["supply"], denom, out=r_j, where=denom > 0)
+    return {"r_j": r_j, "n_pairs": int(pi.size)}
+
+
+def block_task(spec: dict[str, Any]) -> dict[str, Any]:
+    """Pass 2: one block of the grid: nearest, coverage and access of its cells, then its reduction."""
+    p = spec["params"]
+    tr: Affine = p["transform"]
+    br0, br1, bc0, bc1 = spec["block"]
+    wr0, wr1, wc0, wc1 = spec["window"]
+    ci, dem_w, dist_w = _window_cells(spec["store"], spec["window"], p["share"])
+    rows_w, cols_w = _rc_of(ci, wr0, wc0)
+    core = (rows_w >= br0) & (rows_w < br1) & (cols_w >= bc0) & (cols_w < bc1)
+    core_ids = np.flatnonzero(core)  # ascending: raster order of the block
+    rows, cols = rows_w[core_ids], cols_w[core_ids]
+    n = core_ids.size
+    h, w = br1 - br0, bc1 - bc0
+    out: dict[str, Any] = {"cells": int(n), "n_pairs": 0}
+    x = np.asarray(tr.c + (cols + 0.5) * tr.a, dtype=np.float64)
+    y = np.asarray(tr.f + (rows + 0.5) * tr.e, dtype=np.float64)
+    town = _town(rows, cols, p)
+    eligible = town if p["urban_only"] else np.ones(n, dtype=bool)
+    thr = _thresholds(town, p)
+    dem = dem_w[core_ids]
+    district = dist_w[core_ids]
+    near_m, near_j = nearest_straight_line(x, y, p["fx"], p["fy"])
+    covered = eligible & (near_m <= thr)
+    acc = np.full(n, np.nan)
+    if p["r_j"] is not None:
+        acc_all = np.zeros(n)
+        sub = spec["sub"]
+        if sub.size:
+            ids, pi, fi, c = _task_pairs({"kind": "straight", "cell_index": ci, "cols": sub,
+                                          "transform": tr, "fx": p["fx"][sub], "fy": p["fy"][sub],
+                                          "cutoff": p["cutoff"], "origin": (wr0, wc0)})
+            out["n_pairs"] = int(pi.size)
+            pos = np.full(ids.size, -1, dtype=np.int64)
+            pos[core_ids] = np.arange(n)
+            lp = pos[pi]
+            ok = lp >= 0
+            lp, fi, c = lp[ok], fi[ok], c[ok]
+            keep = c <= thr[lp]
+            acc_all = np.asarray(np.bincount(lp[keep], weights=p["r_j"][sub][fi[keep]], minlength=n), dtype=np.float64)
+        acc = np.where(eligible, acc_all * 1000.0, np.nan)
+    place = _cell_place(x, y, district, p["px"], p["py"], p["pdistrict"]) if p["n_places"] else \
+        np.full(n, -1, dtype=np.int64)
+    gap = eligible & ~covered & (dem > 0)
+    g = np.flatnonzero(gap)
+    loc = (rows[g] - br0) * w + (cols[g] - bc0)
+    red = tile_task({
+        "nd": p["nd"], "np": p["n_places"], "district": district, "dem": np.where(eligible, dem, 0.0),
+        "dem_cov": np.where(covered, dem, 0.0), "h": h, "w": w, "r0": br0, "c0": bc0, "W": p["W"],
+        "gap_local": loc, "gdem": dem[g], "gdist": near_m[g], "gx": x[g], "gy": y[g], "gdistrict": district[g],
+        "gplace": place[g], "trace": p["trace"], "transform": tr * Affine.translation(bc0, br0)})
+    out.update(red)
+    if spec.get("out"):
+        rows_of = p["rows_of"]
+        nf = np.where(near_j >= 0, rows_of[np.clip(near_j, 0, max(rows_of.size - 1, 0))] if rows_of.size else -1, -1)
+        _store.write_result_block(spec["out"], (br0, bc0, h, w), rows - br0, cols - bc0,
+                                  {"nearest_m": near_m, "nearest_facility": nf, "covered": covered.astype(np.float64),
+                                   "access_per_1000": acc, "demand": dem})
+    return out
+
+
+_OUT_ARRAYS = ("nearest_m", "nearest_facility", "covered", "access_per_1000", "demand")
+
+
+def run_chunked(workspace: str | Path | WorkspaceSpec, store_path: str | Path, service: str, *,
+                run: DaskRun | None = None, travel: str | None = None, out_store: str | Path | None = None,
+                trace: bool = True) -> ChunkedResult:
+    """Coverage, gaps and access of one service on a grid store; the cells never come to the client.
+
+    Parameters
+    ----------
+    workspace
+        The workspace (YAML path or spec) the store was made from.
+    store_path
+        The grid store (:func:`build_grid_store`); refused when the workspace's population or
+        district file changed since.
+    service
+        The service's name.
+    run
+        Where the tasks run (a LocalCluster, a scheduler, or ``inline`` in this process) and the
+        tile (default: the store's chunk).
+    travel
+        ``"straight_line"`` (default); terrain mode is refused (``chunked_terrain``).
+    out_store
+        Write the per-cell results (nearest distance and facility row, covered, access per
+        1,000, demand; NaN outside the districts) to this Zarr store, a chunk per tile.
+    trace
+        Trace the gap areas' polygons.
+    """
+    t0 = time.perf_counter()
+    spec, store, ws = _open_checked(workspace, store_path)
+    if service not in spec.services:
+        raise GisAppError(code="unknown_service", params={"name": service, "known": ", ".join(spec.services)})
+    mode = travel or spec.travel.get("default", "straight_line")
+    if mode != "straight_line":
+        raise GisAppError(code="chunked_terrain", params={"mode": mode})
+    run = run or DaskRun(tile=store.chunk)
+    tile = int(run.tile)
+    if tile < 1:
+        raise GisAppError(code="dask_bad_tile", params={"tile": tile})
+    svc = spec.services[service]
+    fac = ws.facilities
+    serving = fac["kind"].isin(svc.kinds).to_numpy()
+    idx = np.flatnonzero(serving)
+    fx = fac["x"].to_numpy(float)[idx]
+    fy = fac["y"].to_numpy(float)[idx]
+    supply = fac[svc.capacity].to_numpy(float)[idx] if (svc.capacity and idx.size) else None
+    H, W = store.shape
+    transform = store.transform
+    thr_town = float(svc.standard.straight_line_m)
+    thr_rural = float(svc.rural_standard.straight_line_m) if svc.rural_standard is not None else None
+    cutoff = max(thr_town, thr_rural or 0.0)
+    blocks = None
+    if svc.rural_standard is not None or svc.urban_only:
+        bp = store.block_pop()
+        blocks = classify_blocks(bp, store.block_cells * float(transform.a))
+    px, py, pdist, n_places = _places(ws)
+    share = float(spec.demand_groups[svc.demand].share)
+    params: dict[str, Any] = {"transform": transform, "cutoff": cutoff, "thr_town": thr_town, "thr_rural": thr_rural,
+                              "share": share, "urban_only": bool(svc.urban_only), "blocks": blocks,
+                              "block_cells": store.block_cells}
+    reach = int(math.ceil(cutoff / float(transform.a))) + 2
+    fr, fc = _facility_rc(fx, fy, transform)
+    counter = {"pairs": 0}
+    r_j = np.zeros(idx.size)
+    t1 = time.perf_counter()
+    n_rj = 0
+    if supply is not None:
+        items = []
+        for g in _groups(fr, fc, tile, (H, W)):
+            win = window_bounds(fr[g], fc[g], reach, (H, W))
+            if win[1] > win[0] and win[3] > win[2]:
+                cells = (win[1] - win[0]) * (win[3] - win[2])
+                if cells > run.max_window_cells:
+                    raise GisAppError(code="dask_window_too_large",
+                                      params={"cells": f"{cells:,}", "max": f"{run.max_window_cells:,}",
+                                              "tile": tile, "reach": reach})
+                items.append((g, win))
+        n_rj = len(items)
+
+        def rj_of(item: Any) -> tuple[Callable[[Any], Any], Any]:
+            g, win = item
+            return rj_task, {"store": str(store.path), "window": win, "cols": g, "fx": fx[g], "fy": fy[g],
+                             "supply": supply[g], "params": params}
+
+        def rj_merge(item: Any, res: Any) -> None:
+            r_j[item[0]] = res["r_j"]
+            counter["pairs"] += res["n_pairs"]
+
+        map_tasks(run, items, rj_of, rj_merge)
+    t2 = time.perf_counter()
+    params2 = {**params, "fx": fx, "fy": fy, "r_j": r_j if supply is not None else None, "px": px, "py": py,
+               "pdistrict": pdist, "n_places": n_places, "nd": len(ws.districts), "W": W, "trace": trace,
+               "rows_of": idx.astype(np.float64)}
+    ntr, ntc = -(-H // tile), -(-W // tile)
+    out_path = None
+    tmp_out = None
+    if out_store is not None:
+        out_path = Path(out_store)
+        tmp_out = _store.new_result_store(out_path, shape=(H, W), tile=tile, transform=transform,
+                                          crs_wkt=store.crs_wkt, names=_OUT_ARRAYS)
+    results: dict[int, dict[str, Any]] = {}
+    n_cells = {"n": 0}
+
+    def blk(k: int) -> tuple[Callable[[Any], Any], Any]:
+        br, bc = divmod(k, ntc)
+        r0, c0 = br * tile, bc * tile
+        r1, c1 = min(r0 + tile, H), min(c0 + tile, W)
+        win = (max(r0 - reach, 0), min(r1 + reach, H), max(c0 - reach, 0), min(c1 + reach, W))
+        near = (fr >= r0 - reach) & (fr < r1 + reach) & (fc >= c0 - reach) & (fc < c1 + reach)
+        return block_task, {"store": str(store.path), "block": (r0, r1, c0, c1), "window": win,
+                            "sub": np.flatnonzero(near), "params": params2,
+                            "out": str(tmp_out) if tmp_out is not None else None}
+
+    def blk_merge(k: int, res: Any) -> None:
+        counter["pairs"] += res.pop("n_pairs")
+        n_cells["n"] += res.pop("cells")
+        results[k] = res
+
+    try:
+        map_tasks(run, list(range(ntr * ntc)), blk, blk_merge)
+    except BaseException:
+        if tmp_out is not None:
+            _store.drop_store(tmp_out)
+        raise
+    if tmp_out is not None and out_path is not None:
+        _store.commit_store(tmp_out, out_path)
+    t3 = time.perf_counter()
+    sums = join_tiles(results, n_tile_cols=ntc, tile=tile, n_districts=len(ws.districts), n_places=n_places,
+                      n_tiles=len(results), trace=trace)
+    from gisapp.metrics.tables import coverage_from_sums
+
+    table = coverage_from_sums(ws, sums.district_pop, sums.district_covered)
+    t4 = time.perf_counter()
+    return ChunkedResult(workspace=ws, service=svc, by_district=table, tiles=sums,
+                         r_j=r_j if supply is not None else np.zeros(0), facility_idx=idx, cells=n_cells["n"],
+                         pairs=counter["pairs"], tasks={"facilities": n_rj, "blocks": ntr * ntc},
+                         out_store=out_path,
+                         timings_s={"prepare": t1 - t0, "r_j": t2 - t1, "blocks": t3 - t2, "join": t4 - t3})
