@@ -671,7 +671,6 @@ TEXT: dict[str, str] = {
     'error.grid_store_missing': 'No grid store at {path} ({error}). Write one with: {cmd}',
     'error.grid_store_format': 'The grid store {path} was written in layout {found}, this version reads layout {expected}. Write it again with: {cmd}',
     'error.grid_store_stale': "The grid store {path} is older than its workspace {workspace}: {files} changed since it was written, so its cells would not be this workspace's. Write it again with: {cmd}",
-    'error.chunked_terrain': 'Travel mode {mode!r} is not available with a grid store yet (its friction surface is built for the whole grid in memory): use --travel straight_line, or run terrain mode without --grid-store (--engine dask).',
     'problem.grid_store_in_memory': 'the population raster is not on the analysis grid ({crs}, {res} m cells), so it was resampled whole in memory before it was written to the store.',
     'problem.grid_store_in_memory.fix': 'for a raster larger than memory, resample it to the analysis grid first (e.g. gdalwarp -t_srs {crs} -tr {res} {res} -r sum), then write the store again: it is then read a window at a time.',
     'cli.help.grid-store': "write the workspace's population grid to a grid store (Zarr, in chunks) for coverage --grid-store: inputs larger than memory",

@@ -671,7 +671,6 @@ TEXT: dict[str, str] = {
     'error.grid_store_missing': '{path} 处没有格网存储（{error}）。请先生成：{cmd}',
     'error.grid_store_format': '格网存储 {path} 的格式版本为 {found}，本版本读取格式 {expected}。请重新生成：{cmd}',
     'error.grid_store_stale': '格网存储 {path} 早于其工作区 {workspace}：{files} 在存储生成后已更改，存储中的格网已不是该工作区的。请重新生成：{cmd}',
-    'error.chunked_terrain': '使用格网存储时暂不支持出行方式“{mode}”（其摩擦面需在内存中按整个格网构建）：请用 --travel straight_line，或不加 --grid-store 以地形方式运行（--engine dask）。',
     'problem.grid_store_in_memory': '人口栅格不在分析格网上（{crs}，{res} 米格网），因此写入存储前已在内存中整体重采样。',
     'problem.grid_store_in_memory.fix': '若栅格大于内存，请先将其重采样到分析格网（例如 gdalwarp -t_srs {crs} -tr {res} {res} -r sum），再重新生成存储：届时将逐窗口读取。',
     'cli.help.grid-store': '将工作区的人口格网写入格网存储（Zarr 分块），供 coverage --grid-store 使用：适用于大于内存的输入',

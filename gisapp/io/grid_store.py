@@ -24,7 +24,7 @@ import contextlib
 import os
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,12 @@ class GridStore:
     source_population: float
     outside_pop: float
     inputs: dict[str, list[int]]
+    terrain: dict[str, Any] = field(default_factory=dict)
+
+    def read_array(self, name: str, r0: int, r1: int, c0: int, c1: int) -> NDArray[Any]:
+        """Return rows ``r0:r1``, columns ``c0:c1`` of the grid array ``name`` (e.g. ``speed_walking``)."""
+        root = _zarr().open_group(str(self.path), mode="r")
+        return np.asarray(root[name][r0:r1, c0:c1])
 
     def read(self, r0: int, r1: int, c0: int, c1: int) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
         """Return the people and district positions of the window rows ``r0:r1``, columns ``c0:c1``."""
@@ -133,7 +139,8 @@ def open_grid_store(path: str | Path) -> GridStore:
                      crs_wkt=str(attrs["crs"]), chunk=int(attrs["chunk"]),
                      district_ids=tuple(str(d) for d in attrs["district_ids"]),
                      block_cells=int(attrs["block_cells"]), source_population=float(attrs["source_population"]),
-                     outside_pop=float(attrs["outside_pop"]), inputs=dict(attrs["inputs"]))
+                     outside_pop=float(attrs["outside_pop"]), inputs=dict(attrs["inputs"]),
+                     terrain=dict(attrs.get("terrain", {})))
 
 
 class _Writer:
@@ -141,7 +148,10 @@ class _Writer:
 
     def __init__(self, root: Any, shape: tuple[int, int], chunk: int, block_cells: int) -> None:
         self.root = root
+        self.shape = shape
+        self.attrs: dict[str, Any] = {}
         ch = (min(chunk, shape[0]), min(chunk, shape[1]))
+        self.ch = ch
         self.pop = root.create_array("pop", shape=shape, chunks=ch, dtype="float64", fill_value=0.0)
         self.district = root.create_array("district", shape=shape, chunks=ch, dtype="int32", fill_value=-1)
         nb = (-(-shape[0] // block_cells), -(-shape[1] // block_cells))
@@ -156,6 +166,13 @@ class _Writer:
         f = self.block_cells
         rr, cc = np.nonzero(pop > 0)
         np.add.at(self.blocks, ((rr + r0) // f, (cc + c0) // f), pop[rr, cc])
+
+    def put(self, name: str, r0: int, c0: int, values: NDArray[Any], dtype: str, fill: float) -> None:
+        """Write a window of another grid array (made at its first window), e.g. a friction surface."""
+        if name not in self.root:
+            self.root.create_array(name, shape=self.shape, chunks=self.ch, dtype=dtype, fill_value=fill)
+        h, w = values.shape
+        self.root[name][r0:r0 + h, c0:c0 + w] = values.astype(dtype)
 
 
 @contextlib.contextmanager
@@ -184,7 +201,7 @@ def writing_store(path: str | Path, *, transform: Affine, shape: tuple[int, int]
             "gisapp_grid_store": FORMAT, "transform": list(transform)[:6], "shape": list(shape), "crs": crs_wkt,
             "chunk": int(chunk), "district_ids": list(district_ids), "block_cells": int(block_cells),
             "source_population": float(totals["source_population"]), "outside_pop": float(totals["outside_pop"]),
-            "inputs": inputs})
+            "inputs": inputs, **writer.attrs})
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

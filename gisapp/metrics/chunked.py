@@ -25,10 +25,13 @@ gap areas), and joins the tiles with :func:`.gap_tiles.join_tiles`.  The results
 single-machine path's: the same district table and gap areas (people to 1e-9, the same areas
 and polygons), the same per-cell nearest distance, coverage, and access to 1e-9.
 
-What it does not do yet: terrain travel times (the friction surface is built for the whole
-grid on the client: :func:`run_chunked` refuses terrain mode with a message saying so),
-people served within capacity (its sweep is global over every catchment: the CLI says it was
-not computed), and population given per year.
+Terrain mode reads each window's friction surfaces (one per travel mode) and DEM from the
+store, where :func:`build_grid_store` burnt them a window at a time (roads and barriers are
+burnt in grid-aligned blocks, so a window's cells are exactly the whole grid's).
+
+What it does not do yet: people served within capacity (its sweep is global over every
+catchment: the CLI says it was not computed), and more than one year of population (the store
+holds the latest year's, and says so).
 """
 
 from __future__ import annotations
@@ -56,8 +59,11 @@ from gisapp.metrics.dask_engine import (
     DaskRun,
     _facility_rc,
     _groups,
+    _row_min,
     _task_pairs,
+    fastest,
     map_tasks,
+    reach_of_speed,
     window_bounds,
 )
 from gisapp.metrics.gap_tiles import TileSums, join_tiles, tile_task
@@ -80,9 +86,100 @@ def population_path(spec: WorkspaceSpec) -> tuple[Path, int | None]:
     return Path(layer.path), None
 
 
+#: the layers of the friction surfaces (written to the store when the workspace gives travel speeds)
+TERRAIN_LAYERS = ("landcover", "roads", "barriers", "dem")
+
+
 def store_inputs(spec: WorkspaceSpec) -> list[Path]:
-    """Return the files a grid store is made from (population raster, districts)."""
-    return [population_path(spec)[0], Path(spec.layers["districts"].path)]
+    """Return the files a grid store is made from (population raster, districts, the terrain layers)."""
+    more = [Path(spec.layers[r].path) for r in TERRAIN_LAYERS if r in spec.layers and spec.travel.get("speeds")]
+    return [population_path(spec)[0], Path(spec.layers["districts"].path), *more]
+
+
+class _TerrainWriter:
+    """Writes each travel mode's friction surface and the DEM into a store, a window at a time.
+
+    Roads and barriers (vectors) are read once and burnt per window; a land-cover or DEM raster
+    on the analysis grid is read by window, another one is read onto the grid whole (a notice
+    says so).  Also keeps, per mode, the fastest passable speed of the whole grid and whether it
+    has walking or bicycling cells (the terrain reach: :func:`.dask_engine.terrain_reach_cells`).
+    """
+
+    def __init__(self, spec: WorkspaceSpec, crs: CRS, transform: Affine, shape: tuple[int, int],
+                 notices: list[Problem]) -> None:
+        from gisapp.io import layers as _io
+        from gisapp.travel import terrain as _terrain
+
+        self.modes = [str(m) for m in spec.travel.get("speeds", {})]
+        self.tables = {m: _terrain.speed_table_of(spec.travel, m) for m in self.modes}
+        self.transform, self.shape, self.crs = transform, shape, crs
+        layers = spec.layers
+        problems: list[Problem] = []
+        self.roads = _io.read_lines(layers["roads"], crs, problems) if "roads" in layers and self.modes else None
+        self.barriers = _io.read_lines(layers["barriers"], crs, problems) if "barriers" in layers and self.modes \
+            else None
+        self.cls_col = layers["roads"].fields.get("class", "class") if "roads" in layers else "class"
+        self.sources: dict[str, Any] = {}
+        for role, reader in (("landcover", _io.read_class_raster), ("dem", _io.read_dem)):
+            if role not in layers or not self.modes:
+                continue
+            lay = layers[role]
+            win = _store.raster_windows(lay.path, lay.band)
+            if win.crs_wkt is not None and CRS.from_user_input(win.crs_wkt).equals(crs) and \
+                    win.transform == transform and win.shape == shape:
+                self.sources[role] = win  # on the analysis grid: read by window
+            else:
+                self.sources[role] = reader(lay, crs, transform, shape, problems)
+                notices.append(Problem(str(lay.path), "crs", "grid_store_layer_in_memory",
+                                       {"crs": crs.to_string(), "res": f"{abs(transform.a):g}"}))
+        if problems:
+            raise WorkspaceError(problems)
+        self.vmax = dict.fromkeys(self.modes, 0.0)
+        self.walking = dict.fromkeys(self.modes, False)
+        self.bicycling = dict.fromkeys(self.modes, False)
+
+    def _read(self, role: str, win: tuple[int, int, int, int]) -> NDArray[Any] | None:
+        src = self.sources.get(role)
+        if src is None:
+            return None
+        r0, r1, c0, c1 = win
+        if isinstance(src, _store.RasterWindows):
+            v = src.read(r0, r1, c0, c1)
+            return np.where(np.isfinite(v), v, -1).astype(np.int64) if role == "landcover" else v
+        return np.asarray(src[r0:r1, c0:c1])
+
+    def window(self, writer: Any, r0: int, r1: int, c0: int, c1: int) -> None:
+        """Write the friction surfaces (and DEM) of one window."""
+        from gisapp.travel import terrain as _terrain
+        from gisapp.travel.friction import Mode
+
+        if not self.modes:
+            return
+        margin = _terrain.margin_window((r0, r1, c0, c1), self.shape)
+        lc = self._read("landcover", margin)
+        if lc is None:
+            lc = np.full((margin[1] - margin[0], margin[3] - margin[2]), _terrain.OFFROAD_CLASS, dtype=np.int64)
+        for m in self.modes:
+            surf = _terrain.surface_window(lc, self.tables[m], transform=self.transform, window=(r0, r1, c0, c1),
+                                           shape=self.shape, roads=self.roads, road_class_column=self.cls_col,
+                                           barriers=self.barriers, crs=self.crs)
+            writer.put(f"speed_{m}", r0, c0, surf.speed_kph, "float32", 0.0)
+            writer.put(f"mode_{m}", r0, c0, surf.mode, "int8", 0)
+            writer.put(f"klass_{m}", r0, c0, surf.klass, "int32", -1)
+            writer.put(f"barrier_{m}", r0, c0, surf.barrier, "uint8", 0)
+            ok = (surf.mode > 0) & (surf.speed_kph > 0)
+            if ok.any():
+                self.vmax[m] = max(self.vmax[m], float(surf.speed_kph[ok].max()))
+                self.walking[m] |= bool((surf.mode[ok] == int(Mode.WALKING)).any())
+                self.bicycling[m] |= bool((surf.mode[ok] == int(Mode.BICYCLING)).any())
+        dem = self._read("dem", (r0, r1, c0, c1))
+        if dem is not None:
+            writer.put("dem", r0, c0, np.asarray(dem, dtype=np.float64), "float64", float("nan"))
+
+    def attrs(self) -> dict[str, Any]:
+        """What the store keeps of the surfaces (its ``terrain`` attribute)."""
+        return {"modes": {m: {"vmax": self.vmax[m], "walking": self.walking[m], "bicycling": self.bicycling[m]}
+                          for m in self.modes}, "dem": "dem" in self.sources}
 
 
 def build_grid_store(workspace: str | Path | WorkspaceSpec, path: str | Path, *, chunk: int = STORE_CHUNK,
@@ -133,11 +230,14 @@ def build_grid_store(workspace: str | Path | WorkspaceSpec, path: str | Path, *,
         dist_r[g.row, g.col] = g.district
         notices.append(Problem(str(pop_path), "crs", "grid_store_in_memory",
                                {"crs": crs.to_string(), "res": f"{res:g}"}))
+        ter = _TerrainWriter(spec, crs, g.transform, g.shape, notices)
         with _store.writing_store(path, transform=g.transform, shape=g.shape, crs_wkt=crs.to_wkt(), chunk=chunk,
                                   district_ids=ids, block_cells=block, inputs=inputs) as (w, totals):
             for r0 in range(0, g.shape[0], chunk):
                 for c0 in range(0, g.shape[1], chunk):
                     w.window(r0, c0, pop_r[r0:r0 + chunk, c0:c0 + chunk], dist_r[r0:r0 + chunk, c0:c0 + chunk])
+                    ter.window(w, r0, min(r0 + chunk, g.shape[0]), c0, min(c0 + chunk, g.shape[1]))
+            w.attrs["terrain"] = ter.attrs()
             totals["source_population"] = ws.source_population
             totals["outside_pop"] = g.outside_pop
         return _store.open_grid_store(path), notices + list(ws.notices)
@@ -147,6 +247,7 @@ def build_grid_store(workspace: str | Path | WorkspaceSpec, path: str | Path, *,
     counts = {"nan": 0, "inf": 0, "neg": 0}
     vmin = math.inf
     windows = [(r0, c0) for r0 in range(0, H, chunk) for c0 in range(0, W, chunk)]
+    ter = _TerrainWriter(spec, crs, t, (H, W), notices)
     with _store.writing_store(path, transform=t, shape=(H, W), crs_wkt=crs.to_wkt(), chunk=chunk,
                               district_ids=ids, block_cells=block, inputs=inputs) as (w, totals):
         inside_total = 0.0
@@ -168,8 +269,10 @@ def build_grid_store(workspace: str | Path | WorkspaceSpec, path: str | Path, *,
             p = np.where(inside, p, 0.0)
             inside_total += float(p.sum())
             w.window(r0, c0, p, d)
+            ter.window(w, r0, r1, c0, c1)
             if progress is not None:
                 progress(k + 1, len(windows))
+        w.attrs["terrain"] = ter.attrs()
         problems: list[Problem] = []
         if counts["inf"]:
             problems.append(Problem(f, field_, "population_infinite", {"n": f"{counts['inf']:,}"}))
@@ -281,6 +384,37 @@ def _rc_of(ci: NDArray[np.int64], r0: int, c0: int) -> tuple[NDArray[np.int64], 
     return rr.astype(np.int64) + r0, cc.astype(np.int64) + c0
 
 
+def _pairs(store_path: str, win: tuple[int, int, int, int], ci: NDArray[np.int64], sub: NDArray[np.int64],
+           town: NDArray[np.bool_], thr: NDArray[np.float64], p: dict[str, Any]
+           ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """The pairs of facilities ``sub`` (serving columns) with the window's cells within the cut-off:
+    (window cell ids, local cell, position in ``sub``, cost) -- as :func:`.dask_engine._task_pairs`."""
+    r0, r1, c0, c1 = win
+    tr: Affine = p["transform"]
+    if p["kind"] == "straight":
+        return _task_pairs({"kind": "straight", "cell_index": ci, "cols": sub, "transform": tr,
+                            "fx": p["fx"][sub], "fy": p["fy"][sub], "cutoff": p["cutoff"], "origin": (r0, c0)})
+    from gisapp.metrics.dask_engine import TerrainInput
+
+    store = _store.open_grid_store(store_path)
+    dem = store.read_array("dem", r0, r1, c0, c1).astype(np.float64) if p["dem"] else None
+    modes: list[str] = p["modes"]
+    surfaces = []
+    for k, m in enumerate(modes):
+        sel = None
+        if len(modes) > 1:  # the town standard's mode serves town cells, the rural one the others
+            sel = np.where(town, thr, -1.0) if k == 0 else np.where(town, -1.0, thr)
+        surfaces.append(TerrainInput(speed_kph=store.read_array(f"speed_{m}", r0, r1, c0, c1),
+                                     mode=store.read_array(f"mode_{m}", r0, r1, c0, c1),
+                                     klass=store.read_array(f"klass_{m}", r0, r1, c0, c1),
+                                     barrier=store.read_array(f"barrier_{m}", r0, r1, c0, c1).astype(bool),
+                                     dem=dem, selector=sel))
+    rc = np.column_stack([p["fr"][sub] - r0, p["fc"][sub] - c0])
+    return _task_pairs({"kind": "terrain", "cell_index": ci, "cols": sub, "surfaces": surfaces,
+                        "transform_w": tr * Affine.translation(c0, r0), "neighbours": p["neighbours"], "rc": rc,
+                        "cutoff": p["cutoff"]})
+
+
 def rj_task(spec: dict[str, Any]) -> dict[str, Any]:
     """Pass 1: R_j = S_j / (demand within the standard) of one group of facilities on its window."""
     p = spec["params"]
@@ -290,9 +424,7 @@ def rj_task(spec: dict[str, Any]) -> dict[str, Any]:
     town = _town(rows, cols, p)
     eligible = town if p["urban_only"] else np.ones(rows.size, dtype=bool)
     thr = _thresholds(town, p)
-    ids, pi, fi, c = _task_pairs({"kind": "straight", "cell_index": ci, "cols": spec["cols"],
-                                  "transform": p["transform"], "fx": spec["fx"], "fy": spec["fy"],
-                                  "cutoff": p["cutoff"], "origin": (r0, c0)})
+    _, pi, fi, c = _pairs(spec["store"], spec["window"], ci, spec["cols"], town, thr, p)
     keep = c <= thr[pi]
     n_f = int(spec["cols"].size)
     denom = np.bincount(fi[keep], weights=np.where(eligible, dem, 0.0)[pi[keep]], minlength=n_f)
@@ -317,30 +449,40 @@ def block_task(spec: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"cells": int(n), "n_pairs": 0}
     x = np.asarray(tr.c + (cols + 0.5) * tr.a, dtype=np.float64)
     y = np.asarray(tr.f + (rows + 0.5) * tr.e, dtype=np.float64)
-    town = _town(rows, cols, p)
+    town_w = _town(rows_w, cols_w, p)
+    thr_w = _thresholds(town_w, p)
+    town, thr = town_w[core_ids], thr_w[core_ids]
     eligible = town if p["urban_only"] else np.ones(n, dtype=bool)
-    thr = _thresholds(town, p)
     dem = dem_w[core_ids]
     district = dist_w[core_ids]
     near_m, near_j = nearest_straight_line(x, y, p["fx"], p["fy"])
-    covered = eligible & (near_m <= thr)
-    acc = np.full(n, np.nan)
-    if p["r_j"] is not None:
-        acc_all = np.zeros(n)
-        sub = spec["sub"]
-        if sub.size:
-            ids, pi, fi, c = _task_pairs({"kind": "straight", "cell_index": ci, "cols": sub,
-                                          "transform": tr, "fx": p["fx"][sub], "fy": p["fy"][sub],
-                                          "cutoff": p["cutoff"], "origin": (wr0, wc0)})
-            out["n_pairs"] = int(pi.size)
-            pos = np.full(ids.size, -1, dtype=np.int64)
-            pos[core_ids] = np.arange(n)
-            lp = pos[pi]
-            ok = lp >= 0
-            lp, fi, c = lp[ok], fi[ok], c[ok]
+    terrain = p["kind"] == "terrain"
+    travel = np.full(n, np.inf)
+    travel_j = np.full(n, -1, dtype=np.int64)
+    acc_all = np.zeros(n)
+    sub = spec["sub"]
+    if sub.size and (terrain or p["r_j"] is not None):
+        _, pi, fi, c = _pairs(spec["store"], spec["window"], ci, sub, town_w, thr_w, p)
+        out["n_pairs"] = int(pi.size)
+        pos = np.full(rows_w.size, -1, dtype=np.int64)
+        pos[core_ids] = np.arange(n)
+        lp = pos[pi]
+        ok = lp >= 0
+        lp, fi, c = lp[ok], fi[ok], c[ok]
+        if terrain:
+            bp, bc, bj = _row_min(lp, sub[fi], c)
+            travel[bp], travel_j[bp] = bc, bj
+        if p["r_j"] is not None:
             keep = c <= thr[lp]
             acc_all = np.asarray(np.bincount(lp[keep], weights=p["r_j"][sub][fi[keep]], minlength=n), dtype=np.float64)
-        acc = np.where(eligible, acc_all * 1000.0, np.nan)
+    if terrain:
+        covered = eligible & (travel <= thr)
+        near_col = np.where(travel_j >= 0, travel_j, near_j)
+    else:
+        covered = eligible & (near_m <= thr)
+        travel = _straight_travel(near_m, town, p)
+        near_col = near_j
+    acc = np.where(eligible, acc_all * 1000.0, np.nan) if p["r_j"] is not None else np.full(n, np.nan)
     place = _cell_place(x, y, district, p["px"], p["py"], p["pdistrict"]) if p["n_places"] else \
         np.full(n, -1, dtype=np.int64)
     gap = eligible & ~covered & (dem > 0)
@@ -354,14 +496,22 @@ def block_task(spec: dict[str, Any]) -> dict[str, Any]:
     out.update(red)
     if spec.get("out"):
         rows_of = p["rows_of"]
-        nf = np.where(near_j >= 0, rows_of[np.clip(near_j, 0, max(rows_of.size - 1, 0))] if rows_of.size else -1, -1)
+        nf = np.where(near_col >= 0, rows_of[np.clip(near_col, 0, max(rows_of.size - 1, 0))] if rows_of.size else -1,
+                      -1)
         _store.write_result_block(spec["out"], (br0, bc0, h, w), rows - br0, cols - bc0,
-                                  {"nearest_m": near_m, "nearest_facility": nf, "covered": covered.astype(np.float64),
-                                   "access_per_1000": acc, "demand": dem})
+                                  {"nearest_m": near_m, "nearest_facility": nf, "travel_cost": travel,
+                                   "covered": covered.astype(np.float64), "access_per_1000": acc, "demand": dem})
     return out
 
 
-_OUT_ARRAYS = ("nearest_m", "nearest_facility", "covered", "access_per_1000", "demand")
+_OUT_ARRAYS = ("nearest_m", "nearest_facility", "travel_cost", "covered", "access_per_1000", "demand")
+
+
+def _straight_travel(near_m: NDArray[np.float64], town: NDArray[np.bool_], p: dict[str, Any]) -> NDArray[np.float64]:
+    """Travel to the nearest facility in the standard's unit (as :func:`.service.straight_line_travel`)."""
+    from gisapp.metrics.service import straight_line_travel
+
+    return straight_line_travel(near_m, p["service"], town)
 
 
 def run_chunked(workspace: str | Path | WorkspaceSpec, store_path: str | Path, service: str, *,
@@ -382,7 +532,8 @@ def run_chunked(workspace: str | Path | WorkspaceSpec, store_path: str | Path, s
         Where the tasks run (a LocalCluster, a scheduler, or ``inline`` in this process) and the
         tile (default: the store's chunk).
     travel
-        ``"straight_line"`` (default); terrain mode is refused (``chunked_terrain``).
+        ``"straight_line"`` or ``"terrain"`` (default: the workspace's); terrain reads each
+        window's friction surfaces and DEM from the store.
     out_store
         Write the per-cell results (nearest distance and facility row, covered, access per
         1,000, demand; NaN outside the districts) to this Zarr store, a chunk per tile.
@@ -394,8 +545,8 @@ def run_chunked(workspace: str | Path | WorkspaceSpec, store_path: str | Path, s
     if service not in spec.services:
         raise GisAppError(code="unknown_service", params={"name": service, "known": ", ".join(spec.services)})
     mode = travel or spec.travel.get("default", "straight_line")
-    if mode != "straight_line":
-        raise GisAppError(code="chunked_terrain", params={"mode": mode})
+    if mode not in ("straight_line", "terrain"):
+        raise GisAppError(code="unknown_travel_mode", params={"mode": mode, "known": "straight_line, terrain"})
     run = run or DaskRun(tile=store.chunk)
     tile = int(run.tile)
     if tile < 1:
@@ -409,27 +560,61 @@ def run_chunked(workspace: str | Path | WorkspaceSpec, store_path: str | Path, s
     supply = fac[svc.capacity].to_numpy(float)[idx] if (svc.capacity and idx.size) else None
     H, W = store.shape
     transform = store.transform
-    thr_town = float(svc.standard.straight_line_m)
-    thr_rural = float(svc.rural_standard.straight_line_m) if svc.rural_standard is not None else None
-    cutoff = max(thr_town, thr_rural or 0.0)
     blocks = None
     if svc.rural_standard is not None or svc.urban_only:
         bp = store.block_pop()
         blocks = classify_blocks(bp, store.block_cells * float(transform.a))
+    if mode == "terrain":
+        from gisapp.metrics.service import standard_minutes
+
+        thr_town = standard_minutes(svc.standard)
+        thr_rural = standard_minutes(svc.rural_standard) if svc.rural_standard is not None else None
+    else:
+        thr_town = float(svc.standard.straight_line_m)
+        thr_rural = float(svc.rural_standard.straight_line_m) if svc.rural_standard is not None else None
+    # the largest standard of the cells (as one machine's maximum over them: town cells exist when a block is town)
+    any_town = blocks is None or bool((is_town(blocks)).any())
+    cutoff = max(thr_town if any_town else 0.0, thr_rural or 0.0)
     px, py, pdist, n_places = _places(ws)
     share = float(spec.demand_groups[svc.demand].share)
     params: dict[str, Any] = {"transform": transform, "cutoff": cutoff, "thr_town": thr_town, "thr_rural": thr_rural,
                               "share": share, "urban_only": bool(svc.urban_only), "blocks": blocks,
-                              "block_cells": store.block_cells}
-    reach = int(math.ceil(cutoff / float(transform.a))) + 2
-    fr, fc = _facility_rc(fx, fy, transform)
-    counter = {"pairs": 0}
+                              "block_cells": store.block_cells, "kind": "straight" if mode == "straight_line" else
+                              "terrain", "fx": fx, "fy": fy, "service": svc}
+    if mode == "straight_line":
+        reach = int(math.ceil(cutoff / float(transform.a))) + 2
+        fr, fc = _facility_rc(fx, fy, transform)
+        usable = np.ones(idx.size, dtype=bool)
+    else:
+        from gisapp.travel.grid_search import points_to_rc
+
+        modes = [svc.standard.mode]
+        if svc.rural_standard is not None and svc.rural_standard.mode != svc.standard.mode:
+            modes.append(svc.rural_standard.mode)
+        info = store.terrain.get("modes", {})
+        missing = [m for m in modes if m not in info]
+        if missing:
+            raise GisAppError(code="travel_speeds_missing",
+                              params={"mode": missing[0], "have": ", ".join(info) or "-"})
+        has_dem = bool(store.terrain.get("dem"))
+        vmax = max(fastest(float(info[m]["vmax"]), walking=has_dem and bool(info[m]["walking"]),
+                           bicycling=has_dem and bool(info[m]["bicycling"])) for m in modes)
+        neighbours = int(spec.travel.get("neighbours", 16))
+        reach = reach_of_speed(cutoff, vmax, (abs(float(transform.a)), abs(float(transform.e))), neighbours)
+        rc = points_to_rc(fx, fy, transform)
+        fr, fc = rc[:, 0].astype(np.int64), rc[:, 1].astype(np.int64)
+        usable = (fr >= 0) & (fr < H) & (fc >= 0) & (fc < W)
+        params.update(modes=modes, dem=has_dem, neighbours=neighbours)
+    params.update(fr=fr, fc=fc)
+    counter = {"pairs": 0, "done": 0, "total": 0}
     r_j = np.zeros(idx.size)
     t1 = time.perf_counter()
     n_rj = 0
     if supply is not None:
         items = []
-        for g in _groups(fr, fc, tile, (H, W)):
+        cand = np.flatnonzero(usable)
+        for g0 in _groups(fr[cand], fc[cand], tile, (H, W)):
+            g = cand[g0]
             win = window_bounds(fr[g], fc[g], reach, (H, W))
             if win[1] > win[0] and win[3] > win[2]:
                 cells = (win[1] - win[0]) * (win[3] - win[2])
@@ -439,22 +624,26 @@ def run_chunked(workspace: str | Path | WorkspaceSpec, store_path: str | Path, s
                                               "tile": tile, "reach": reach})
                 items.append((g, win))
         n_rj = len(items)
+        counter["total"] = n_rj + (-(-H // tile)) * (-(-W // tile))
 
         def rj_of(item: Any) -> tuple[Callable[[Any], Any], Any]:
             g, win = item
-            return rj_task, {"store": str(store.path), "window": win, "cols": g, "fx": fx[g], "fy": fy[g],
-                             "supply": supply[g], "params": params}
+            return rj_task, {"store": str(store.path), "window": win, "cols": g, "supply": supply[g], "params": params}
 
         def rj_merge(item: Any, res: Any) -> None:
             r_j[item[0]] = res["r_j"]
             counter["pairs"] += res["n_pairs"]
+            counter["done"] += 1
+            if run.progress is not None:
+                run.progress(counter["done"], counter["total"])
 
         map_tasks(run, items, rj_of, rj_merge)
     t2 = time.perf_counter()
-    params2 = {**params, "fx": fx, "fy": fy, "r_j": r_j if supply is not None else None, "px": px, "py": py,
+    params2 = {**params, "r_j": r_j if supply is not None else None, "px": px, "py": py,
                "pdistrict": pdist, "n_places": n_places, "nd": len(ws.districts), "W": W, "trace": trace,
                "rows_of": idx.astype(np.float64)}
     ntr, ntc = -(-H // tile), -(-W // tile)
+    counter["total"] = n_rj + ntr * ntc
     out_path = None
     tmp_out = None
     if out_store is not None:
@@ -469,12 +658,15 @@ def run_chunked(workspace: str | Path | WorkspaceSpec, store_path: str | Path, s
         r0, c0 = br * tile, bc * tile
         r1, c1 = min(r0 + tile, H), min(c0 + tile, W)
         win = (max(r0 - reach, 0), min(r1 + reach, H), max(c0 - reach, 0), min(c1 + reach, W))
-        near = (fr >= r0 - reach) & (fr < r1 + reach) & (fc >= c0 - reach) & (fc < c1 + reach)
+        near = usable & (fr >= r0 - reach) & (fr < r1 + reach) & (fc >= c0 - reach) & (fc < c1 + reach)
         return block_task, {"store": str(store.path), "block": (r0, r1, c0, c1), "window": win,
                             "sub": np.flatnonzero(near), "params": params2,
                             "out": str(tmp_out) if tmp_out is not None else None}
 
     def blk_merge(k: int, res: Any) -> None:
+        counter["done"] += 1
+        if run.progress is not None:
+            run.progress(counter["done"], counter["total"])
         counter["pairs"] += res.pop("n_pairs")
         n_cells["n"] += res.pop("cells")
         results[k] = res

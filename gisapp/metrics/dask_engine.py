@@ -182,14 +182,27 @@ def terrain_reach_cells(cutoff_min: float, surfaces: list[TerrainInput],
         passable = (s.mode > 0) & (s.speed_kph > 0)
         if not passable.any():
             continue
-        factor = 1.0
-        if s.dem is not None:
-            if bool((s.mode[passable] == int(Mode.WALKING)).any()):
-                factor = max(factor, _TOBLER_MAX)
-            if bool((s.mode[passable] == int(Mode.BICYCLING)).any()):
-                factor = max(factor, s.bicycle_cap)
-        vmax = max(vmax, float(s.speed_kph[passable].max()) * factor)
-    metres = cutoff_min * vmax * 1000.0 / 60.0
+        walking = s.dem is not None and bool((s.mode[passable] == int(Mode.WALKING)).any())
+        bicycling = s.dem is not None and bool((s.mode[passable] == int(Mode.BICYCLING)).any())
+        vmax = max(vmax, fastest(float(s.speed_kph[passable].max()), walking=walking, bicycling=bicycling,
+                                 bicycle_cap=s.bicycle_cap))
+    return reach_of_speed(cutoff_min, vmax, cell_size_m, neighbours)
+
+
+def fastest(vmax_kph: float, *, walking: bool, bicycling: bool, bicycle_cap: float = BICYCLE_MAX_FACTOR) -> float:
+    """The fastest speed on a surface whose flat maximum is ``vmax_kph``, with the slope's largest factor
+    when it has walking (Tobler) or bicycling cells and a DEM (say so with ``walking`` / ``bicycling``)."""
+    factor = 1.0
+    if walking:
+        factor = max(factor, _TOBLER_MAX)
+    if bicycling:
+        factor = max(factor, bicycle_cap)
+    return vmax_kph * factor
+
+
+def reach_of_speed(cutoff_min: float, vmax_kph: float, cell_size_m: tuple[float, float], neighbours: int) -> int:
+    """Cells a search bounded by ``cutoff_min`` can travel at most at ``vmax_kph``, plus the move padding."""
+    metres = cutoff_min * vmax_kph * 1000.0 / 60.0
     return int(math.ceil(metres / min(cell_size_m))) + (2 if neighbours == 16 else 1) + 1
 
 

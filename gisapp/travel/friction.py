@@ -388,14 +388,39 @@ def _check_layer_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries, name: str, crs: CRS 
                                                                  "crs": gdf.crs.name})
 
 
+#: Edge of the grid-aligned blocks in which lines and polygons are burnt (cells); see :func:`_burn`.
+BURN_BLOCK = 512
+
+
 def _burn(geoms: Sequence[BaseGeometry | None], shape: tuple[int, int], transform: Affine,
-          *, all_touched: bool) -> NDArray[np.bool_]:
+          *, all_touched: bool, origin: tuple[int, int] = (0, 0),
+          grid_shape: tuple[int, int] | None = None) -> NDArray[np.bool_]:
+    """Burn ``geoms`` on a window (``shape``, ``transform``) whose first cell is the grid's cell ``origin``.
+
+    GDAL decides a cell that a line runs exactly along (or a polygon edge through its centre)
+    from floating-point pixel coordinates, which depend on the raster's origin.  So that a window
+    of the grid (the chunked engine's) burns exactly the cells the whole grid does, the burning
+    is done in blocks of :data:`BURN_BLOCK` cells aligned on the grid (``grid_shape``; default:
+    the window is the grid), each with its own origin, and the window takes its part of them.
+    """
     shapes = [(g, 1) for g in geoms if g is not None and not g.is_empty]
+    out = np.zeros(shape, dtype=bool)
     if not shapes:
-        return np.zeros(shape, dtype=bool)
-    out = features.rasterize(shapes, out_shape=shape, transform=transform, fill=0,
-                             all_touched=all_touched, dtype="uint8")
-    return np.asarray(out > 0)
+        return out
+    gh, gw = grid_shape if grid_shape is not None else shape
+    o_r, o_c = origin
+    grid_t = transform * Affine.translation(-o_c, -o_r)
+    b = BURN_BLOCK
+    for br in range(o_r // b, (o_r + shape[0] - 1) // b + 1):
+        for bc in range(o_c // b, (o_c + shape[1] - 1) // b + 1):
+            r0, c0 = br * b, bc * b
+            h, w = min(b, gh - r0), min(b, gw - c0)
+            block = features.rasterize(shapes, out_shape=(h, w), transform=grid_t * Affine.translation(c0, r0),
+                                       fill=0, all_touched=all_touched, dtype="uint8")
+            rr0, rr1 = max(r0, o_r), min(r0 + h, o_r + shape[0])
+            cc0, cc1 = max(c0, o_c), min(c0 + w, o_c + shape[1])
+            out[rr0 - o_r:rr1 - o_r, cc0 - o_c:cc1 - o_c] = block[rr0 - r0:rr1 - r0, cc0 - c0:cc1 - c0] > 0
+    return out
 
 
 def _diagonal_bridges(passable: NDArray[np.bool_], road: NDArray[np.bool_]) -> NDArray[np.bool_]:
@@ -426,6 +451,8 @@ def speed_surface(
     bridges: bool = True,
     clean_bridges: bool = True,
     crs: CRS | str | int | None = None,
+    origin: tuple[int, int] = (0, 0),
+    grid_shape: tuple[int, int] | None = None,
 ) -> FrictionSurface:
     """Merge land cover, roads and barriers into a speed surface (AccessMod's merge).
 
@@ -460,6 +487,9 @@ def speed_surface(
         two impassable cells (AccessMod's bridge cleaning).
     crs
         The grid's CRS; when given, ``roads`` and ``barriers`` must share it.
+    origin, grid_shape
+        When ``landcover`` is a window of a larger grid: the grid cell of its first cell, and
+        the grid's shape (lines and polygons are then burnt exactly as on the whole grid).
 
     Returns
     -------
@@ -508,8 +538,10 @@ def speed_surface(
         geoms = barriers.geometry if isinstance(barriers, gpd.GeoDataFrame) else barriers
         kinds = geoms.geom_type.fillna("")
         is_poly = kinds.str.contains("Polygon").to_numpy()
-        poly_barrier = _burn(list(geoms[is_poly]), shape, transform, all_touched=False)
-        line_barrier = _burn(list(geoms[~is_poly]), shape, transform, all_touched=True)
+        poly_barrier = _burn(list(geoms[is_poly]), shape, transform, all_touched=False, origin=origin,
+                             grid_shape=grid_shape)
+        line_barrier = _burn(list(geoms[~is_poly]), shape, transform, all_touched=True, origin=origin,
+                             grid_shape=grid_shape)
 
     road_class = np.full(shape, -1, dtype=np.int64)
     if roads is not None and len(roads) > 0:
@@ -537,7 +569,7 @@ def speed_surface(
                     sel = (rc == c).to_numpy()
                     if sel.any():
                         road_class[_burn(list(roads.geometry[sel]), shape, transform,
-                                         all_touched=True)] = c
+                                         all_touched=True, origin=origin, grid_shape=grid_shape)] = c
     if problems:
         raise LayerSchemaError(problems, title_code="friction_invalid")
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from affine import Affine
 from numpy.typing import NDArray
 
 from gisapp._errors import GisAppError, Problem, WorkspaceError
@@ -33,7 +34,8 @@ from gisapp.travel.grid_search import GridGraph, cost_matrix, grid_graph, points
 from gisapp.travel.kernel import KernelGrid, kernel_grid
 from gisapp.workspace import Workspace
 
-__all__ = ["OFFROAD_CLASS", "available", "dem_for", "graph_for", "kernel_for", "surface_for", "terrain_cost"]
+__all__ = ["OFFROAD_CLASS", "available", "dem_for", "graph_for", "kernel_for", "margin_window", "speed_table_of", "surface_for",
+           "surface_window", "terrain_cost"]
 
 #: Class code of cells without land cover (the "off-road" entry of a speed table).
 OFFROAD_CLASS = 0
@@ -45,7 +47,18 @@ def available(ws: Workspace) -> bool:
 
 
 def _table(ws: Workspace, mode: str) -> SpeedTable:
-    speeds: dict[str, Any] = ws.spec.travel.get("speeds", {})
+    return speed_table_of(ws.spec.travel, mode)
+
+
+def speed_table_of(travel: dict[str, Any], mode: str) -> SpeedTable:
+    """Return the speed table of ``mode`` from a workspace's ``travel`` section.
+
+    Raises
+    ------
+    GisAppError
+        ``travel_speeds_missing`` when the workspace gives no speeds for ``mode``.
+    """
+    speeds: dict[str, Any] = travel.get("speeds", {})
     if mode not in speeds:
         have: object = ", ".join(speeds) if speeds else Term("rep.none")
         raise GisAppError(code="travel_speeds_missing", params={"mode": mode, "have": have})
@@ -80,6 +93,32 @@ def surface_for(ws: Workspace, mode: str) -> FrictionSurface:
                          barriers=barriers, crs=ws.crs)
     ws.cache[key] = surf
     return surf
+
+
+def margin_window(window: tuple[int, int, int, int], shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    """Return ``window`` (r0, r1, c0, c1) grown by one cell on each side, inside a grid of ``shape``."""
+    r0, r1, c0, c1 = window
+    return max(r0 - 1, 0), min(r1 + 1, shape[0]), max(c0 - 1, 0), min(c1 + 1, shape[1])
+
+
+def surface_window(landcover: NDArray[np.integer], table: SpeedTable, *, transform: Affine,
+                   window: tuple[int, int, int, int], shape: tuple[int, int], roads: Any, road_class_column: str,
+                   barriers: Any, crs: Any) -> FrictionSurface:
+    """The friction surface of rows ``r0:r1``, columns ``c0:c1`` of a grid (``transform``, ``shape``),
+    equal to that window of the whole grid's :func:`speed_surface`.
+
+    ``landcover`` covers :func:`margin_window` (one more cell on each side inside the grid: the
+    bridge cleaning looks at a cell's neighbours); the surface is built on that margin and cut
+    to the window.  Roads and barriers are burnt on the margin's own transform.
+    """
+    r0, r1, c0, c1 = window
+    m0, _, n0, _ = margin_window(window, shape)
+    surf = speed_surface(landcover, table, transform=transform * Affine.translation(n0, m0), roads=roads,
+                         road_class_column=road_class_column, barriers=barriers, crs=crs, origin=(m0, n0),
+                         grid_shape=shape)
+    cut = (slice(r0 - m0, r1 - m0), slice(c0 - n0, c1 - n0))
+    return FrictionSurface(surf.speed_kph[cut], surf.mode[cut], surf.klass[cut], transform * Affine.translation(c0, r0),
+                           surf.barrier[cut], surf.crs)
 
 
 def dem_for(ws: Workspace) -> NDArray[np.float64] | None:

@@ -221,18 +221,66 @@ def test_negative_people_name_the_file_and_write_nothing(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["ws"]
 
 
-def test_terrain_mode_is_refused_in_words(case):
-    yaml_path, _, store, _, _ = case
-    with pytest.raises(GisAppError) as err:
-        run_chunked(yaml_path, store.path, "clinic", travel="terrain", run=DaskRun(inline=True))
-    assert err.value.code == "chunked_terrain"
-    assert "--grid-store" in err.value.text("zh") and "地形" in err.value.text("zh")
+@pytest.fixture(scope="module")
+def terrain_case(tmp_path_factory: pytest.TempPathFactory):
+    """Roads (one along a cell edge, one crossing many tiles), a river barrier and a DEM on the grid."""
+    folder = tmp_path_factory.mktemp("chunked_terrain")
+    yaml_path = _write_workspace(folder / "ws", rows=ROWS, cols=COLS, neighbours=16, n_fac=60, terrain_layers=True)
+    ws = load_workspace(yaml_path)
+    store, notices = build_grid_store(yaml_path, folder / "grid.zarr", chunk=100)
+    return yaml_path, ws, store, notices, folder
 
 
-def test_the_command_line_gives_the_one_machine_tables(case, tmp_path):
-    """``grid-store`` then ``coverage --grid-store --engine dask``: the same district CSV as ``coverage``, in Chinese,
-    and it says that people served within capacity were not computed."""
-    yaml_path, _, _, _, _ = case
+def test_the_store_holds_the_friction_surfaces(terrain_case):
+    """Each travel mode's surface, burnt a window at a time, equals the whole grid's (a road runs along a cell edge:
+    burnt on the window's own origin, 12 of its cells came out differently before the burning was grid-aligned)."""
+    from gisapp.travel import terrain
+
+    _, ws, store, notices, _ = terrain_case
+    assert notices == []
+    H, W = store.shape
+    for m in ("walking", "motorized"):
+        s = terrain.surface_for(ws, m)
+        np.testing.assert_array_equal(store.read_array(f"speed_{m}", 0, H, 0, W), s.speed_kph)
+        np.testing.assert_array_equal(store.read_array(f"klass_{m}", 0, H, 0, W), s.klass)
+        np.testing.assert_array_equal(store.read_array(f"barrier_{m}", 0, H, 0, W).astype(bool), s.barrier)
+        assert s.barrier.any() and (s.klass > 0).any()
+    np.testing.assert_array_equal(store.read_array("dem", 0, H, 0, W), terrain.dem_for(ws))
+    assert store.terrain["modes"]["motorized"]["vmax"] == 40.0 and store.terrain["dem"] is True
+
+
+@pytest.mark.parametrize("service", ["clinic", "school"])
+@pytest.mark.parametrize("tile", [64, 257])
+def test_chunked_terrain_equals_one_machine(terrain_case, service, tile):
+    """Terrain travel times (clinic: motorized in towns, walking in the country) as on one machine."""
+    yaml_path, ws, store, _, folder = terrain_case
+    res = run_service(ws, service, travel="terrain")
+    out = folder / f"cells_{service}_{tile}.zarr"
+    ch = run_chunked(yaml_path, store.path, service, travel="terrain", run=DaskRun(inline=True, tile=tile),
+                     out_store=out)
+    pd.testing.assert_frame_equal(ch.by_district, _tables.coverage_by_district(ws, res), rtol=1e-12)
+    a = _gaps.gap_polygons(ws, res)
+    b = _gaps.tile_gap_polygons(ch.workspace, ch.tiles)
+    cols = [c for c in a.columns if c != "geometry"]
+    pd.testing.assert_frame_equal(pd.DataFrame(a[cols]), pd.DataFrame(b[cols]), rtol=1e-9)
+    assert shapely.equals(a.geometry.values, b.geometry.values).all()
+    cells = _store.read_results(out)
+    g = ws.grid
+    tc = cells["travel_cost"][g.row, g.col]
+    np.testing.assert_array_equal(np.isfinite(tc), np.isfinite(res.travel_cost))
+    fin = np.isfinite(tc)
+    np.testing.assert_allclose(tc[fin], res.travel_cost[fin], rtol=1e-9)
+    np.testing.assert_array_equal(cells["nearest_facility"][g.row, g.col], res.nearest_facility)
+    np.testing.assert_array_equal(cells["covered"][g.row, g.col] > 0, res.covered)
+    np.testing.assert_allclose(cells["access_per_1000"][g.row, g.col], res.access_per_1000, rtol=1e-9)
+    assert 0 < int(res.covered.sum()) < g.n and fin.sum() < g.n  # some cells beyond the cut-off: inf on both
+
+
+@pytest.mark.parametrize(("which", "travel"), [("case", "straight_line"), ("terrain_case", "terrain")])
+def test_the_command_line_gives_the_one_machine_tables(request, which, travel, tmp_path):
+    """``grid-store`` then ``coverage --grid-store --engine dask``: the same district CSV and gap areas as
+    ``coverage``, in Chinese, and it says that people served within capacity were not computed."""
+    yaml_path = request.getfixturevalue(which)[0]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -243,10 +291,10 @@ def test_the_command_line_gives_the_one_machine_tables(case, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "已生成格网存储" in r.stdout
     r = cli("coverage", "-s", "clinic", "-o", str(tmp_path / "ch"), "--grid-store", str(tmp_path / "g.zarr"),
-            "--engine", "dask", "--workers", "2", "--travel", "straight_line")
+            "--engine", "dask", "--workers", "2", "--travel", travel)
     assert r.returncode == 0, r.stderr
     assert "容量内服务人口：使用格网存储时未计算" in r.stdout
-    r2 = cli("coverage", "-s", "clinic", "-o", str(tmp_path / "loc"), "--travel", "straight_line")
+    r2 = cli("coverage", "-s", "clinic", "-o", str(tmp_path / "loc"), "--travel", travel)
     assert r2.returncode == 0, r2.stderr
     a = pd.read_csv(tmp_path / "loc" / "coverage_by_district.csv")
     b = pd.read_csv(tmp_path / "ch" / "coverage_by_district.csv")
