@@ -644,6 +644,10 @@ def run_chunked(workspace: str | Path | WorkspaceSpec, store_path: str | Path, s
                "rows_of": idx.astype(np.float64)}
     ntr, ntc = -(-H // tile), -(-W // tile)
     counter["total"] = n_rj + ntr * ntc
+    halo = (min(tile, H) + 2 * reach) * (min(tile, W) + 2 * reach)
+    if halo > run.max_window_cells:  # a block and its halo: fail loudly rather than exhaust a worker
+        raise GisAppError(code="dask_window_too_large", params={"cells": f"{halo:,}", "max": f"{run.max_window_cells:,}",
+                                                                "tile": tile, "reach": reach})
     out_path = None
     tmp_out = None
     if out_store is not None:

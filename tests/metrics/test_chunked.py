@@ -304,3 +304,12 @@ def test_the_command_line_gives_the_one_machine_tables(request, which, travel, t
     assert len(ga) == len(gb) > 3
     assert shapely.equals(ga.geometry.values, gb.geometry.values).all()
     assert _store.read_results(tmp_path / "ch" / "cells.zarr")["covered"].shape == (ROWS, COLS)
+
+
+def test_a_block_window_over_the_limit_fails_loudly(case):
+    """A block plus its halo larger than the window limit: an error that names the tile, never a silent re-tiling."""
+    yaml_path, _, store, _, _ = case
+    with pytest.raises(GisAppError) as err:
+        run_chunked(yaml_path, store.path, "school", run=DaskRun(inline=True, tile=100, max_window_cells=10_000))
+    assert err.value.code == "dask_window_too_large"
+    assert "--tile" in err.value.text("zh")
