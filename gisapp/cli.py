@@ -328,9 +328,25 @@ def _one_cluster(kw: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield {**kw, "dask": dataclasses.replace(run, scheduler=client)}
 
 
-def _cmd_coverage(args: argparse.Namespace) -> int:
+def _write_coverage(ws: Any, by_district: pd.DataFrame, gaps: Any, out: Path, lang: str) -> None:
+    """Write the district table and the gap areas of ``coverage`` and print what the user reads."""
     from gisapp.io.atomic import write_layers
     from gisapp.io.layers import role_term
+
+    table = _headed(_whole_people(by_district), lang)
+    _write_csv(table, out / "coverage_by_district.csv")
+    # an empty layer is written too (as before), with no geometry type
+    write_layers(out / "gaps.gpkg", {"gaps": gaps}, options={"gaps": {"geometry_type": "Unknown"}} if gaps.empty else None)
+    tot = table.iloc[:, 2:5].sum()
+    for row in ws.provenance():
+        status = Term(f"cli.status.{row['status']}", row["status"]).text(lang)
+        print(f"[{status}] " + _item(role_term(row["layer"]).text(lang), row[lang] or row["source"], lang))
+    _print_table(table, lang, 1)
+    print(t("cli.coverage_total", lang, population=f"{tot.iloc[0]:,.0f}", covered=f"{tot.iloc[1]:,.0f}",
+            uncovered=f"{tot.iloc[2]:,.0f}", gaps=f"{len(gaps):,}", out=out))
+
+
+def _cmd_coverage(args: argparse.Namespace) -> int:
     from gisapp.metrics import gaps as _gaps
     from gisapp.metrics import tables as _tables
     from gisapp.metrics.service import run_service
@@ -368,17 +384,7 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
             from gisapp.metrics.dask_engine import release_held
 
             release_held(kw["dask"])
-    table = _headed(_whole_people(by_district), lang)
-    _write_csv(table, out / "coverage_by_district.csv")
-    # an empty layer is written too (as before), with no geometry type
-    write_layers(out / "gaps.gpkg", {"gaps": gaps}, options={"gaps": {"geometry_type": "Unknown"}} if gaps.empty else None)
-    tot = table.iloc[:, 2:5].sum()
-    for row in ws.provenance():
-        status = Term(f"cli.status.{row['status']}", row["status"]).text(lang)
-        print(f"[{status}] " + _item(role_term(row["layer"]).text(lang), row[lang] or row["source"], lang))
-    _print_table(table, lang, 1)
-    print(t("cli.coverage_total", lang, population=f"{tot.iloc[0]:,.0f}", covered=f"{tot.iloc[1]:,.0f}",
-            uncovered=f"{tot.iloc[2]:,.0f}", gaps=f"{len(gaps):,}", out=out))
+    _write_coverage(ws, by_district, gaps, out, lang)
     if served is not None:
         from gisapp.metrics.served import served_total_text, served_whole
 
@@ -420,8 +426,6 @@ def _cmd_grid_store(args: argparse.Namespace) -> int:
 
 def _coverage_chunked(args: argparse.Namespace) -> int:
     """``coverage --grid-store``: the tables and gap areas from a grid store (:mod:`gisapp.metrics.chunked`)."""
-    from gisapp.io.atomic import write_layers
-    from gisapp.io.layers import role_term
     from gisapp.metrics import gaps as _gaps
     from gisapp.metrics.chunked import run_chunked
     from gisapp.metrics.dask_engine import DaskRun
@@ -441,18 +445,7 @@ def _coverage_chunked(args: argparse.Namespace) -> int:
         run = k2.get("dask", run)
         res = run_chunked(_workspace_path(args), args.grid_store, args.service, run=run, travel=args.travel,
                           out_store=out / "cells.zarr")
-    ws = res.workspace
-    table = _headed(_whole_people(res.by_district), lang)
-    gaps = _gaps.tile_gap_polygons(ws, res.tiles)
-    _write_csv(table, out / "coverage_by_district.csv")
-    write_layers(out / "gaps.gpkg", {"gaps": gaps}, options={"gaps": {"geometry_type": "Unknown"}} if gaps.empty else None)
-    tot = table.iloc[:, 2:5].sum()
-    for row in ws.provenance():
-        status = Term(f"cli.status.{row['status']}", row["status"]).text(lang)
-        print(f"[{status}] " + _item(role_term(row["layer"]).text(lang), row[lang] or row["source"], lang))
-    _print_table(table, lang, 1)
-    print(t("cli.coverage_total", lang, population=f"{tot.iloc[0]:,.0f}", covered=f"{tot.iloc[1]:,.0f}",
-            uncovered=f"{tot.iloc[2]:,.0f}", gaps=f"{len(gaps):,}", out=out))
+    _write_coverage(res.workspace, res.by_district, _gaps.tile_gap_polygons(res.workspace, res.tiles), out, lang)
     print(t("cli.chunked_cells", lang, cells=f"{res.cells:,}", tasks=f"{sum(res.tasks.values()):,}",
             path=out / "cells.zarr"))
     if res.service.capacity:
