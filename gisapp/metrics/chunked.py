@@ -134,6 +134,7 @@ class _TerrainWriter:
                                        {"crs": crs.to_string(), "res": f"{abs(transform.a):g}"}))
         if problems:
             raise WorkspaceError(problems)
+        self.burnt: dict[Any, Any] = {}  # grid blocks of roads and barriers, shared by the modes and windows
         self.vmax = dict.fromkeys(self.modes, 0.0)
         self.walking = dict.fromkeys(self.modes, False)
         self.bicycling = dict.fromkeys(self.modes, False)
@@ -155,14 +156,19 @@ class _TerrainWriter:
 
         if not self.modes:
             return
+        from gisapp.travel.friction import BURN_BLOCK
+
         margin = _terrain.margin_window((r0, r1, c0, c1), self.shape)
+        top = margin[0] // BURN_BLOCK  # windows come row by row: blocks above this one are done
+        for k in [k for k in self.burnt if k[2] < top]:
+            del self.burnt[k]
         lc = self._read("landcover", margin)
         if lc is None:
             lc = np.full((margin[1] - margin[0], margin[3] - margin[2]), _terrain.OFFROAD_CLASS, dtype=np.int64)
         for m in self.modes:
             surf = _terrain.surface_window(lc, self.tables[m], transform=self.transform, window=(r0, r1, c0, c1),
                                            shape=self.shape, roads=self.roads, road_class_column=self.cls_col,
-                                           barriers=self.barriers, crs=self.crs)
+                                           barriers=self.barriers, crs=self.crs, burn_cache=self.burnt)
             writer.put(f"speed_{m}", r0, c0, surf.speed_kph, "float32", 0.0)
             writer.put(f"mode_{m}", r0, c0, surf.mode, "int8", 0)
             writer.put(f"klass_{m}", r0, c0, surf.klass, "int32", -1)

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -394,7 +395,8 @@ BURN_BLOCK = 512
 
 def _burn(geoms: Sequence[BaseGeometry | None], shape: tuple[int, int], transform: Affine,
           *, all_touched: bool, origin: tuple[int, int] = (0, 0),
-          grid_shape: tuple[int, int] | None = None) -> NDArray[np.bool_]:
+          grid_shape: tuple[int, int] | None = None, cache: dict[Any, Any] | None = None,
+          key: Any = None) -> NDArray[np.bool_]:
     """Burn ``geoms`` on a window (``shape``, ``transform``) whose first cell is the grid's cell ``origin``.
 
     GDAL decides a cell that a line runs exactly along (or a polygon edge through its centre)
@@ -402,6 +404,7 @@ def _burn(geoms: Sequence[BaseGeometry | None], shape: tuple[int, int], transfor
     of the grid (the chunked engine's) burns exactly the cells the whole grid does, the burning
     is done in blocks of :data:`BURN_BLOCK` cells aligned on the grid (``grid_shape``; default:
     the window is the grid), each with its own origin, and the window takes its part of them.
+    ``cache`` (with a ``key`` naming the geometries) keeps the burnt blocks for the next windows.
     """
     shapes = [(g, 1) for g in geoms if g is not None and not g.is_empty]
     out = np.zeros(shape, dtype=bool)
@@ -415,8 +418,13 @@ def _burn(geoms: Sequence[BaseGeometry | None], shape: tuple[int, int], transfor
         for bc in range(o_c // b, (o_c + shape[1] - 1) // b + 1):
             r0, c0 = br * b, bc * b
             h, w = min(b, gh - r0), min(b, gw - c0)
-            block = features.rasterize(shapes, out_shape=(h, w), transform=grid_t * Affine.translation(c0, r0),
-                                       fill=0, all_touched=all_touched, dtype="uint8")
+            ck = (key, all_touched, br, bc)
+            block = cache.get(ck) if cache is not None else None
+            if block is None:
+                block = features.rasterize(shapes, out_shape=(h, w), transform=grid_t * Affine.translation(c0, r0),
+                                           fill=0, all_touched=all_touched, dtype="uint8")
+                if cache is not None:
+                    cache[ck] = block
             rr0, rr1 = max(r0, o_r), min(r0 + h, o_r + shape[0])
             cc0, cc1 = max(c0, o_c), min(c0 + w, o_c + shape[1])
             out[rr0 - o_r:rr1 - o_r, cc0 - o_c:cc1 - o_c] = block[rr0 - r0:rr1 - r0, cc0 - c0:cc1 - c0] > 0
@@ -453,6 +461,7 @@ def speed_surface(
     crs: CRS | str | int | None = None,
     origin: tuple[int, int] = (0, 0),
     grid_shape: tuple[int, int] | None = None,
+    burn_cache: dict[Any, Any] | None = None,
 ) -> FrictionSurface:
     """Merge land cover, roads and barriers into a speed surface (AccessMod's merge).
 
@@ -490,6 +499,8 @@ def speed_surface(
     origin, grid_shape
         When ``landcover`` is a window of a larger grid: the grid cell of its first cell, and
         the grid's shape (lines and polygons are then burnt exactly as on the whole grid).
+    burn_cache
+        A dict that keeps the burnt grid blocks between calls on neighbouring windows.
 
     Returns
     -------
@@ -539,9 +550,9 @@ def speed_surface(
         kinds = geoms.geom_type.fillna("")
         is_poly = kinds.str.contains("Polygon").to_numpy()
         poly_barrier = _burn(list(geoms[is_poly]), shape, transform, all_touched=False, origin=origin,
-                             grid_shape=grid_shape)
+                             grid_shape=grid_shape, cache=burn_cache, key="barrier_polygons")
         line_barrier = _burn(list(geoms[~is_poly]), shape, transform, all_touched=True, origin=origin,
-                             grid_shape=grid_shape)
+                             grid_shape=grid_shape, cache=burn_cache, key="barrier_lines")
 
     road_class = np.full(shape, -1, dtype=np.int64)
     if roads is not None and len(roads) > 0:
@@ -568,8 +579,9 @@ def speed_surface(
                 for c in reversed(order):  # bottom of the stack first
                     sel = (rc == c).to_numpy()
                     if sel.any():
-                        road_class[_burn(list(roads.geometry[sel]), shape, transform,
-                                         all_touched=True, origin=origin, grid_shape=grid_shape)] = c
+                        road_class[_burn(list(roads.geometry[sel]), shape, transform, all_touched=True,
+                                         origin=origin, grid_shape=grid_shape, cache=burn_cache,
+                                         key=("roads", c))] = c
     if problems:
         raise LayerSchemaError(problems, title_code="friction_invalid")
 

@@ -103,19 +103,20 @@ def margin_window(window: tuple[int, int, int, int], shape: tuple[int, int]) -> 
 
 def surface_window(landcover: NDArray[np.integer], table: SpeedTable, *, transform: Affine,
                    window: tuple[int, int, int, int], shape: tuple[int, int], roads: Any, road_class_column: str,
-                   barriers: Any, crs: Any) -> FrictionSurface:
+                   barriers: Any, crs: Any, burn_cache: dict[Any, Any] | None = None) -> FrictionSurface:
     """The friction surface of rows ``r0:r1``, columns ``c0:c1`` of a grid (``transform``, ``shape``),
     equal to that window of the whole grid's :func:`speed_surface`.
 
     ``landcover`` covers :func:`margin_window` (one more cell on each side inside the grid: the
     bridge cleaning looks at a cell's neighbours); the surface is built on that margin and cut
-    to the window.  Roads and barriers are burnt on the margin's own transform.
+    to the window.  Roads and barriers are burnt in grid-aligned blocks (``burn_cache`` keeps
+    them for the next windows).
     """
     r0, r1, c0, c1 = window
     m0, _, n0, _ = margin_window(window, shape)
     surf = speed_surface(landcover, table, transform=transform * Affine.translation(n0, m0), roads=roads,
                          road_class_column=road_class_column, barriers=barriers, crs=crs, origin=(m0, n0),
-                         grid_shape=shape)
+                         grid_shape=shape, burn_cache=burn_cache)
     cut = (slice(r0 - m0, r1 - m0), slice(c0 - n0, c1 - n0))
     return FrictionSurface(surf.speed_kph[cut], surf.mode[cut], surf.klass[cut], transform * Affine.translation(c0, r0),
                            surf.barrier[cut], surf.crs)

@@ -249,6 +249,22 @@ def test_the_store_holds_the_friction_surfaces(terrain_case):
     assert store.terrain["modes"]["motorized"]["vmax"] == 40.0 and store.terrain["dem"] is True
 
 
+def test_surfaces_burnt_in_small_grid_blocks_still_equal(terrain_case, tmp_path, monkeypatch):
+    """With burning blocks of 64 cells (many blocks per window, kept between windows and modes) the store's
+    surfaces still equal the whole grid's burnt with the same blocks."""
+    from gisapp.travel import friction, terrain
+
+    yaml_path = terrain_case[0]
+    monkeypatch.setattr(friction, "BURN_BLOCK", 64)
+    store, _ = build_grid_store(yaml_path, tmp_path / "g.zarr", chunk=100)
+    ws = load_workspace(yaml_path)
+    H, W = store.shape
+    for m in ("walking", "motorized"):
+        s = terrain.surface_for(ws, m)
+        np.testing.assert_array_equal(store.read_array(f"klass_{m}", 0, H, 0, W), s.klass)
+        np.testing.assert_array_equal(store.read_array(f"barrier_{m}", 0, H, 0, W).astype(bool), s.barrier)
+
+
 @pytest.mark.parametrize("service", ["clinic", "school"])
 @pytest.mark.parametrize("tile", [64, 257])
 def test_chunked_terrain_equals_one_machine(terrain_case, service, tile):
