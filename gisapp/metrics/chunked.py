@@ -67,7 +67,7 @@ from gisapp.metrics.dask_engine import (
     window_bounds,
 )
 from gisapp.metrics.gap_tiles import TileSums, join_tiles, tile_task
-from gisapp.travel.straight import nearest_straight_line
+from gisapp.travel.straight import nearest_straight_line, stencil_pairs
 from gisapp.workspace import Workspace, load_vectors, load_workspace
 
 __all__ = ["ChunkedResult", "build_grid_store", "run_chunked", "store_inputs"]
@@ -397,9 +397,11 @@ def _pairs(store_path: str, win: tuple[int, int, int, int], ci: NDArray[np.int64
     (window cell ids, local cell, position in ``sub``, cost) -- as :func:`.dask_engine._task_pairs`."""
     r0, r1, c0, c1 = win
     tr: Affine = p["transform"]
-    if p["kind"] == "straight":
-        return _task_pairs({"kind": "straight", "cell_index": ci, "cols": sub, "transform": tr,
-                            "fx": p["fx"][sub], "fy": p["fy"][sub], "cutoff": p["cutoff"], "origin": (r0, c0)})
+    if p["kind"] == "straight":  # the window's ids are 0..n-1 already: the stencil's rows are the local cells
+        rows, counts, dist = stencil_pairs(ci, tr, p["fx"][sub], p["fy"][sub], cutoff_m=p["cutoff"], origin=(r0, c0))
+        n = int(ci.max()) + 1 if ci.size else 0
+        return (np.arange(n, dtype=np.int64), rows.astype(np.int64), np.repeat(np.arange(sub.size, dtype=np.int64), counts),
+                dist * 1.0)
     from gisapp.metrics.dask_engine import TerrainInput
 
     store = _store.open_grid_store(store_path)
@@ -449,15 +451,17 @@ def block_task(spec: dict[str, Any]) -> dict[str, Any]:
     rows_w, cols_w = _rc_of(ci, wr0, wc0)
     core = (rows_w >= br0) & (rows_w < br1) & (cols_w >= bc0) & (cols_w < bc1)
     core_ids = np.flatnonzero(core)  # ascending: raster order of the block
+    ci_core = np.full(ci.shape, -1, dtype=np.int64)  # the block's cells numbered 0..n-1, the halo's -1
+    blk = ci[br0 - wr0:br1 - wr0, bc0 - wc0:bc1 - wc0]
+    ci_core[br0 - wr0:br1 - wr0, bc0 - wc0:bc1 - wc0][blk >= 0] = np.arange(core_ids.size, dtype=np.int64)
     rows, cols = rows_w[core_ids], cols_w[core_ids]
     n = core_ids.size
     h, w = br1 - br0, bc1 - bc0
     out: dict[str, Any] = {"cells": int(n), "n_pairs": 0}
     x = np.asarray(tr.c + (cols + 0.5) * tr.a, dtype=np.float64)
     y = np.asarray(tr.f + (rows + 0.5) * tr.e, dtype=np.float64)
-    town_w = _town(rows_w, cols_w, p)
-    thr_w = _thresholds(town_w, p)
-    town, thr = town_w[core_ids], thr_w[core_ids]
+    town = _town(rows, cols, p)
+    thr = _thresholds(town, p)
     eligible = town if p["urban_only"] else np.ones(n, dtype=bool)
     dem = dem_w[core_ids]
     district = dist_w[core_ids]
@@ -468,13 +472,8 @@ def block_task(spec: dict[str, Any]) -> dict[str, Any]:
     acc_all = np.zeros(n)
     sub = spec["sub"]
     if sub.size and (terrain or p["r_j"] is not None):
-        _, pi, fi, c = _pairs(spec["store"], spec["window"], ci, sub, town_w, thr_w, p)
-        out["n_pairs"] = int(pi.size)
-        pos = np.full(rows_w.size, -1, dtype=np.int64)
-        pos[core_ids] = np.arange(n)
-        lp = pos[pi]
-        ok = lp >= 0
-        lp, fi, c = lp[ok], fi[ok], c[ok]
+        _, lp, fi, c = _pairs(spec["store"], spec["window"], ci_core, sub, town, thr, p)  # the block's cells only
+        out["n_pairs"] = int(lp.size)
         if terrain:
             bp, bc, bj = _row_min(lp, sub[fi], c)
             travel[bp], travel_j[bp] = bc, bj
