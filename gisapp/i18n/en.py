@@ -684,6 +684,8 @@ TEXT: dict[str, str] = {
     'cli.chunked_no_served': 'People served within capacity: not computed with a grid store (its sweep takes the facilities in one order over every catchment of the grid); run without --grid-store to get it.',
     'problem.grid_store_year': 'the population is given per year; the store holds the latest year, {year}.',
     'problem.grid_store_year.fix': 'to compare years, run them on one machine (the app or the indicators command).',
+    'problem.grid_store_layer_in_memory': 'this raster is not on the analysis grid ({crs}, {res} m cells), so it was read onto the grid whole in memory before it was written to the store.',
+    'problem.grid_store_layer_in_memory.fix': 'for a raster larger than memory, resample it to the analysis grid first (e.g. gdalwarp -t_srs {crs} -tr {res} {res}), then write the store again: it is then read a window at a time.',
     'error.unknown_engine': 'Unknown engine {engine!r}; use one of {known}.',
     'error.dask_missing': 'The dask cluster components are not installed. Run pip install "gisapp[cluster]" (or install dask and distributed), or use the single-machine engine (--engine local).',
     'error.dask_no_scheduler': 'Cannot reach the dask scheduler at {address}. Check that it is running and the address and port are right; or leave out --scheduler to start a temporary cluster on this machine.',

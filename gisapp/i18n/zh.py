@@ -684,6 +684,8 @@ TEXT: dict[str, str] = {
     'cli.chunked_no_served': '容量内服务人口：使用格网存储时未计算（该计算需按同一顺序遍历全部格网的所有服务范围）；不加 --grid-store 运行即可得到。',
     'problem.grid_store_year': '人口按年份给出；存储中保存的是最新年份 {year} 年的人口。',
     'problem.grid_store_year.fix': '如需比较各年份，请在单机上运行（应用或 indicators 命令）。',
+    'problem.grid_store_layer_in_memory': '该栅格不在分析格网上（{crs}，{res} 米格网），因此写入存储前已在内存中整体读到格网上。',
+    'problem.grid_store_layer_in_memory.fix': '若栅格大于内存，请先将其重采样到分析格网（例如 gdalwarp -t_srs {crs} -tr {res} {res}），再重新生成存储：届时将逐窗口读取。',
     'error.unknown_engine': '未知的计算引擎“{engine}”（可用：{known}）。',
     'error.dask_missing': '未安装 dask 集群计算组件。请运行 pip install "gisapp[cluster]"（或安装 dask 与 distributed），或改用单机引擎（--engine local）。',
     'error.dask_no_scheduler': '无法连接 dask 调度器 {address}。请确认调度器已启动、地址与端口正确；或不写 --scheduler，在本机启动临时集群。',

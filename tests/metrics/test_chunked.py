@@ -265,6 +265,27 @@ def test_surfaces_burnt_in_small_grid_blocks_still_equal(terrain_case, tmp_path,
         np.testing.assert_array_equal(store.read_array(f"barrier_{m}", 0, H, 0, W).astype(bool), s.barrier)
 
 
+def test_a_dem_off_the_grid_is_read_whole_and_said(tmp_path):
+    """A 50 m DEM for a 100 m grid: read onto the grid whole (as one machine does), with a notice naming the fix."""
+    from gisapp.travel import terrain
+
+    y = _write_workspace(tmp_path / "ws", rows=70, cols=80, neighbours=16, n_fac=8, terrain_layers=True)
+    tif = tmp_path / "ws" / "dem.tif"
+    with rasterio.open(tif) as src:
+        a, prof = src.read(1), src.profile
+    t = prof["transform"]
+    fine = np.repeat(np.repeat(a, 2, axis=0), 2, axis=1)
+    prof.update(height=fine.shape[0], width=fine.shape[1], transform=rasterio.Affine(t.a / 2, 0, t.c, 0, t.e / 2, t.f))
+    with rasterio.open(tif, "w", **prof) as dst:
+        dst.write(fine, 1)
+    store, notices = build_grid_store(y, tmp_path / "g.zarr", chunk=32)
+    note = next(p for p in notices if p.code == "grid_store_layer_in_memory")
+    assert note.file.endswith("dem.tif") and "gdalwarp" in note.fix_text("zh")
+    ws = load_workspace(y)
+    H, W = store.shape
+    np.testing.assert_array_equal(store.read_array("dem", 0, H, 0, W), terrain.dem_for(ws))
+
+
 @pytest.mark.parametrize("service", ["clinic", "school"])
 @pytest.mark.parametrize("tile", [64, 257])
 def test_chunked_terrain_equals_one_machine(terrain_case, service, tile):
