@@ -44,18 +44,25 @@ Solvers (``method``)
     branch-and-bound with an objective cut-off just below the heuristic answer.  p-median
     LPs are degenerate: HiGHS needs about a minute for 50,000 pairs, so the exact solver is
     for small and medium problems (a time limit returns the heuristic answer with its gap).
+    No MIP is built over more than :data:`_EXACT_MAX_PAIRS` pairs (at 20,000 x 1,000 the
+    first round alone holds millions, and HiGHS ran out of memory): the exact solver then
+    searches (iterated local search over the columns the Lagrangian bound does not prove
+    closed) until the time limit (without one, for a few times the time spent so far) and
+    returns its best answer with the proven gap, status ``"time_limit"`` (``"feasible"``
+    without a time limit), not optimal.
     ``"heuristic"`` is a greedy add followed by the fast vertex-substitution
     interchange (Teitz-Bart with Resende-Werneck's gain, loss and extra arrays, every
     (site in, site out) pair scored in one compiled (numba) scan of only the pairs closer
     than each row's second-nearest open site), then an iterated local search (a few sites
     swapped at random, seeded, and the interchange again).  Then a **Lagrangian
-    relaxation** (assignment constraints relaxed, subgradient optimisation, Beasley 1993)
-    gives a proven lower bound, for as long again as the heuristic took (at least a
-    second); its relaxed answer seeds one more descent.  The result's ``bound`` is that
-    lower bound and ``gap = (objective - bound) / objective`` the proven gap; when the gap
-    closes the answer is reported ``optimal``.  The exact solver starts from the same
-    bound: it is optimal at once when the gap is closed, and otherwise the bound's reduced
-    costs fix columns (proven closed or open in any better answer) before the MIP.
+    relaxation** (assignment constraints relaxed, subgradient optimisation, Beasley 1993,
+    steps scaled by the row weights) gives a proven lower bound, for as long again as the
+    heuristic took (at least a second); its relaxed answers seed more descents.  The
+    result's ``bound`` is that lower bound and ``gap = (objective - bound) / objective``
+    the proven gap; when the gap closes the answer is reported ``optimal``.  The exact
+    solver starts from the same bound: it is optimal at once when the gap is closed, and
+    otherwise the bound's reduced costs fix columns (proven closed or open in any better
+    answer) before the MIP.
     Capacitated, the heuristic starts from the uncapacitated answer and swaps sites (each
     open site against the 5 closed ones that serve its rows most cheaply), every move
     scored by a transportation LP (HiGHS), first improvement; the split rows of the best
@@ -68,8 +75,13 @@ Solvers (``method``)
     the rise in the p smallest ``rho``), and the MIP over the rest, with an objective
     cut-off just below the answer, finds a better one or proves it optimal (when the
     capacities bind little, most pairs go and the MIP is small; otherwise it is nearly the
-    full model).  ``"auto"``: exact up to :data:`AUTO_EXACT_MAX_PAIRS` useful pairs, else
-    heuristic.
+    full model).  Above :data:`_CAP_MAX_PAIRS` reachable pairs the capacitated solvers
+    build only each row's nearest pairs (plus its pairs to the starting answer's sites and
+    the fixed ones), never the full model, and the exact one no MIP over more than
+    :data:`_EXACT_MAX_PAIRS` pairs: its answer is proven only when the bound rules out
+    every pair left out (and the MIP ends), else it carries the uncapacitated Lagrangian
+    bound and its gap.  ``"auto"``: exact up to :data:`AUTO_EXACT_MAX_PAIRS` useful pairs,
+    else heuristic.
 """
 
 from __future__ import annotations
@@ -106,9 +118,16 @@ _MAX_ROUNDS = 6  # relaxation rounds (pairs added back) before solving with all 
 _DISP = False  # HiGHS log to the console (debugging)
 _SPAN = 3.0  # exact: keep each row's _SPAN * n / p nearest new sites in the first round
 _LAG_ITER = 3000  # Lagrangian bound: at most this many subgradient steps
+_LAG_MU0 = 2.0  # Lagrangian: the first step factor (1 stalls early on small problems)
 _LAG_STALL = 25  # ... halving the step factor after this many steps without a better bound
 _LAG_MU_MIN = 1e-4  # ... and stopping when the step factor falls below this
+_LAG_POOL = 4  # relaxed answers (last improvements of the bound) scored per descent from them
+_EXACT_POLISH = 5  # exact: descents from relaxed answers (the heuristic: _HEUR_POLISH)
+_HEUR_POLISH = 2
 _LAG_SPAN = 3.0  # Lagrangian multipliers capped at the cost of the _LAG_SPAN * n / p-th pair
+_EXACT_MAX_PAIRS = 500_000  # exact: no MIP over more pairs (HiGHS' memory and time)
+_EXACT_SEARCH = 3.0  # ... above that, without a deadline, search this many times the time so far
+_CAP_MAX_PAIRS = 4_000_000  # capacitated: at most this many pairs built (each row's nearest)
 _CAP_TRIES = 5  # capacitated search: columns tried in place of each open site
 _CAP_SEARCH_MIN_S = 2.0  # ... for at least this long (or twice the start's time)
 _CAP_EXACT_LAG_S: float | None = None  # capacitated exact: the Lagrangian's budget (None: converge)
@@ -272,7 +291,6 @@ class _Reduced:
             (c.data[keep_e], (new_row[rows_e[keep_e]], c.indices[keep_e])),
             shape=(self.model_rows.size, n))
         self.pairs.sort_indices()
-        self.pairs_csc = sp.csc_array(self.pairs)
         self.w = w[self.model_rows]
         self.fallback = fall_all[self.model_rows]
         self.rows_e = _entry_rows(self.pairs)
@@ -327,16 +345,21 @@ def _uncapacitated(c: sp.csr_array, w: NDArray[np.float64], fx: NDArray[np.bool_
     report(0.2, "heuristic")
     # the bound may take as long as the heuristic (at least a second), unlimited when exact
     budget = None if method == "exact" else max(time.perf_counter() - t0, 1.0)
-    sites, value, bound, rho, _ = _bound_and_polish(red, p, sites, deadline, budget)
+    sites, value, bound, rho, _ = _bound_and_polish(red, p, sites, deadline, budget,
+                                                    _EXACT_POLISH if method == "exact"
+                                                    else _HEUR_POLISH)
     optimal = bool(np.isfinite(value) and value - bound <= _REL_TOL * max(abs(value), 1.0))
     status = "optimal" if optimal else "feasible"
     if method == "exact" and red.model_rows.size and not optimal:
         report(0.3, "solve")
         lag_bound = bound
-        sites, value, bound, optimal = _exact(red, p, sites, value, deadline, rho, lag_bound)
+        search_s = _EXACT_SEARCH * max(time.perf_counter() - t0, 1.0)
+        sites, value, bound, optimal = _exact(red, p, sites, value, deadline, rho, lag_bound,
+                                              search_s, build_s)
         if np.isfinite(lag_bound):
             bound = max(bound, lag_bound) if np.isfinite(bound) else lag_bound
-        status = "optimal" if optimal else "time_limit"
+        status = "optimal" if optimal else ("time_limit" if deadline is not None
+                                            else "feasible")
     elif red.model_rows.size == 0:
         bound, optimal, status = value, True, "optimal"
     if method == "heuristic" and _left(deadline) is not None and (_left(deadline) or 0) <= 0:
@@ -413,21 +436,41 @@ def _heuristic(red: _Reduced, p: int, deadline: float | None) -> NDArray[np.int6
 
 
 def _bound_and_polish(red: _Reduced, p: int, sites: NDArray[np.int64], deadline: float | None,
-                      budget_s: float | None
+                      budget_s: float | None, polish: int = 1
                       ) -> tuple[NDArray[np.int64], float, float, NDArray[np.float64],
                                  NDArray[np.float64] | None]:
-    """The Lagrangian bound, and a descent from the relaxed answer when it differs.
+    """The Lagrangian bound, and descents from relaxed answers that differ from ``sites``.
 
+    Descents (:func:`_interchange`) start from the best relaxed answer, then from the
+    cheapest (true cost) of those met at the last ``_LAG_POOL * polish`` improvements of
+    the bound, ``polish`` descents in all.
     Returns (sites, their true cost, lower bound, ``rho``, ``lam``: the multipliers of
     ``rho``, None when no subgradient step was taken), costs of the reduced problem.
     """
     value = red.true_cost(sites)
     if not np.isfinite(value):
         return sites, value, float("nan"), np.zeros(red.n), None
-    bound, relaxed, rho, lam = _lagrangian(red, p, sites, deadline, budget_s=budget_s)
-    if relaxed.size == p and not np.array_equal(np.sort(sites), relaxed):
-        fall = red.heuristic_fallback()
-        other = _interchange(red, relaxed, fall, deadline)
+    pool: list[NDArray[np.int64]] = []
+    bound, relaxed, rho, lam = _lagrangian(red, p, sites, deadline, budget_s=budget_s,
+                                           pool=pool)
+    seen = {np.sort(sites).tobytes(), relaxed.tobytes()}
+    scored: list[tuple[float, int, NDArray[np.int64]]] = []
+    for cand in reversed(pool[-_LAG_POOL * polish:]):
+        key = cand.tobytes()
+        if cand.size != p or key in seen:
+            continue
+        seen.add(key)
+        scored.append((red.true_cost(cand), len(scored), cand))
+    scored.sort(key=lambda t: (t[0], t[1]))
+    starts = [relaxed] if relaxed.size == p and not np.array_equal(np.sort(sites), relaxed) \
+        else []
+    starts += [cand for _, _, cand in scored]
+    fall = red.heuristic_fallback()
+    for cand in starts[:polish]:
+        left = _left(deadline)
+        if left is not None and left <= 0:
+            break
+        other = _interchange(red, cand, fall, deadline)
         other_val = red.true_cost(other)
         if other_val < value - _REL_TOL * max(value, 1.0):
             sites, value = other, other_val
@@ -440,29 +483,34 @@ def _cost(red: _Reduced, sites: NDArray[np.int64], fall: NDArray[np.float64]) ->
 
 
 def _perturb_and_descend(red: _Reduced, sites: NDArray[np.int64], fall: NDArray[np.float64],
-                         deadline: float | None, budget_s: float) -> NDArray[np.int64]:
+                         deadline: float | None, budget_s: float, restarts: int = _RESTARTS,
+                         allowed: NDArray[np.bool_] | None = None, seed: int = 0
+                         ) -> NDArray[np.int64]:
     """Iterated local search: swap a few random sites, descend again, keep the best.
 
     Leaves the 1-swap local optimum (which can be a few per cent off on small, clustered
-    problems); seeded, so the answer is reproducible.
+    problems); seeded, so the answer is reproducible.  At most ``restarts`` restarts within
+    ``budget_s`` seconds; only ``allowed`` columns enter (default: every new column).
     """
-    free = np.flatnonzero(~red.fx)
+    free = np.flatnonzero(~red.fx if allowed is None else allowed & ~red.fx)
     k = int(sites.size)
     if k == 0 or k >= free.size:
         return sites
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     best, best_val = sites, _cost(red, sites, fall)
     t0 = time.perf_counter()
-    for r in range(_RESTARTS):
+    for r in range(restarts):
         left = _left(deadline)
         if (left is not None and left <= 0) or time.perf_counter() - t0 > budget_s:
             break
-        q = min(1 + r % 3, k, free.size - k)
+        closed = free[~np.isin(free, best)]
+        q = min(1 + r % 3, k, closed.size)
+        if q == 0:
+            break
         trial = best.copy()
         out = rng.choice(k, q, replace=False)
-        closed = free[~np.isin(free, best)]
         trial[out] = rng.choice(closed, q, replace=False)
-        trial = _interchange(red, trial, fall, deadline)
+        trial = _interchange(red, trial, fall, deadline, allowed=allowed)
         val = _cost(red, trial, fall)
         if val < best_val - _REL_TOL * max(best_val, 1.0):
             best, best_val = trial, val
@@ -478,7 +526,8 @@ def _greedy(red: _Reduced, p: int, fall: NDArray[np.float64]) -> NDArray[np.int6
 
 
 def _interchange(red: _Reduced, sites: NDArray[np.int64], fall: NDArray[np.float64],
-                 deadline: float | None, max_iter: int | None = None) -> NDArray[np.int64]:
+                 deadline: float | None, max_iter: int | None = None,
+                 allowed: NDArray[np.bool_] | None = None) -> NDArray[np.int64]:
     """Fast vertex substitution: apply the best (in, out) swap while it lowers the cost.
 
     For the current open set, with ``d1``/``d2`` the nearest/second-nearest cost of each row
@@ -490,6 +539,7 @@ def _interchange(red: _Reduced, sites: NDArray[np.int64], fall: NDArray[np.float
 
     and swapping s out for c in lowers the cost by ``gain[c] - loss[s] + extra[c, s]``
     (a compiled scan of each row's pairs closer than its second-nearest open site).
+    Only ``allowed`` columns enter (default: every new column).
     """
     k = int(sites.size)
     if k == 0 or red.pairs.nnz == 0:
@@ -503,7 +553,7 @@ def _interchange(red: _Reduced, sites: NDArray[np.int64], fall: NDArray[np.float
             break
         d1, pos1, d2 = red.nearest(sites, fall)
         current = float(np.dot(red.w, d1))
-        can_enter = ~red.fx
+        can_enter = ~red.fx if allowed is None else allowed & ~red.fx
         can_enter[sites] = False
         c_in, s_pos, profit = _K_BEST_SWAP(indptr, cols, costs, red.w, d1, pos1, d2,
                                            can_enter, k)
@@ -517,7 +567,8 @@ def _interchange(red: _Reduced, sites: NDArray[np.int64], fall: NDArray[np.float
 
 
 def _lagrangian(red: _Reduced, p: int, sites: NDArray[np.int64], deadline: float | None,
-                max_iter: int = _LAG_ITER, budget_s: float | None = None
+                max_iter: int = _LAG_ITER, budget_s: float | None = None,
+                pool: list[NDArray[np.int64]] | None = None
                 ) -> tuple[float, NDArray[np.int64], NDArray[np.float64],
                            NDArray[np.float64] | None]:
     """A proven lower bound on the reduced problem's cost by Lagrangian relaxation.
@@ -530,11 +581,15 @@ def _lagrangian(red: _Reduced, p: int, sites: NDArray[np.int64], deadline: float
 
     (``f_i`` the row's fixed fallback, a site that never closes).  ``lam`` follows the
     subgradient ``g_i = 1 - (times row i is served)`` with Polyak steps towards the
-    heuristic's cost (Beasley 1993), the step factor halved when the bound stalls.  A
+    heuristic's cost (Beasley 1993), the step factor halved when the bound stalls; the
+    step is scaled by each row's weight (``lam_i += t w_i g_i``, ``t = mu (UB - L) /
+    sum_i w_i g_i^2``), so every row's radius ``lam_i / w_i`` moves alike whatever its
+    weight (unscaled, the bound stalled about 1 % lower at 20,000 x 1,000).  A
     row's pairs are scanned in cost order only while ``w_i c_ij < lam_i``, so an
     iteration costs little.  Returns (bound, the columns of the best relaxed answer,
     ``rho`` at the best ``lam``, that ``lam`` or None when no step was taken) — the bound
-    includes a rounding allowance.
+    includes a rounding allowance.  ``pool`` (if given) receives the relaxed answer of
+    every improvement of the bound, for the caller to descend from.
     """
     fall = red.heuristic_fallback()
     n = red.n
@@ -557,7 +612,7 @@ def _lagrangian(red: _Reduced, p: int, sites: NDArray[np.int64], deadline: float
     lam = np.minimum(w * 0.5 * (d1 + d2), wcap)
     best_l, best_sites, best_rho = -np.inf, sites, np.zeros(n)
     best_lam: NDArray[np.float64] | None = None
-    mu, stall = 2.0, 0
+    mu, stall = _LAG_MU0, 0
     chosen = np.zeros(n, dtype=bool)
     tol = _REL_TOL * max(abs(ub), 1.0)
     t_stop = None if budget_s is None else time.perf_counter() + budget_s
@@ -573,6 +628,8 @@ def _lagrangian(red: _Reduced, p: int, sites: NDArray[np.int64], deadline: float
         chosen[new_cols[part]] = True
         if value > best_l + tol:
             best_l, best_sites, best_rho, best_lam, stall = value, new_cols[part], rho, lam, 0
+            if pool is not None:
+                pool.append(np.sort(best_sites).astype(np.int64))
         else:
             stall += 1
             if stall >= _LAG_STALL:
@@ -580,10 +637,13 @@ def _lagrangian(red: _Reduced, p: int, sites: NDArray[np.int64], deadline: float
         if ub - best_l <= tol or mu < _LAG_MU_MIN:
             break
         g = _K_SUBGRADIENT(indptr, cols, costs, w, lam, wfall, chosen)
-        norm = float(np.dot(g, g))
+        # the step scaled by the row's weight: every row's radius lam_i / w_i moves alike
+        # (unscaled, a light row's multiplier swings far while a heavy one hardly moves)
+        wg = w * g
+        norm = float(np.dot(wg, g))
         if norm == 0.0:  # the relaxed answer serves every row once: it is optimal
             break
-        lam = np.clip(lam + mu * max(ub - value, tol) / norm * g, 0.0, wcap)
+        lam = np.clip(lam + mu * max(ub - value, tol) / norm * wg, 0.0, wcap)
     bound = best_l - 1e-12 * abs(best_l) - 1e-12
     return min(bound, ub), np.sort(best_sites).astype(np.int64), best_rho, best_lam
 
@@ -593,8 +653,14 @@ def _lagrangian(red: _Reduced, p: int, sites: NDArray[np.int64], deadline: float
 
 def _exact(red: _Reduced, p: int, inc: NDArray[np.int64], inc_val: float,
            deadline: float | None, rho: NDArray[np.float64] | None = None,
-           lag_bound: float = float("nan")) -> tuple[NDArray[np.int64], float, float, bool]:
-    """Exact solve by relaxation rounds: (sites, value, lower bound, proven optimal)."""
+           lag_bound: float = float("nan"), search_s: float = 0.0, reserve_s: float = 0.0
+           ) -> tuple[NDArray[np.int64], float, float, bool]:
+    """Exact solve by relaxation rounds: (sites, value, lower bound, proven optimal).
+
+    When a round's model would hold more than :data:`_EXACT_MAX_PAIRS` pairs, no MIP is
+    built: :func:`_exact_search` looks for a better answer until the deadline (without one,
+    for ``search_s`` seconds) and the answer is returned unproven.
+    """
     left = _left(deadline)
     if left is not None and left <= 0:  # no time left: not even the model build
         return inc, inc_val, -np.inf, False
@@ -605,7 +671,12 @@ def _exact(red: _Reduced, p: int, inc: NDArray[np.int64], inc_val: float,
     if np.isfinite(inc_val):
         limit, _, _ = red.nearest(inc, red.fallback)
         span = int(np.ceil(_SPAN * max(int((~red.fx).sum()), 1) / max(p, 1)))
-        limit = np.maximum(limit, _kth_smallest(pr, span))
+        indptr, _, s_costs = red.sorted_pairs()
+        counts = np.diff(indptr)
+        kth = np.full(r, np.inf)
+        has = counts > 0
+        kth[has] = s_costs[(indptr[:-1] + np.minimum(counts, span) - 1)[has]]
+        limit = np.maximum(limit, kth)
     else:
         limit = np.full(r, np.inf)
     best, best_val = inc, inc_val
@@ -616,6 +687,13 @@ def _exact(red: _Reduced, p: int, inc: NDArray[np.int64], inc_val: float,
         if rnd == _MAX_ROUNDS:
             limit = np.full(r, np.inf)
         keep = (pr.data <= limit[red.rows_e]) & usable
+        if int(np.count_nonzero(keep)) > _EXACT_MAX_PAIRS:
+            # too large a model for HiGHS (memory, and its LP alone would outlast any limit):
+            # search for a better answer instead, with the columns the bound proves closed
+            # left out; the answer is not proven optimal
+            best, best_val = _exact_search(red, p, best, best_val, deadline, search_s, rho,
+                                           lag_bound, reserve_s)
+            return best, best_val, lower, False
         out_cost = np.full(r, np.inf)
         gone = ~keep & usable
         if gone.any():
@@ -648,6 +726,37 @@ def _exact(red: _Reduced, p: int, inc: NDArray[np.int64], inc_val: float,
         if left is not None and left <= 0:
             return best, best_val, lower, False
     return best, best_val, lower, False  # pragma: no cover - the last round uses every pair
+
+
+def _exact_search(red: _Reduced, p: int, inc: NDArray[np.int64], inc_val: float,
+                  deadline: float | None, search_s: float, rho: NDArray[np.float64] | None,
+                  lag_bound: float, reserve_s: float = 0.0) -> tuple[NDArray[np.int64], float]:
+    """Iterated local search over the columns the Lagrangian bound does not prove closed.
+
+    Rounds of :func:`_perturb_and_descend` (a new seed each) until the deadline, or for
+    ``search_s`` seconds without one; after each better answer the columns proven closed
+    (:func:`_fix_columns`, which fixes more as the incumbent improves) are recomputed.
+    Returns (sites, their cost).
+    """
+    # stop early enough for the result's assembly (about a model build) to end in time
+    t_stop = time.perf_counter() + search_s if deadline is None else deadline - reserve_s
+    fall = red.heuristic_fallback()
+    best, best_val = inc, inc_val
+    seed = 1
+    while True:
+        left = t_stop - time.perf_counter()
+        if left <= 0:
+            break
+        zero, _ = _fix_columns(red, p, rho, lag_bound, best_val)
+        allowed = ~zero
+        allowed[best] = True
+        trial = _perturb_and_descend(red, best, fall, t_stop, left, restarts=_RESTARTS,
+                                     allowed=allowed, seed=seed)
+        seed += 1
+        val = red.true_cost(trial)
+        if val < best_val - _REL_TOL * max(abs(best_val), 1.0):
+            best, best_val = trial, val
+    return best, best_val
 
 
 def _fix_columns(red: _Reduced, p: int, rho: NDArray[np.float64] | None, lag_bound: float,
@@ -846,85 +955,117 @@ def _cap_arrays(rows: NDArray[np.int64], cols: NDArray[np.int64], vals: NDArray[
 def _capacitated(c: sp.csr_array, w: NDArray[np.float64], fx: NDArray[np.bool_], p: int,
                  cap: NDArray[np.float64], method: str, split: bool, deadline: float | None,
                  report: Progress, t0: float) -> LocationResult:
-    """The capacitated p-median by one MIP over every reachable pair of rows with weight."""
+    """The capacitated p-median: heuristic, exact from an incumbent and the uncapacitated
+    Lagrangian bound, or one MIP over every reachable pair of rows with weight.
+
+    Above :data:`_CAP_MAX_PAIRS` reachable pairs only each row's nearest ones are kept
+    (:func:`_cap_pairs`); the full model is never built then, the exact solver checks
+    whether the bound rules out every pair left out (else its answer is not proven).
+    """
     m, n = (int(s) for s in c.shape)
-    rows_all = _entry_rows(c)
-    use = w[rows_all] > 0
     reached = np.diff(c.indptr) > 0
     model_rows = np.flatnonzero((w > 0) & reached)
     r = model_rows.size
-    new_row = np.full(m, -1, dtype=np.int64)
-    new_row[model_rows] = np.arange(r)
-    rows = new_row[rows_all[use]]
-    cols = c.indices[use].astype(np.int64)
-    vals = c.data[use]
+    rows, cols, vals, cut = _cap_pairs(c, model_rows, _CAP_MAX_PAIRS)
     wr = w[model_rows]
     ny = rows.size
     nv = n + ny
     new_cols = np.flatnonzero(~fx)
-    obj, a, lo, hi, lb, ub = _cap_arrays(rows, cols, vals, wr, cap, fx, r, p)
+    big = cut is not None
     build_s = time.perf_counter() - t0
     t1 = time.perf_counter()
     report(0.3, "solve")
     if method == "auto":
-        method = "exact" if ny <= AUTO_EXACT_MAX_PAIRS else "heuristic"
+        method = "exact" if ny <= AUTO_EXACT_MAX_PAIRS and not big else "heuristic"
     integrality = np.zeros(nv)
     integrality[:n] = 1
     if not split:
         integrality[n:] = 1
     if method == "exact":
         res_exact = _cap_exact(c, w, fx, p, cap, split, rows, cols, vals, model_rows, deadline,
-                               build_s, t1)
+                               build_s, t1, cut)
         if res_exact is not None:
             return res_exact
-    if method == "heuristic":
+    if method == "heuristic" or big:
         # starts: the uncapacitated answer (whose Lagrangian bound is a bound here too)
         starts: list[NDArray[np.int64]] = []
         lower = float("nan")
         red = _Reduced(c, w, fx)
         if red.model_rows.size:
             un = _heuristic(red, p, deadline)
-            un, _, un_bound, _, _ = _bound_and_polish(red, p, un, deadline, 1.0)
+            lag_s = max(time.perf_counter() - t0, 1.0)
+            un, _, un_bound, _, _ = _bound_and_polish(red, p, un, deadline, lag_s,
+                                                      _HEUR_POLISH)
             if un.size == p:
                 starts.append(un)
             if np.isfinite(un_bound):
                 lower = red.const + un_bound
+            del red
         if not starts:
             starts.append(new_cols[:p])
+        if big:  # every row may go to the start's sites (and the fixed ones)
+            rows, cols, vals = _add_pairs(c, model_rows, rows, cols, vals,
+                                          np.union1d(starts[0], np.flatnonzero(fx)))
+            ny = rows.size
+            nv = n + ny
         budget = max(_CAP_SEARCH_MIN_S, 2.0 * (time.perf_counter() - t1))
-        open_mask, _, y = _cap_search(rows, cols, vals, wr, cap, fx, starts, r, deadline, budget)
+        fit = _nearest_fit(rows, cols, vals, wr, cap, fx, starts[0], r)
+        y: NDArray[np.float64] | None
+        if fit is not None:  # the uncapacitated local optimum fits: no swap can do better
+            open_mask, y = fit
+        else:
+            open_mask, _, y = _cap_search(rows, cols, vals, wr, cap, fx, starts, r, deadline,
+                                          budget)
         share = y if (y is None or split) else _whole_rows(rows, cols, wr, wr[rows] * vals, cap,
                                                            y, open_mask, r, deadline)
-        # the LP relaxation's bound, when it comes within a short time
-        lp_opts: dict[str, float | bool] = {"disp": _DISP}
+        lp = None
+        if not big:  # the LP relaxation's bound, when it comes within a short time
+            obj, a, lo, hi, lb, ub = _cap_arrays(rows, cols, vals, wr, cap, fx, r, p)
+            lp_opts: dict[str, float | bool] = {"disp": _DISP}
+            left = _left(deadline)
+            lp_s = max(_CAP_LP_MIN_S, time.perf_counter() - t1)
+            lp_opts["time_limit"] = lp_s if left is None else max(min(left, lp_s), 0.01)
+            lp = milp(obj, integrality=np.zeros(nv), bounds=Bounds(lb, ub),
+                      constraints=LinearConstraint(a, lo, hi), options=lp_opts)
+            if lp.status == 0:
+                lower = max(float(lp.fun), lower) if np.isfinite(lower) else float(lp.fun)
+            elif lp.status == 2:
+                return _result("p_median_capacitated", c, w, fx, np.zeros(0, np.int64),
+                               float("nan"), "heuristic", False, float("nan"), "infeasible",
+                               build_s, time.perf_counter() - t1)
         left = _left(deadline)
-        lp_s = max(_CAP_LP_MIN_S, time.perf_counter() - t1)
-        lp_opts["time_limit"] = lp_s if left is None else max(min(left, lp_s), 0.01)
-        lp = milp(obj, integrality=np.zeros(nv), bounds=Bounds(lb, ub),
-                  constraints=LinearConstraint(a, lo, hi), options=lp_opts)
-        if lp.status == 0:
-            lower = max(float(lp.fun), lower) if np.isfinite(lower) else float(lp.fun)
-        elif lp.status == 2:
-            return _result("p_median_capacitated", c, w, fx, np.zeros(0, np.int64),
-                           float("nan"), "heuristic", False, float("nan"), "infeasible",
-                           build_s, time.perf_counter() - t1)
+        status = "time_limit" if left is not None and left <= 0 else "feasible"
         if share is not None:
-            x = np.zeros(nv)
-            x[:n][open_mask] = 1.0
-            x[n:] = share
             sites = np.flatnonzero(open_mask & ~fx).astype(np.int64)
             amount = np.clip(share, 0.0, None) * wr[rows]
             flows = sp.csr_array((amount, (model_rows[rows], cols)), shape=(m, n))
             flows.eliminate_zeros()
-            left = _left(deadline)
-            status = "time_limit" if left is not None and left <= 0 else "feasible"
-            return _result("p_median_capacitated", c, w, fx, sites, float(np.dot(obj, x)),
-                           "heuristic", False, lower, status, build_s,
+            value = float(np.dot(wr[rows] * vals, share))
+            return _result("p_median_capacitated", c, w, fx, sites, value,
+                           method, False, lower, status, build_s,
                            time.perf_counter() - t1, flows=flows)
+        if big and y is None:  # no answer among the nearest pairs; the full model is too large
+            return _result("p_median_capacitated", c, w, fx, np.zeros(0, np.int64),
+                           float("nan"), method, False, lower, status, build_s,
+                           time.perf_counter() - t1)
+        # rows whole failed: the MIP of the assignment to the sites found (or the LP's)
         order = np.flatnonzero(open_mask & ~fx) if y is not None else starts[0]
-        if y is None and lp.x is not None:
+        if y is None and lp is not None and lp.x is not None:
             xs = np.asarray(lp.x[:n])
             order = new_cols[np.argsort(-xs[new_cols], kind="stable")][:p]
+        if big:  # only the pairs to those sites (rows x open sites)
+            on = np.zeros(n, dtype=bool)
+            on[order] = True
+            on[fx] = True
+            sel = np.flatnonzero(on[cols])
+            rows, cols, vals = rows[sel], cols[sel], vals[sel]
+            nv = n + rows.size
+            obj, a, lo, hi, lb, ub = _cap_arrays(rows, cols, vals, wr, cap, fx, r, p)
+            integrality = np.zeros(nv)
+            integrality[:n] = 1
+            if not split:
+                integrality[n:] = 1
+        sites_fixed = True
         lb2, ub2 = lb.copy(), ub.copy()
         ub2[:n] = 0.0
         ub2[:n][fx] = 1.0
@@ -932,8 +1073,10 @@ def _capacitated(c: sp.csr_array, w: NDArray[np.float64], fx: NDArray[np.bool_],
         ub2[order] = 1.0
         bounds = Bounds(lb2, ub2)
     else:
+        obj, a, lo, hi, lb, ub = _cap_arrays(rows, cols, vals, wr, cap, fx, r, p)
         bounds = Bounds(lb, ub)
         lower = float("nan")
+        sites_fixed = False
     mopts: dict[str, float | bool] = {"disp": _DISP, "mip_rel_gap": _REL_TOL}
     left = _left(deadline)
     if left is not None:
@@ -945,16 +1088,22 @@ def _capacitated(c: sp.csr_array, w: NDArray[np.float64], fx: NDArray[np.bool_],
         raise GisAppError(code="pmedian_solver_failed",
                           params={"status": res.status, "message": res.message})
     if res.x is None:
-        status = "infeasible" if res.status == 2 else "time_limit"
+        no_bound = float("nan")
+        if not sites_fixed:
+            status = "infeasible" if res.status == 2 else "time_limit"
+        else:  # infeasible with these sites says nothing of other sites
+            left = _left(deadline)
+            status = "time_limit" if left is not None and left <= 0 else "feasible"
+            no_bound = lower
         return _result("p_median_capacitated", c, w, fx, np.zeros(0, np.int64), float("nan"),
-                       method, False, float("nan"), status, build_s, solve_s)
+                       method, False, no_bound, status, build_s, solve_s)
     x = np.asarray(res.x)
     sites = np.flatnonzero((x[:n] > 0.5) & ~fx).astype(np.int64)
     amount = np.clip(x[n:], 0.0, None) * wr[rows]
     flows = sp.csr_array((amount, (model_rows[rows], cols)), shape=(m, n))
     flows.eliminate_zeros()
     objective = float(np.dot(obj, x))
-    if method == "exact":
+    if method == "exact" and not sites_fixed:
         dual = getattr(res, "mip_dual_bound", None)
         bound = float(dual) if dual is not None and np.isfinite(dual) else float("nan")
         optimal = res.status == 0
@@ -966,10 +1115,52 @@ def _capacitated(c: sp.csr_array, w: NDArray[np.float64], fx: NDArray[np.bool_],
                    status, build_s, solve_s, flows=flows)
 
 
+def _cap_pairs(c: sp.csr_array, model_rows: NDArray[np.int64], limit: int
+               ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64],
+                          NDArray[np.float64] | None]:
+    """The (row, column) pairs of the capacitated model: (rows, columns, costs, cut).
+
+    Every reachable pair of the model rows when they number at most ``limit``; otherwise
+    each row's ``max(1, limit // rows)`` nearest (ties: lower column first), so that at most
+    ``limit`` pairs are built, and ``cut`` gives each row's cheapest pair left out (``inf``
+    when none is).  ``rows`` count the model rows from 0.  The solvers then add every pair
+    to their starting answer's sites and the fixed ones (:func:`_add_pairs`; at most
+    rows x (p + fixed) more), so that answer stays feasible; ``cut`` stays a lower limit
+    on the cost of any pair left out.
+    """
+    counts = np.diff(c.indptr)[model_rows]
+    r = model_rows.size
+    if int(counts.sum()) <= limit:
+        sub = sp.csr_array(c[model_rows]) if r else sp.csr_array((0, c.shape[1]))
+        return (_entry_rows(sub), sub.indices.astype(np.int64), sub.data.astype(np.float64),
+                None)
+    k = max(1, limit // max(r, 1))
+    starts = c.indptr[model_rows].astype(np.int64)
+    rows, cols, vals, cut = _K_NEAREST_K(starts, counts.astype(np.int64),
+                                         c.indices.astype(np.int64), c.data.astype(np.float64),
+                                         k)
+    return rows, cols, vals, cut
+
+
+def _add_pairs(c: sp.csr_array, model_rows: NDArray[np.int64], rows: NDArray[np.int64],
+               cols: NDArray[np.int64], vals: NDArray[np.float64], add: NDArray[np.int64]
+               ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """The pairs plus every reachable pair of the model rows to the columns ``add`` (at most
+    rows x ``add.size`` more), each pair once."""
+    n = int(c.shape[1])
+    sub = sp.csr_array(sp.csc_array(c)[:, add])[model_rows]
+    r_new = _entry_rows(sub)
+    c_new = add[sub.indices].astype(np.int64)
+    fresh = ~np.isin(r_new * n + c_new, rows * n + cols)
+    return (np.concatenate([rows, r_new[fresh]]), np.concatenate([cols, c_new[fresh]]),
+            np.concatenate([vals, sub.data[fresh].astype(np.float64)]))
+
+
 def _cap_exact(c: sp.csr_array, w: NDArray[np.float64], fx: NDArray[np.bool_], p: int,
                cap: NDArray[np.float64], split: bool, rows: NDArray[np.int64],
                cols: NDArray[np.int64], vals: NDArray[np.float64], model_rows: NDArray[np.int64],
-               deadline: float | None, build_s: float, t1: float) -> LocationResult | None:
+               deadline: float | None, build_s: float, t1: float,
+               cut: NDArray[np.float64] | None = None) -> LocationResult | None:
     """Exact capacitated p-median from an incumbent and the uncapacitated Lagrangian bound.
 
     The uncapacitated heuristic and its Lagrangian multipliers (a bound here too: capacities
@@ -979,6 +1170,15 @@ def _cap_exact(c: sp.csr_array, w: NDArray[np.float64], fx: NDArray[np.bool_], p
     over what is left, with an objective cut-off just below the incumbent, either finds a
     better answer or proves the incumbent optimal.  Returns None when there is no incumbent
     or no multipliers (the caller solves the full MIP).
+
+    ``cut`` (the pairs are each row's nearest only, see :func:`_cap_pairs`): each row's
+    cheapest pair left out.  The restriction is exact when the bound rules every left-out
+    pair out (rows whole: ``L + w_i cut_i - (row i's term of L) >= inc_val``, the pair's
+    excess being at least that); otherwise the answer is not proven and ``bound`` is ``L``.
+    No MIP is built over more than :data:`_EXACT_MAX_PAIRS` pairs: the answer is then the
+    incumbent, unproven, with the bound ``L``; when the uncapacitated answer fitted the
+    capacities, the time left goes to :func:`_exact_search` on the uncapacitated problem
+    and a better answer that fits replaces it.
     """
     m, n = (int(s) for s in c.shape)
     r = model_rows.size
@@ -987,11 +1187,19 @@ def _cap_exact(c: sp.csr_array, w: NDArray[np.float64], fx: NDArray[np.bool_], p
     if red.model_rows.size == 0 or p == 0:
         return None
     un = _heuristic(red, p, deadline)
-    un, _, _, rho, lam = _bound_and_polish(red, p, un, deadline, _CAP_EXACT_LAG_S)
+    un, un_val, un_bound, rho, lam = _bound_and_polish(red, p, un, deadline, _CAP_EXACT_LAG_S)
     if un.size != p or lam is None:
         return None
+    if cut is not None:  # every row may go to the start's sites (and the fixed ones)
+        rows, cols, vals = _add_pairs(c, model_rows, rows, cols, vals,
+                                      np.union1d(un, np.flatnonzero(fx)))
     budget = max(_CAP_EXACT_SEARCH_MIN_S, _CAP_EXACT_SEARCH * (time.perf_counter() - t1))
-    open_mask, _, y = _cap_search(rows, cols, vals, wr, cap, fx, [un], r, deadline, budget)
+    fit = _nearest_fit(rows, cols, vals, wr, cap, fx, un, r)
+    y: NDArray[np.float64] | None
+    if fit is not None:  # the uncapacitated local optimum fits: no swap can do better
+        open_mask, y = fit
+    else:
+        open_mask, _, y = _cap_search(rows, cols, vals, wr, cap, fx, [un], r, deadline, budget)
     if y is None:
         return None
     cost_e = wr[rows] * vals
@@ -1003,12 +1211,34 @@ def _cap_exact(c: sp.csr_array, w: NDArray[np.float64], fx: NDArray[np.bool_], p
                                       cost_e, inc_val, pairs=not split)
     best_share, best_open, best_val = share, open_mask, inc_val
     margin = max(_REL_TOL * abs(inc_val), 1e-9)
+    exact_cut = cut is None or _cut_ruled_out(red, lam, model_rows, rows, vals, wr, cut, lower,
+                                              inc_val, split)
     kept_rows = np.bincount(rows[keep], minlength=r)
     left = _left(deadline)
-    if kept_rows.min(initial=1) == 0 or lower >= inc_val - margin:
+    n_keep = int(np.count_nonzero(keep))
+    unproven = "time_limit" if deadline is not None else "feasible"
+    if lower >= inc_val - margin or (exact_cut and kept_rows.min(initial=1) == 0):
         optimal, status, bound = True, "optimal", inc_val
     elif left is not None and left <= 0:  # no time left: not even the model build
         optimal, status, bound = False, "time_limit", lower
+    elif n_keep > _EXACT_MAX_PAIRS or kept_rows.min(initial=1) == 0:
+        # too large a MIP for HiGHS (or a row whose kept pairs are all ruled out while the
+        # restriction is not exact): the incumbent, unproven.  When the uncapacitated answer
+        # fitted the capacities, a better uncapacitated one that fits is a better answer here
+        if fit is not None:
+            search_s = _EXACT_SEARCH * max(time.perf_counter() - t1 + build_s, 1.0)
+            # reserve: the pairs of the new sites, the fit and the result (about two builds)
+            more, more_val = _exact_search(red, p, un, un_val, deadline, search_s, rho,
+                                           un_bound, 2.0 * build_s + 1.0)
+            if more_val < un_val - _REL_TOL * max(abs(un_val), 1.0):
+                rows2, cols2, vals2 = _add_pairs(c, model_rows, rows, cols, vals,
+                                                 np.union1d(more, np.flatnonzero(fx)))
+                fit2 = _nearest_fit(rows2, cols2, vals2, wr, cap, fx, more, r)
+                if fit2 is not None:
+                    rows, cols, vals = rows2, cols2, vals2
+                    best_open, best_share = fit2
+                    best_val = float(np.dot(wr[rows] * vals, best_share))
+        optimal, status, bound = False, unproven, lower
     else:
         sel = np.flatnonzero(keep)
         obj, a, lo, hi, lb, ub = _cap_arrays(rows[sel], cols[sel], vals[sel], wr, cap, fx, r, p)
@@ -1036,19 +1266,50 @@ def _cap_exact(c: sp.csr_array, w: NDArray[np.float64], fx: NDArray[np.bool_], p
             best_share = np.zeros(rows.size)
             best_share[sel] = np.clip(x[n:], 0.0, 1.0)
             best_val = float(np.dot(obj, x))
-        if res.status in (0, 2):  # solved, or nothing below the cut-off
+        if res.status in (0, 2) and exact_cut:  # solved, or nothing below the cut-off
             optimal, status, bound = True, "optimal", best_val
+        elif res.status in (0, 2):  # the best among the nearest pairs only
+            optimal, status, bound = False, unproven, lower
         else:
             dual = getattr(res, "mip_dual_bound", None)
             mip_b = float(dual) if dual is not None and np.isfinite(dual) else -np.inf
             optimal, status = False, "time_limit"
-            bound = max(lower, min(inc_val, mip_b))
+            bound = max(lower, min(inc_val, mip_b)) if exact_cut else lower
     sites = np.flatnonzero(best_open & ~fx).astype(np.int64)
     amount = np.clip(best_share, 0.0, None) * wr[rows]
     flows = sp.csr_array((amount, (model_rows[rows], cols)), shape=(m, n))
     flows.eliminate_zeros()
     return _result("p_median_capacitated", c, w, fx, sites, best_val, "exact", optimal, bound,
                    status, build_s, time.perf_counter() - t1, flows=flows)
+
+
+def _cut_ruled_out(red: _Reduced, lam: NDArray[np.float64], model_rows: NDArray[np.int64],
+                   rows: NDArray[np.int64], vals: NDArray[np.float64], wr: NDArray[np.float64],
+                   cut: NDArray[np.float64], lower: float, inc_val: float, split: bool) -> bool:
+    """True when the bound proves no capacitated answer cheaper than ``inc_val`` uses a pair
+    left out of the nearest pairs (rows whole only; see :func:`_cap_exact`).
+
+    A row's term of ``L`` is ``min(lam_i, w_i f_i)`` (a row of the reduced problem) or its
+    nearest (fixed) site's cost; a pair costing ``w_i c`` exceeds it by at least
+    ``w_i c - term``, which grows with ``c``, so the row's cheapest left-out pair decides.
+    """
+    has = np.isfinite(cut)
+    if not has.any():
+        return True
+    if split:
+        return False
+    r = wr.size
+    size = max(int(model_rows.max(initial=0)), int(red.model_rows.max(initial=0))) + 1
+    red_of = np.full(size, -1, dtype=np.int64)
+    red_of[red.model_rows] = np.arange(red.model_rows.size)
+    k = red_of[model_rows]
+    base = np.minimum(lam, red.w * red.heuristic_fallback())
+    nearest = np.full(r, np.inf)
+    np.minimum.at(nearest, rows, vals)
+    term = np.where(k >= 0, base[np.maximum(k, 0)], wr * nearest)
+    slack = 1e-9 * max(abs(inc_val), 1.0)
+    excess = wr[has] * cut[has] - term[has]
+    return bool(np.all(lower + np.maximum(excess, 0.0) >= inc_val + slack))
 
 
 def _cap_fix(red: _Reduced, c: sp.csr_array, w: NDArray[np.float64], fx: NDArray[np.bool_],
@@ -1155,6 +1416,33 @@ def _transport(rows: NDArray[np.int64], cols: NDArray[np.int64], vals: NDArray[n
     y = np.zeros(rows.size)
     y[sel] = np.clip(np.asarray(lp.x), 0.0, 1.0)
     return float(lp.fun), y
+
+
+def _nearest_fit(rows: NDArray[np.int64], cols: NDArray[np.int64], vals: NDArray[np.float64],
+                 wr: NDArray[np.float64], cap: NDArray[np.float64], fx: NDArray[np.bool_],
+                 sites: NDArray[np.int64], r: int
+                 ) -> tuple[NDArray[np.bool_], NDArray[np.float64]] | None:
+    """(open mask, 0/1 share of each pair) when every row going whole to its nearest open
+    site (fixed or ``sites``) fits the capacities; None otherwise.
+
+    When ``sites`` are a swap local optimum of the uncapacitated problem, no swap finds a
+    cheaper capacitated answer (capacities only raise a cost), so the swap search is moot.
+    """
+    is_open = fx.copy()
+    is_open[sites] = True
+    sel = np.flatnonzero(is_open[cols])
+    order = sel[np.lexsort((cols[sel], vals[sel], rows[sel]))]
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = rows[order[1:]] != rows[order[:-1]]
+    pick = order[first]
+    if pick.size != r:  # a row no open site reaches
+        return None
+    load = np.bincount(cols[pick], weights=wr[rows[pick]], minlength=cap.size)
+    if (load > cap * (1.0 + 1e-12)).any():
+        return None
+    y = np.zeros(rows.size)
+    y[pick] = 1.0
+    return is_open, y
 
 
 def _cap_search(rows: NDArray[np.int64], cols: NDArray[np.int64], vals: NDArray[np.float64],
@@ -1427,7 +1715,43 @@ def _k_subgradient(indptr: NDArray[np.int64], cols: NDArray[np.int64], costs: ND
     return g
 
 
+def _k_nearest_k(starts: NDArray[np.int64], counts: NDArray[np.int64], cols: NDArray[np.int64],
+                 costs: NDArray[np.float64], k: int
+                 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64],
+                            NDArray[np.float64]]:
+    """Each listed row's ``k`` cheapest entries (rows numbered from 0), and its cheapest
+    entry left out (``inf`` when none is)."""
+    r = starts.size
+    total = 0
+    for i in range(r):
+        total += min(counts[i], k)
+    out_r = np.empty(total, dtype=np.int64)
+    out_c = np.empty(total, dtype=np.int64)
+    out_d = np.empty(total, dtype=np.float64)
+    cut = np.full(r, np.inf)
+    at = 0
+    for i in range(r):
+        s = starts[i]
+        e = s + counts[i]
+        if counts[i] <= k:
+            for t in range(s, e):
+                out_r[at] = i
+                out_c[at] = cols[t]
+                out_d[at] = costs[t]
+                at += 1
+            continue
+        order = np.argsort(costs[s:e], kind="mergesort")
+        for t in range(k):
+            out_r[at] = i
+            out_c[at] = cols[s + order[t]]
+            out_d[at] = costs[s + order[t]]
+            at += 1
+        cut[i] = costs[s + order[k]]
+    return out_r, out_c, out_d, cut
+
+
 _K_SORT_ROWS = jit(_k_sort_rows)
+_K_NEAREST_K = jit(_k_nearest_k)
 _K_NEAREST2 = jit(_k_nearest2)
 _K_GREEDY = jit(_k_greedy)
 _K_BEST_SWAP = jit(_k_best_swap)
