@@ -295,6 +295,18 @@ def _positive_int(text: str) -> int:
     return v
 
 
+def _task_progress(key: str, lang: str) -> Callable[[int, int], None]:
+    """A progress callback that prints ``key`` (with ``done`` and ``total``) to stderr every tenth of the way."""
+    step = {"next": 0.0}
+
+    def progress(done: int, total: int) -> None:
+        if done / max(total, 1) >= step["next"] or done == total:
+            print(t(key, lang, done=done, total=total), file=sys.stderr, flush=True)
+            step["next"] = done / max(total, 1) + 0.1
+
+    return progress
+
+
 def _engine(args: argparse.Namespace, *, keep_cost: bool) -> dict[str, Any]:
     """The engine arguments of run_service from --engine, --scheduler, --workers, --tile, --memory-limit."""
     engine = getattr(args, "engine", "local")
@@ -303,13 +315,7 @@ def _engine(args: argparse.Namespace, *, keep_cost: bool) -> dict[str, Any]:
     from gisapp.metrics.dask_engine import DEFAULT_TILE, DaskRun
 
     lang = args.lang
-    step = {"next": 0.0}
-
-    def progress(done: int, total: int) -> None:
-        if done / max(total, 1) >= step["next"] or done == total:
-            print(t("cli.dask_progress", lang, done=done, total=total), file=sys.stderr, flush=True)
-            step["next"] = done / max(total, 1) + 0.1
-
+    progress = _task_progress("cli.dask_progress", lang)
     return {"engine": "dask", "dask": DaskRun(scheduler=args.scheduler, workers=args.workers,
                                               memory_limit=args.memory_limit, tile=args.tile or DEFAULT_TILE,
                                               keep_cost=keep_cost, progress=progress)}
@@ -409,14 +415,8 @@ def _cmd_grid_store(args: argparse.Namespace) -> int:
     from gisapp.metrics.chunked import build_grid_store
 
     lang = args.lang
-    step = {"next": 0.0}
-
-    def progress(done: int, total: int) -> None:
-        if done / max(total, 1) >= step["next"] or done == total:
-            print(t("cli.grid_store_progress", lang, done=done, total=total), file=sys.stderr, flush=True)
-            step["next"] = done / max(total, 1) + 0.1
-
-    store, notices = build_grid_store(_workspace_path(args), args.out, chunk=args.chunk, progress=progress)
+    store, notices = build_grid_store(_workspace_path(args), args.out, chunk=args.chunk,
+                                      progress=_task_progress("cli.grid_store_progress", lang))
     for pr in notices:
         print(f"{Path(pr.file).name}: {pr.text(lang)} {pr.fix_text(lang)}")
     print(t("cli.grid_store_done", lang, path=store.path, rows=f"{store.shape[0]:,}", cols=f"{store.shape[1]:,}",

@@ -278,12 +278,7 @@ def _k_greedy(rptr: NDArray[np.int64], rcol: NDArray[np.int32], cptr: NDArray[np
     size = k
     for z in range(k - 1, -1, -1):
         j = order[z]
-        red = True
-        for t in range(cptr[j], cptr[j + 1]):
-            if cnt[crow[t]] < 2:
-                red = False
-                break
-        if red:
+        if _K_REDUNDANT(cptr, crow, cnt, j):
             sel[j] = False
             size -= 1
             for t in range(cptr[j], cptr[j + 1]):
@@ -355,6 +350,14 @@ def _k_subgradient(rptr: NDArray[np.int64], cptr: NDArray[np.int64], crow: NDArr
     state[1] = best
     state[2] = since
     return nxt
+
+
+def _k_redundant(cptr: NDArray[np.int64], crow: NDArray[np.int32], cnt: NDArray[np.int64], j: int) -> bool:
+    """Whether every row of column ``j`` is covered at least twice (``j`` can go)."""
+    for t in range(cptr[j], cptr[j + 1]):  # noqa: SIM110 - a loop, not all(generator): compiled by numba
+        if cnt[crow[t]] < 2:
+            return False
+    return True
 
 
 def _k_flip(cptr: NDArray[np.int64], crow: NDArray[np.int32], j: int, on: bool,
@@ -492,12 +495,7 @@ def _k_local(rptr: NDArray[np.int64], rcol: NDArray[np.int32], cptr: NDArray[np.
             if q >= size:
                 q = 0
             j = lst[q]
-            red = True
-            for t in range(cptr[j], cptr[j + 1]):
-                if cnt[crow[t]] < 2:
-                    red = False
-                    break
-            if red:
+            if _K_REDUNDANT(cptr, crow, cnt, j):
                 size = _K_FLIP(cptr, crow, j, False, sel, cnt, lst, pos, size)
                 log[nlog] = -(j + 1)
                 nlog += 1
@@ -519,4 +517,5 @@ _K_INIT = jit(_k_init)
 _K_GREEDY = jit(_k_greedy)
 _K_SUBGRADIENT = jit(_k_subgradient)
 _K_FLIP = jit(_k_flip)
+_K_REDUNDANT = jit(_k_redundant)
 _K_LOCAL = jit(_k_local)

@@ -50,11 +50,8 @@ def test_uncapacitated_bounds_are_below_the_exact_optimum(seed: int) -> None:
         assert heur.objective == pytest.approx(opt, rel=1e-9)
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-def test_exact_without_a_mip_is_unproven_unless_the_bound_closes(
-        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    cost, w, fixed = _instance(seed)
-    opt = _optimum(cost, w, 3, fixed)
+def _count_relaxations(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record the number of pairs of every MIP relaxation the solver builds."""
     built: list[int] = []
     real = pm._solve_relaxation
 
@@ -63,6 +60,15 @@ def test_exact_without_a_mip_is_unproven_unless_the_bound_closes(
         return real(red, p, keep, *args, **kwargs)
 
     monkeypatch.setattr(pm, "_solve_relaxation", spy)
+    return built
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_exact_without_a_mip_is_unproven_unless_the_bound_closes(
+        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    cost, w, fixed = _instance(seed)
+    opt = _optimum(cost, w, 3, fixed)
+    built = _count_relaxations(monkeypatch)
     monkeypatch.setattr(pm, "_EXACT_MAX_PAIRS", 5)
     for limit, unproven in ((None, "feasible"), (5.0, "time_limit")):
         res = p_median(cost, w, 3, fixed=fixed, method="exact", time_limit_s=limit)
@@ -79,14 +85,7 @@ def test_exact_without_a_mip_is_unproven_unless_the_bound_closes(
 def test_exact_mip_never_holds_more_pairs_than_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     cost, w, fixed = _instance(5, m=80, n=15)
     opt = _optimum(cost, w, 4, fixed)
-    built: list[int] = []
-    real = pm._solve_relaxation
-
-    def spy(red, p, keep, *args, **kwargs):  # type: ignore[no-untyped-def]
-        built.append(int(np.count_nonzero(keep)))
-        return real(red, p, keep, *args, **kwargs)
-
-    monkeypatch.setattr(pm, "_solve_relaxation", spy)
+    built = _count_relaxations(monkeypatch)
     monkeypatch.setattr(pm, "_EXACT_MAX_PAIRS", 300)
     res = p_median(cost, w, 4, fixed=fixed, method="exact")
     assert all(b <= 300 for b in built)
