@@ -426,21 +426,16 @@ def _cmd_grid_store(args: argparse.Namespace) -> int:
 
 def _coverage_chunked(args: argparse.Namespace) -> int:
     """``coverage --grid-store``: the tables and gap areas from a grid store (:mod:`gisapp.metrics.chunked`)."""
+    from gisapp.io.grid_store import open_grid_store
     from gisapp.metrics import gaps as _gaps
     from gisapp.metrics.chunked import run_chunked
     from gisapp.metrics.dask_engine import DaskRun
 
     lang = args.lang
-    kw = _engine(args, keep_cost=False)
-    run = kw.get("dask") or DaskRun(inline=True, keep_cost=False)
-    if args.tile is None:
-        run = dataclasses.replace(run, tile=0)  # the store's chunk (set below)
+    run = _engine(args, keep_cost=False).get("dask") or DaskRun(inline=True, keep_cost=False)
+    # the tile: --tile, else the store's chunk (each task then reads whole chunks)
+    run = dataclasses.replace(run, tile=args.tile or open_grid_store(args.grid_store).chunk)
     out = Path(args.out)
-    from gisapp.io.grid_store import open_grid_store
-
-    store = open_grid_store(args.grid_store)
-    if run.tile == 0:
-        run = dataclasses.replace(run, tile=store.chunk)
     with _one_cluster({"dask": run} if not run.inline else {}) as k2:
         run = k2.get("dask", run)
         res = run_chunked(_workspace_path(args), args.grid_store, args.service, run=run, travel=args.travel,

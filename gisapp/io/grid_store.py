@@ -165,7 +165,9 @@ class _Writer:
         self.district[r0:r0 + h, c0:c0 + w] = district.astype(np.int32)
         f = self.block_cells
         rr, cc = np.nonzero(pop > 0)
-        np.add.at(self.blocks, ((rr + r0) // f, (cc + c0) // f), pop[rr, cc])
+        nb = self.blocks.shape
+        self.blocks += np.bincount(((rr + r0) // f) * nb[1] + (cc + c0) // f, weights=pop[rr, cc],
+                                   minlength=nb[0] * nb[1]).reshape(nb)
 
     def put(self, name: str, r0: int, c0: int, values: NDArray[Any], dtype: str, fill: float) -> None:
         """Write a window of another grid array (made at its first window), e.g. a friction surface."""

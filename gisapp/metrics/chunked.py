@@ -447,15 +447,12 @@ def block_task(spec: dict[str, Any]) -> dict[str, Any]:
     tr: Affine = p["transform"]
     br0, br1, bc0, bc1 = spec["block"]
     wr0, wr1, wc0, wc1 = spec["window"]
-    ci, dem_w, dist_w = _window_cells(spec["store"], spec["window"], p["share"])
-    rows_w, cols_w = _rc_of(ci, wr0, wc0)
-    core = (rows_w >= br0) & (rows_w < br1) & (cols_w >= bc0) & (cols_w < bc1)
-    core_ids = np.flatnonzero(core)  # ascending: raster order of the block
-    ci_core = np.full(ci.shape, -1, dtype=np.int64)  # the block's cells numbered 0..n-1, the halo's -1
-    blk = ci[br0 - wr0:br1 - wr0, bc0 - wc0:bc1 - wc0]
-    ci_core[br0 - wr0:br1 - wr0, bc0 - wc0:bc1 - wc0][blk >= 0] = np.arange(core_ids.size, dtype=np.int64)
-    rows, cols = rows_w[core_ids], cols_w[core_ids]
-    n = core_ids.size
+    # only the block's own cells are read: the halo matters for the paths (friction), not for its people
+    blk, dem, district = _window_cells(spec["store"], spec["block"], p["share"])
+    n = int(dem.size)
+    ci_core = np.full((wr1 - wr0, wc1 - wc0), -1, dtype=np.int64)  # the block's cells numbered 0..n-1, the halo's -1
+    ci_core[br0 - wr0:br1 - wr0, bc0 - wc0:bc1 - wc0] = blk
+    rows, cols = _rc_of(blk, br0, bc0)
     h, w = br1 - br0, bc1 - bc0
     out: dict[str, Any] = {"cells": int(n), "n_pairs": 0}
     x = np.asarray(tr.c + (cols + 0.5) * tr.a, dtype=np.float64)
@@ -463,8 +460,6 @@ def block_task(spec: dict[str, Any]) -> dict[str, Any]:
     town = _town(rows, cols, p)
     thr = _thresholds(town, p)
     eligible = town if p["urban_only"] else np.ones(n, dtype=bool)
-    dem = dem_w[core_ids]
-    district = dist_w[core_ids]
     near_m, near_j = nearest_straight_line(x, y, p["fx"], p["fy"])
     terrain = p["kind"] == "terrain"
     travel = np.full(n, np.inf)
