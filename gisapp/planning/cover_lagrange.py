@@ -13,7 +13,10 @@ kernel: the starting ``u_i`` is the least ``1 / |rows of j|`` over the columns j
 row i (Caprara, Fischetti and Toth 1999), the direction the subgradient
 ``s_i = 1 - sum_j a_ij x_j`` of the Lagrangian solution (``x_j = 1`` where the reduced cost
 ``1 - sum_i a_ij u_i`` is negative) plus 0.7 of the previous direction (deflection), set to
-0 where ``u_i = 0`` and it is negative (projection), the step
+0 where ``u_i = 0`` and it is negative or ``u_i = 1`` and it is positive (projection on
+``0 <= u <= 1``, where the dual solutions lie: larger multipliers add nothing, and without
+the cap they grew without end when the subgradient vanished, until rounding pushed the
+bound above the optimum), the step
 ``lambda (target - L(u)) / |d|^2`` with ``lambda`` from 1 halved after 200 steps without a
 better bound (Beasley's rule).  It stops when the bound passes ``stop_at`` (a proof, e.g.
 that ``p`` columns cannot cover), when ``lambda`` vanishes, or at the step limit.
@@ -117,7 +120,7 @@ def lagrange_bound(a: sp.csr_array, *, stop_at: float = np.inf, target: float | 
     iters
         Most subgradient steps.
     u0
-        Starting multipliers (default CFT's).
+        Starting multipliers (default CFT's), clipped to ``[0, 1]``.
     deadline
         Wall-clock (``time.perf_counter``) time to stop at (checked every 200 steps).
 
@@ -134,7 +137,7 @@ def lagrange_bound(a: sp.csr_array, *, stop_at: float = np.inf, target: float | 
     if (np.diff(rptr) == 0).any():
         return LagrangeResult(float("inf"), np.zeros(m), none)
     c = np.ones(n)
-    u = _K_INIT(rptr, cptr, rcol) if u0 is None else np.asarray(u0, dtype=np.float64).copy()
+    u = _K_INIT(rptr, cptr, rcol) if u0 is None else np.clip(np.asarray(u0, dtype=np.float64), 0.0, 1.0)
     if target is None:
         target = float(_K_GREEDY(rptr, rcol, cptr, crow, np.ones(m),
                                  np.zeros(n, dtype=np.bool_)))
@@ -335,7 +338,7 @@ def _k_subgradient(rptr: NDArray[np.int64], cptr: NDArray[np.int64], crow: NDArr
                     d[crow[t]] -= 1.0
         norm = 0.0
         for i in range(m):
-            if u[i] <= 0.0 and d[i] < 0:
+            if (u[i] <= 0.0 and d[i] < 0) or (u[i] >= 1.0 and d[i] > 0):
                 d[i] = 0.0
             norm += d[i] * d[i]
         if norm == 0.0:
@@ -345,7 +348,7 @@ def _k_subgradient(rptr: NDArray[np.int64], cptr: NDArray[np.int64], crow: NDArr
         step = lam * (aim - lval) / norm
         for i in range(m):
             v = u[i] + step * d[i]
-            u[i] = v if v > 0.0 else 0.0
+            u[i] = 0.0 if v < 0.0 else (1.0 if v > 1.0 else v)
     state[0] = lam
     state[1] = best
     state[2] = since

@@ -190,3 +190,15 @@ def test_lscp_mip_with_reduced_cost_fixing_keeps_the_optimum(seed: int) -> None:
     fc.best = sites
     sites, _, status = fc.mip(None)
     assert status == 2 and sites is None
+
+
+@pytest.mark.parametrize("blocks", [[1], [1, 1], [1] * 8, [2, 3, 1, 4]])
+def test_bound_stays_below_the_optimum_when_the_lp_is_integral(blocks: list[int]) -> None:
+    # disjoint rows (blocks of rows sharing their own columns): the LP is integral, the
+    # subgradient vanishes at the optimum; the bound must not drift above it with a high target
+    a = sp.csr_array(sp.block_diag([np.ones((1, k), dtype=bool) for k in blocks], format="csr"))
+    opt = _optimum(a)
+    for target in (None, opt + 1.0, 21.0):
+        res = lagrange_bound(a, target=target, iters=2_000)
+        assert res.bound <= opt + 1e-9 and res.lower == opt
+        assert lagrange_bound(a, stop_at=opt + 1e-6, target=target).lower <= opt
