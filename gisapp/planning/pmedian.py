@@ -47,9 +47,12 @@ Solvers (``method``)
     No MIP is built over more than :data:`_EXACT_MAX_PAIRS` pairs (at 20,000 x 1,000 the
     first round alone holds millions, and HiGHS ran out of memory): the exact solver then
     searches (iterated local search over the columns the Lagrangian bound does not prove
-    closed) until the time limit (without one, for a few times the time spent so far) and
-    returns its best answer with the proven gap, status ``"time_limit"`` (``"feasible"``
-    without a time limit), not optimal.
+    closed) until the time limit (without one, for a few times the time spent so far),
+    running the subgradient a second time after 40 % of that time, aimed at the better
+    incumbent and with a slower-shrinking step (at 20,000 x 1,000, p = 20 it raised the
+    bound from 0.32 % to 0.27 % below the answer), and returns its best answer with the
+    proven gap, status ``"time_limit"`` (``"feasible"`` without a time limit), optimal only
+    if the bound meets it.
     ``"heuristic"`` is a greedy add followed by the fast vertex-substitution
     interchange (Teitz-Bart with Resende-Werneck's gain, loss and extra arrays, every
     (site in, site out) pair scored in one compiled (numba) scan of only the pairs closer
@@ -125,6 +128,8 @@ _LAG_POOL = 4  # relaxed answers (last improvements of the bound) scored per des
 _EXACT_POLISH = 5  # exact: descents from relaxed answers (the heuristic: _HEUR_POLISH)
 _HEUR_POLISH = 2
 _LAG_SPAN = 3.0  # Lagrangian multipliers capped at the cost of the _LAG_SPAN * n / p-th pair
+_LAG_LONG_STALL = 100  # exact search: the second bound halves its step after this many
+_LAG_LONG_AT = 0.4  # ... and starts after this share of the search's time (a better target)
 _EXACT_MAX_PAIRS = 500_000  # exact: no MIP over more pairs (HiGHS' memory and time)
 _EXACT_SEARCH = 3.0  # ... above that, without a deadline, search this many times the time so far
 _CAP_MAX_PAIRS = 4_000_000  # capacitated: at most this many pairs built (each row's nearest)
@@ -568,7 +573,7 @@ def _interchange(red: _Reduced, sites: NDArray[np.int64], fall: NDArray[np.float
 
 def _lagrangian(red: _Reduced, p: int, sites: NDArray[np.int64], deadline: float | None,
                 max_iter: int = _LAG_ITER, budget_s: float | None = None,
-                pool: list[NDArray[np.int64]] | None = None
+                pool: list[NDArray[np.int64]] | None = None, patience: int = _LAG_STALL
                 ) -> tuple[float, NDArray[np.int64], NDArray[np.float64],
                            NDArray[np.float64] | None]:
     """A proven lower bound on the reduced problem's cost by Lagrangian relaxation.
@@ -589,7 +594,8 @@ def _lagrangian(red: _Reduced, p: int, sites: NDArray[np.int64], deadline: float
     iteration costs little.  Returns (bound, the columns of the best relaxed answer,
     ``rho`` at the best ``lam``, that ``lam`` or None when no step was taken) — the bound
     includes a rounding allowance.  ``pool`` (if given) receives the relaxed answer of
-    every improvement of the bound, for the caller to descend from.
+    every improvement of the bound, for the caller to descend from.  The step factor is
+    halved after ``patience`` steps without a better bound.
     """
     fall = red.heuristic_fallback()
     n = red.n
@@ -632,7 +638,7 @@ def _lagrangian(red: _Reduced, p: int, sites: NDArray[np.int64], deadline: float
                 pool.append(np.sort(best_sites).astype(np.int64))
         else:
             stall += 1
-            if stall >= _LAG_STALL:
+            if stall >= patience:
                 mu, stall = mu / 2.0, 0
         if ub - best_l <= tol or mu < _LAG_MU_MIN:
             break
@@ -658,8 +664,9 @@ def _exact(red: _Reduced, p: int, inc: NDArray[np.int64], inc_val: float,
     """Exact solve by relaxation rounds: (sites, value, lower bound, proven optimal).
 
     When a round's model would hold more than :data:`_EXACT_MAX_PAIRS` pairs, no MIP is
-    built: :func:`_exact_search` looks for a better answer until the deadline (without one,
-    for ``search_s`` seconds) and the answer is returned unproven.
+    built: :func:`_search_and_bound` looks for a better answer and raises the Lagrangian
+    bound until the deadline (without one, for ``search_s`` seconds); the answer is proven
+    only if the bound meets it.
     """
     left = _left(deadline)
     if left is not None and left <= 0:  # no time left: not even the model build
@@ -690,10 +697,13 @@ def _exact(red: _Reduced, p: int, inc: NDArray[np.int64], inc_val: float,
         if int(np.count_nonzero(keep)) > _EXACT_MAX_PAIRS:
             # too large a model for HiGHS (memory, and its LP alone would outlast any limit):
             # search for a better answer instead, with the columns the bound proves closed
-            # left out; the answer is not proven optimal
-            best, best_val = _exact_search(red, p, best, best_val, deadline, search_s, rho,
-                                           lag_bound, reserve_s)
-            return best, best_val, lower, False
+            # left out, and a second, longer bound; proven only if the bound meets it
+            best, best_val, lag = _search_and_bound(red, p, best, best_val, deadline, search_s,
+                                                    rho, lag_bound, reserve_s)
+            if np.isfinite(lag):
+                lower = max(lower, lag)
+            proven = bool(best_val - lower <= _REL_TOL * max(abs(best_val), 1.0))
+            return best, best_val, lower, proven
         out_cost = np.full(r, np.inf)
         gone = ~keep & usable
         if gone.any():
@@ -757,6 +767,40 @@ def _exact_search(red: _Reduced, p: int, inc: NDArray[np.int64], inc_val: float,
         if val < best_val - _REL_TOL * max(abs(best_val), 1.0):
             best, best_val = trial, val
     return best, best_val
+
+
+def _search_and_bound(red: _Reduced, p: int, inc: NDArray[np.int64], inc_val: float,
+                      deadline: float | None, search_s: float, rho: NDArray[np.float64] | None,
+                      lag_bound: float, reserve_s: float = 0.0
+                      ) -> tuple[NDArray[np.int64], float, float]:
+    """Iterated local search, a second (longer) Lagrangian bound, and search again.
+
+    The search is :func:`_exact_search`'s (a new seed per round, the columns proven closed
+    left out).  After :data:`_LAG_LONG_AT` of the time, the subgradient (:func:`_lagrangian`)
+    runs again from the start, aimed at the improved incumbent (better-sized steps) and
+    halving its step only after :data:`_LAG_LONG_STALL` steps without progress, until it
+    converges or the time is up; the rest of the time searches with the columns the better
+    bound proves closed left out.  Ends at the deadline (less ``reserve_s``; without one
+    after ``search_s`` seconds) or when the bound meets the incumbent.
+    Returns (sites, their cost, the best lower bound: ``lag_bound`` or better).
+    """
+    t_start = time.perf_counter()
+    t_stop = t_start + search_s if deadline is None else deadline - reserve_s
+    t_long = t_start + _LAG_LONG_AT * (t_stop - t_start)
+    best, best_val = inc, inc_val
+    bound = lag_bound
+    if t_long > t_start:
+        best, best_val = _exact_search(red, p, best, best_val, t_long, 0.0, rho, bound)
+    tol = _REL_TOL * max(abs(best_val), 1.0)
+    if rho is not None and np.isfinite(bound) and best_val - bound > tol \
+            and time.perf_counter() < t_stop:
+        new_b, _, new_rho, _ = _lagrangian(red, p, best, t_stop, max_iter=10**9,
+                                           patience=_LAG_LONG_STALL)
+        if new_b > bound:
+            bound, rho = new_b, new_rho
+    if best_val - bound > tol and time.perf_counter() < t_stop:
+        best, best_val = _exact_search(red, p, best, best_val, t_stop, 0.0, rho, bound)
+    return best, best_val, bound
 
 
 def _fix_columns(red: _Reduced, p: int, rho: NDArray[np.float64] | None, lag_bound: float,
