@@ -137,3 +137,33 @@ def test_minimal_rows_keep_the_covering_optimum(seed: int) -> None:
         return float(res.fun)
 
     assert fewest(red) == fewest(a)
+
+
+def test_exact_with_a_short_limit_still_ends_with_the_quick_bound(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a time limit that the MIP tests use up, the exact method's proven bound is no
+    weaker than the heuristic's (it runs the same quick bound first) and still valid."""
+    import time
+
+    from gisapp.planning.location import expired
+
+    rng = np.random.default_rng(2)
+    cost = cdist(rng.random((400, 2)), rng.random((60, 2)))
+    w = rng.integers(1, 100, 400).astype(float)
+    heur = p_center(cost, w, 6, method="heuristic")
+    opt = p_center(cost, w, 6, method="exact")
+    assert heur.status == "feasible" and opt.status == "optimal"  # the MIP tests are needed
+    assert heur.bound > float(cost.min(axis=1).max())  # the quick bound proved something
+
+    def stalled(_self: object, _t: float, stop: float | None, _seed: int = 0
+                ) -> tuple[int, None]:
+        while not expired(stop):
+            time.sleep(0.01)
+        return 1, None  # a MIP test that reaches its time limit
+
+    monkeypatch.setattr(pcenter_mod._Problem, "decide", stalled)
+    monkeypatch.setattr(pcenter_mod, "_RG_SHARE", 1.0)  # the MIP tests take all the time
+    res = p_center(cost, w, 6, method="exact", time_limit_s=2.0)
+    assert res.status == "time_limit"
+    assert heur.bound <= res.bound <= opt.objective + 1e-12
+    assert res.objective >= opt.objective - 1e-12
