@@ -99,7 +99,8 @@ __all__ = ["p_center"]
 _SEARCH_ITER = 2_000  # swap steps of a covering test just below the answer before it gives up
 _GALLOP_ITER = 300  # ... and of one further below
 _BOUND_TESTS = (3, 6)  # heuristic: proof attempts for the bound, up to / above
-# _LP_MAX_PAIRS covering pairs at the answer (exact: 2 / 10, its MIPs do the rest) ...
+# _LP_MAX_PAIRS covering pairs at the answer (exact: _EXACT_BOUND_TESTS, its MIPs do the rest) ...
+_EXACT_BOUND_TESTS = (2, 10)
 _BOUND_FIRST = 0.01  # ... the first this far below the answer
 _BOUND_ITERS = 2_000  # ... each at most this many subgradient steps
 _QUICK_ITERS = 500  # ... and the proof attempt of the descent, just below the answer
@@ -603,7 +604,7 @@ def p_center(
     # with a time limit, the exact method's descent and first bound are the heuristic's (no
     # LP of some rows, which can take many seconds): a short limit still ends with a gap
     prob.lp_rows = method == "exact" and deadline is None
-    search = _Search(prob, p, deadline, _BOUND_TESTS if method == "heuristic" else (2, 10))
+    search = _Search(prob, p, deadline, _BOUND_TESTS if method == "heuristic" else _EXACT_BOUND_TESTS)
     if not search.run():
         return finish(search.mask(), False, float("nan"), "infeasible")
     if method == "heuristic":
@@ -616,7 +617,7 @@ def p_center(
         # some rows): a short limit spent in the MIP tests below must still give a proven gap
         search.bound_tests = _BOUND_TESTS
         search.bound_search()
-        search.bound_tests = (2, 10)
+        search.bound_tests = _EXACT_BOUND_TESTS
     prob.lp_rows = method == "exact"
     best_mask, best_val = search.mask(), search.best_val
     vals, lo, hi = search.vals, search.lo, search.hi

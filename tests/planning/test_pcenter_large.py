@@ -3,6 +3,8 @@ small instances and checked against a plain assignment MIP (HiGHS through scipy)
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -10,6 +12,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.spatial.distance import cdist
 
 from gisapp.planning import pcenter as pcenter_mod
+from gisapp.planning.location import expired
 from gisapp.planning.pcenter import p_center
 
 
@@ -143,10 +146,6 @@ def test_exact_with_a_short_limit_still_ends_with_the_quick_bound(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """With a time limit that the MIP tests use up, the exact method's proven bound is no
     weaker than the heuristic's (it runs the same quick bound first) and still valid."""
-    import time
-
-    from gisapp.planning.location import expired
-
     rng = np.random.default_rng(2)
     cost = cdist(rng.random((400, 2)), rng.random((60, 2)))
     w = rng.integers(1, 100, 400).astype(float)
