@@ -21,7 +21,8 @@ Solvers:
   by the weight left uncovered; rows that stay uncovered gain weight; the just-moved sites
   are tabu for two steps).  A success lowers the answer to its true value and the next try
   goes twice as far below; just below the answer a short search, then the LP (below), then
-  a longer search are tried, and when all three fail the search ends.  Each row's
+  a longer search (10,000 steps, on the rows that matter only: covering them covers every
+  row, and a step costs about a quarter) are tried, and when all three fail the search ends.  Each row's
   and each site's pairs are sorted by cost once, so a test at any T reads prefixes.  The
   ``bound`` is proven: a radius T is infeasible when a lower bound on the fewest sites
   covering every row within T exceeds p.  That bound is the Lagrangian one of the covering
@@ -38,8 +39,9 @@ Solvers:
   the next distinct cost above it is the bound (at worst the largest of the rows' cheapest
   costs).  Above a million covering pairs the exact method also tries the LP of the rows
   the multipliers weigh most, adding the rows its solution leaves uncovered (a relaxation
-  too).  At 20,000 x 1,000, p = 20 (benchmark, seed 0) the heuristic takes about 21 s for
-  a proven gap of 7 % (35 s and 8 % before the rows were reduced).
+  too).  At 20,000 x 1,000, p = 20 (seeds 0, 1, 2) the heuristic takes 21-33 s for radii
+  of 1,555.5, 1,554.3 and 1,560.4 m with proven gaps of 7 % (with 2,000 steps on every row
+  the long search gave up sooner: 1,576.0, 1,572.0 and 1,560.4 m in 20-24 s).
 * **exact** — the heuristic's descent first (with a time limit exactly the heuristic's,
   its quick bound included, so that a short limit still ends with a proven gap), then covering MIPs (HiGHS,
   :func:`scipy.optimize.milp`) at the distinct cost just below the incumbent until one is
@@ -96,7 +98,8 @@ from gisapp.planning.lscp import (
 __all__ = ["p_center"]
 
 
-_SEARCH_ITER = 2_000  # swap steps of a covering test just below the answer before it gives up
+_SEARCH_ITER = 10_000  # swap steps of a covering test just below the answer before it gives up
+# (on the rows that matter: at 20,000 x 1,000 about 5 s; 2,000 stopped 1.3 % above the best known)
 _GALLOP_ITER = 300  # ... and of one further below
 _BOUND_TESTS = (3, 6)  # heuristic: proof attempts for the bound, up to / above
 # _LP_MAX_PAIRS covering pairs at the answer (exact: _EXACT_BOUND_TESTS, its MIPs do the rest) ...
@@ -136,6 +139,7 @@ class _Problem:
         self.u = np.zeros(self.m)  # Lagrangian multipliers of the last test (warm start)
         self.lp_tried: set[float] = set()  # radii whose LP was solved
         self.lp_rows = False  # above _LP_MAX_PAIRS: try the LP of some rows (see infeasible)
+        self._rows_at: tuple[float, tuple[sp.csr_array, NDArray[np.int64]] | None] | None = None
 
     def lp_done(self, t: float) -> bool:
         """Whether :meth:`infeasible` solved the LP at ``t`` (a failed LP is final)."""
@@ -162,6 +166,42 @@ class _Problem:
                                   active, start, iters, seed)
         return bool(ok), np.asarray(sel, dtype=np.int64)
 
+    def search_rows(self, t: float, start: NDArray[np.int64], seed: int, iters: int
+                    ) -> tuple[bool, NDArray[np.int64]]:
+        """:meth:`search` on the rows that matter at ``t`` (:meth:`rows_at`).
+
+        Covering them covers every row, and at 20,000 x 1,000 a step costs about a quarter
+        (a third of the pairs, rows that only add weight gone), so the long tests use it.
+        """
+        got = self.rows_at(t)
+        if got is None:
+            return False, start
+        a = got[0]
+        if int(a.shape[0]) == 0:
+            return True, start
+        csc = sp.csc_array(a)
+        csc.sort_indices()
+        m = int(a.shape[0])
+        ok, sel = _K_COVER_SEARCH(a.indptr.astype(np.int64), a.indices.astype(np.int32),
+                                  np.diff(a.indptr).astype(np.int64), csc.indptr.astype(np.int64),
+                                  csc.indices.astype(np.int32), np.diff(csc.indptr).astype(np.int64),
+                                  np.ones(m, dtype=np.bool_), start, iters, seed)
+        return bool(ok), np.asarray(sel, dtype=np.int64)
+
+    def rows_at(self, t: float) -> tuple[sp.csr_array, NDArray[np.int64]] | None:
+        """:meth:`matrix_at` reduced to the rows that matter (:func:`_minimal_rows`), kept
+        for the last ``t`` (a proof attempt and a long search often test the same radius)."""
+        if self._rows_at is not None and self._rows_at[0] == t:
+            return self._rows_at[1]
+        got = self.matrix_at(t)
+        red = None if got is None else _minimal_rows(*got)
+        if red is not None:
+            a = sp.csr_array(red[0])
+            a.sort_indices()
+            red = (a, red[1])
+        self._rows_at = (t, red)
+        return red
+
     def infeasible(self, t: float, deadline: float | None, iters: int = 3_000) -> bool:
         """Proof that ``p`` new sites cannot cover every row within ``t``.
 
@@ -172,11 +212,12 @@ class _Problem:
         when :attr:`lp_rows` is set (the exact method), the LP of some rows
         (:meth:`_support_lp`).  False means no proof, not that ``t`` is feasible.
         """
-        got = self.matrix_at(t)
+        rlen, _, active = self._at(t)
+        big = int(rlen[active].sum()) > _LP_MAX_PAIRS
+        got = self.rows_at(t)
         if got is None:
             return True
-        big = int(got[0].nnz) > _LP_MAX_PAIRS
-        a, rows = _minimal_rows(*got)
+        a, rows = got
         lag = lagrange_bound(a, stop_at=self.p + 1e-6 * (self.p + 1), target=self.p + 1.0,
                              iters=iters, u0=self.u[rows], deadline=deadline)
         if np.isfinite(lag.bound):
@@ -203,11 +244,12 @@ class _Problem:
         (:func:`.lscp.cover_mip` with at most ``p`` sites) of every row, reduced
         (:meth:`cover_at`).  Above, row generation (:meth:`_row_generation`).
         """
-        got = self.matrix_at(t)
-        if got is None:
-            return 2, None
-        if int(got[0].nnz) > _RG_MIN_PAIRS:
-            return self._row_generation(t, *_minimal_rows(*got), deadline, seed)
+        rlen, _, active = self._at(t)
+        if int(rlen[active].sum()) > _RG_MIN_PAIRS:
+            got = self.rows_at(t)
+            if got is None:
+                return 2, None
+            return self._row_generation(t, *got, deadline, seed)
         sub = self.cover_at(t)
         if sub is None:
             return 2, None
@@ -437,10 +479,14 @@ class _Search:
             self.best, self.best_val = sel, v
         self.hi = int(np.searchsorted(self.vals, self.best_val))
 
-    def _test(self, k: int, iters: int = _SEARCH_ITER) -> bool:
-        """Covering test at ``vals[k]`` (heuristic): True when found (and accepted)."""
+    def _test(self, k: int, iters: int = _SEARCH_ITER, rows: bool = False) -> bool:
+        """Covering test at ``vals[k]`` (heuristic): True when found (and accepted).
+
+        ``rows``: on the rows that matter only (:meth:`_Problem.search_rows`).
+        """
         self.seed += 1
-        ok, sel = self.prob.search(float(self.vals[k]), self.best, self.seed, iters)
+        test = self.prob.search_rows if rows else self.prob.search
+        ok, sel = test(float(self.vals[k]), self.best, self.seed, iters)
         if ok:
             self._accept(sel)
         return ok
@@ -473,7 +519,7 @@ class _Search:
                 if prob.infeasible(float(self.vals[k]), deadline, _QUICK_ITERS):
                     self.lo = self.hi
                     break
-                if not self._test(k, _SEARCH_ITER):
+                if not self._test(k, _SEARCH_ITER, rows=True):
                     break
                 step *= 2
             else:

@@ -166,3 +166,34 @@ def test_exact_with_a_short_limit_still_ends_with_the_quick_bound(
     assert res.status == "time_limit"
     assert heur.bound <= res.bound <= opt.objective + 1e-12
     assert res.objective >= opt.objective - 1e-12
+
+
+@pytest.mark.parametrize(("seed", "fixed"), [(0, None), (1, [3, 11])])
+def test_search_on_the_rows_that_matter_covers_every_row(seed: int, fixed: list[int] | None) -> None:
+    """The heuristic's long covering tests run on the rows that matter only: a success there
+    must bring every row (fixed sites included) within the radius, and a radius below the
+    optimum (the MIP's) must fail; the kept reduction is that of the radius asked."""
+    rng = np.random.default_rng(seed)
+    cost = cdist(rng.random((150, 2)), rng.random((25, 2)))
+    p = 5
+    opt = _mip_optimum(cost, p, fixed)
+    fx = np.zeros(cost.shape[1], dtype=bool)
+    if fixed is not None:
+        fx[fixed] = True
+    prob = pcenter_mod._Problem(sp.csr_array(cost), fx, np.arange(cost.shape[0]), p)
+    start = np.arange(p, dtype=np.int64) + (0 if fixed is None else 15)
+    below = float(np.max(cost[cost < opt - 1e-9]))
+    for t, must in [(opt * 1.15, True), (opt, None), (below, False)]:
+        got = prob.rows_at(t)  # None: some row has no site within t
+        assert got is not None or not must
+        if got is not None:
+            open_rows = (cost[:, fx].min(axis=1) > t) if fx.any() else np.ones(cost.shape[0], bool)
+            assert 0 < got[0].shape[0] < int(open_rows.sum())  # the test is on fewer rows
+        ok, sel = prob.search_rows(t, start, 1, 20_000)
+        assert prob.rows_at(t) is got  # kept for the same radius
+        if must is not None:
+            assert ok == must
+        if ok:
+            mask = fx.copy()
+            mask[prob.cand[sel]] = True
+            assert np.unique(sel).size == p and cost[:, mask].min(axis=1).max() <= t + 1e-12
