@@ -44,6 +44,11 @@ Solvers (``method``)
     branch-and-bound with an objective cut-off just below the heuristic answer.  p-median
     LPs are degenerate: HiGHS needs about a minute for 50,000 pairs, so the exact solver is
     for small and medium problems (a time limit returns the heuristic answer with its gap).
+    With a time limit and a first model over :data:`_SEARCH_FIRST_PAIRS` pairs, the same
+    search as below first gets a quarter of the time left: at 5,000 x 500, p = 20 the MIP
+    (about 375,000 pairs) used 600 s without improving the answer, and the exact answer
+    was 0.10 % worse than a 2 s heuristic run's; with the search first it is 0.07 % better
+    than the best of six heuristic runs, at 30 s.
     No MIP is built over more than :data:`_EXACT_MAX_PAIRS` pairs (at 20,000 x 1,000 the
     first round alone holds millions, and HiGHS ran out of memory): the exact solver then
     searches (iterated local search over the columns the Lagrangian bound does not prove
@@ -130,6 +135,8 @@ _HEUR_POLISH = 2
 _LAG_SPAN = 3.0  # Lagrangian multipliers capped at the cost of the _LAG_SPAN * n / p-th pair
 _LAG_LONG_STALL = 100  # exact search: the second bound halves its step after this many
 _LAG_LONG_AT = 0.4  # ... and starts after this share of the search's time (a better target)
+_SEARCH_FIRST_PAIRS = 100_000  # exact with a time limit: above this many model pairs ...
+_SEARCH_FIRST = 0.25  # ... the search gets this share of the time left before the MIP
 _EXACT_MAX_PAIRS = 500_000  # exact: no MIP over more pairs (HiGHS' memory and time)
 _EXACT_SEARCH = 3.0  # ... above that, without a deadline, search this many times the time so far
 _CAP_MAX_PAIRS = 4_000_000  # capacitated: at most this many pairs built (each row's nearest)
@@ -688,7 +695,14 @@ def _exact(red: _Reduced, p: int, inc: NDArray[np.int64], inc_val: float,
         limit = np.full(r, np.inf)
     best, best_val = inc, inc_val
     lower = -np.inf
-    zero, one = _fix_columns(red, p, rho, lag_bound, inc_val)
+    left = _left(deadline)
+    if left is not None and int(np.count_nonzero(pr.data <= limit[red.rows_e])) > _SEARCH_FIRST_PAIRS:
+        # a large MIP may use the whole limit without an answer: search first (a relaxation
+        # of any limit stays one, and a better incumbent fixes more columns)
+        best, best_val = _exact_search(red, p, best, best_val,
+                                       time.perf_counter() + _SEARCH_FIRST * left, 0.0, rho,
+                                       lag_bound)
+    zero, one = _fix_columns(red, p, rho, lag_bound, best_val)
     usable = ~zero[pr.indices]
     for rnd in range(_MAX_ROUNDS + 1):
         if rnd == _MAX_ROUNDS:
