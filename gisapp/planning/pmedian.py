@@ -698,7 +698,7 @@ def _exact(red: _Reduced, p: int, inc: NDArray[np.int64], inc_val: float,
     best, best_val = inc, inc_val
     lower = -np.inf
     left = _left(deadline)
-    zero, _ = _fix_columns(red, p, rho, lag_bound, best_val)
+    zero, one = _fix_columns(red, p, rho, lag_bound, best_val)
     first = int(np.count_nonzero((pr.data <= limit[red.rows_e]) & ~zero[pr.indices]))
     if left is not None and _SEARCH_FIRST_PAIRS < first <= _EXACT_MAX_PAIRS:
         # a large MIP may use the whole limit without an answer: search first (a relaxation
@@ -707,7 +707,7 @@ def _exact(red: _Reduced, p: int, inc: NDArray[np.int64], inc_val: float,
         window = min(_SEARCH_FIRST * left, search_s) if search_s > 0 else _SEARCH_FIRST * left
         best, best_val = _exact_search(red, p, best, best_val, time.perf_counter() + window,
                                        0.0, rho, lag_bound)
-    zero, one = _fix_columns(red, p, rho, lag_bound, best_val)
+        zero, one = _fix_columns(red, p, rho, lag_bound, best_val)
     usable = ~zero[pr.indices]
     for rnd in range(_MAX_ROUNDS + 1):
         if rnd == _MAX_ROUNDS:
